@@ -1,0 +1,57 @@
+"""compat: the protocol core. Anthropic Messages and OpenAI Chat <-> Gemini, sans I/O.
+
+Public API (the front doors; everything else is private, by role):
+
+Requests
+    to_gemini_request(anthropic_request, *, options=None) -> dict
+    openai_to_gemini_request(openai_request, *, options=None) -> dict
+    ConversionOptions, RequestError
+Responses (non-stream)
+    to_anthropic_message(gemini_response, *, model, stop_sequences=(), message_id=None) -> dict
+    to_openai_completion(gemini_response, *, model, stop=(), completion_id=None) -> dict
+Streams (feed raw upstream bytes, Gemini API or Code Assist framing, any split)
+    StreamTranslator(*, model, stop_sequences=(), message_id=None)
+        .feed(data) -> list[event dict]   .close() -> list[event dict]
+        .feed_sse(data) -> bytes          .close_sse() -> bytes
+    OpenAIStreamTranslator(*, model, include_usage=False, stop=(), completion_id=None)
+        same methods, OpenAI chunk dicts / `data:` frames ending with `data: [DONE]`
+    encode_sse_event(event) -> bytes, PING_EVENT
+Upstream errors
+    parse_google_error(status, body) -> GoogleError
+    anthropic_error_for(google_error) -> (http_status, body)
+    openai_error_for(google_error) -> (http_status, body)
+Schemas and JSON
+    clean_schema(json_schema, *, mode="parameters") -> dict
+    dumps(obj, *, indent=False) -> bytes, loads(data) -> object, JSONError
+"""
+
+from compat._errors import RequestError
+from compat._google_errors import GoogleError, anthropic_error_for, openai_error_for, parse_google_error
+from compat._json import JSONError, dumps, loads
+from compat._openai import OpenAIStreamTranslator, openai_to_gemini_request, to_openai_completion
+from compat._options import ConversionOptions
+from compat._request import to_gemini_request
+from compat._response import to_anthropic_message
+from compat._schema import clean_schema
+from compat._stream import PING_EVENT, StreamTranslator, encode_sse_event
+
+__all__ = [
+    "PING_EVENT",
+    "ConversionOptions",
+    "GoogleError",
+    "JSONError",
+    "OpenAIStreamTranslator",
+    "RequestError",
+    "StreamTranslator",
+    "anthropic_error_for",
+    "clean_schema",
+    "dumps",
+    "encode_sse_event",
+    "loads",
+    "openai_error_for",
+    "openai_to_gemini_request",
+    "parse_google_error",
+    "to_anthropic_message",
+    "to_gemini_request",
+    "to_openai_completion",
+]

@@ -1,0 +1,1 @@
+"""compatkit part; see DESIGN.md."""
