@@ -1,0 +1,238 @@
+"""The one JSON encoder and decoder for every boundary (client, Gemini, SSE).
+
+Operations
+    dumps(obj, *, indent=False) -> bytes   strict, always valid UTF-8
+    loads(data) -> object                  bytes or str; tolerant of lone-surrogate escapes
+    scrub(text) -> str                     lone surrogates -> U+FFFD, valid pairs joined
+    JSONError                              the only exception either operation raises
+
+Goals
+    Output is always valid UTF-8 that strict decoders (jiter, the SDKs' SSE readers) accept;
+    NaN and Infinity are refused, never silently written as `null` (orjson's habit);
+    one exception type with a message that says what went wrong and where.
+
+Plan
+    The fast path is orjson as is. Only when orjson refuses, or its output contains `null`
+    (the token orjson writes for NaN), does a Python walk run: it repairs lone surrogates
+    (JS clients such as Claude Code send them as `\\udXXX` escapes; Python strs may hold
+    them), and locates non-finite floats, non-str keys and unsupported types for the error.
+    Documents orjson cannot handle after repair (ints beyond 64 bits, nesting deeper than
+    orjson's limit) fall back to the stdlib codec with the same strictness.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import orjson
+
+__all__ = ["JSONError", "dumps", "loads", "scrub"]
+
+
+class JSONError(ValueError):
+    """A value that cannot be encoded as JSON, or bytes that are not valid JSON.
+
+    `path` locates the offending value (`messages[2].content`) when it is known.
+    """
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message if path is None else f"{message} (at {path or '<root>'})")
+        self.message = message
+        self.path = path
+
+
+def scrub(text: str) -> str:
+    """Return `text` with lone surrogates replaced by U+FFFD and surrogate pairs joined."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding
+
+
+def dumps(obj: object, *, indent: bool = False) -> bytes:
+    """Encode `obj` as compact (or 2-space indented) UTF-8 JSON.
+
+    Lone surrogates in strings and keys become U+FFFD. Raises JSONError for NaN/Infinity,
+    non-str dict keys, unsupported types and nesting too deep to encode.
+    """
+    option = orjson.OPT_INDENT_2 if indent else 0
+    try:
+        encoded = orjson.dumps(obj, option=option)
+    except orjson.JSONEncodeError:
+        return _dumps_repaired(obj, indent=indent)
+    if b"null" in encoded:
+        # orjson writes NaN and +-Infinity as null; only then is a walk worth its cost.
+        segments = _non_finite_path(obj)
+        if segments is not None:
+            raise JSONError("NaN and Infinity are not valid JSON", _format_path(segments))
+    return encoded
+
+
+def _dumps_repaired(obj: object, *, indent: bool) -> bytes:
+    """Slow path: validate and scrub a copy, then encode it (orjson, else the stdlib)."""
+    try:
+        repaired = _repaired_copy(obj, "")
+    except RecursionError:
+        raise JSONError("nesting too deep to encode") from None
+    try:
+        return orjson.dumps(repaired, option=orjson.OPT_INDENT_2 if indent else 0)
+    except orjson.JSONEncodeError as exc:
+        orjson_reason = str(exc)
+    if "64-bit" not in orjson_reason and "Recursion" not in orjson_reason:
+        raise JSONError(f"cannot encode: {orjson_reason}")
+    # Big ints and deep nesting: the stdlib handles both; the copy is already validated.
+    try:
+        text = json.dumps(
+            repaired,
+            ensure_ascii=False,
+            allow_nan=False,
+            indent=2 if indent else None,
+            separators=(",", ": ") if indent else (",", ":"),
+        )
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise JSONError(f"cannot encode: {exc}") from None
+    return text.encode("utf-8")
+
+
+def _repaired_copy(value: Any, path: str) -> Any:
+    """Copy of `value` with strings scrubbed; raises JSONError on what JSON cannot hold."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        copy: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise JSONError(f"dict key {key!r} is not a str", path)
+            copy[scrub(key)] = _repaired_copy(item, f"{path}.{key}" if path else key)
+        return copy
+    if isinstance(value, list | tuple):
+        return [_repaired_copy(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise JSONError("NaN and Infinity are not valid JSON", path)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    raise JSONError(f"type {type(value).__name__} is not JSON serializable", path)
+
+
+def _non_finite_path(value: object) -> list[str | int] | None:
+    """Path (keys and indexes, innermost first) of the first NaN/Infinity, or None."""
+    if type(value) is str:
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite_path(item)
+            if found is not None:
+                found.append(str(key))
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _non_finite_path(item)
+            if found is not None:
+                found.append(index)
+                return found
+    return None
+
+
+def _format_path(innermost_first: list[str | int]) -> str:
+    path = ""
+    for segment in reversed(innermost_first):
+        if isinstance(segment, int):
+            path += f"[{segment}]"
+        else:
+            path += f".{segment}" if path else segment
+    return path
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding
+
+# A `\uD800`-`\uDFFF` escape: the only valid JSON orjson refuses (it rejects lone ones).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> object:
+    """Decode one JSON document; lone surrogate escapes become U+FFFD.
+
+    Raises JSONError (never anything else) for invalid UTF-8, malformed JSON, NaN/Infinity
+    literals or out-of-range numbers, and nesting too deep to decode.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview | str):
+        raise JSONError(f"cannot decode JSON from {type(data).__name__}")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        orjson_reason = str(exc)
+    text = _decoded_text(data)
+    if isinstance(data, str):
+        if scrub(text) == text and not _SURROGATE_ESCAPE.search(text.encode("utf-8")):
+            raise JSONError(f"invalid JSON: {orjson_reason}")
+    elif not _SURROGATE_ESCAPE.search(bytes(data)):
+        raise JSONError(f"invalid JSON: {orjson_reason}")
+    return _scrubbed_in_place(_stdlib_loads(text))
+
+
+def _decoded_text(data: bytes | bytearray | memoryview | str) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JSONError(f"invalid UTF-8 at byte {exc.start}") from None
+
+
+def _refuse_constant(name: str) -> object:
+    raise JSONError(f"{name} is not valid JSON")
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        raise JSONError(f"number {literal[:40]} is out of range")
+    return number
+
+
+def _stdlib_loads(text: str) -> object:
+    """The stdlib decoder, as strict as orjson, for documents holding surrogate escapes."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise JSONError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise JSONError("invalid JSON: nesting too deep") from None
+    except ValueError as exc:  # e.g. an integer literal longer than int_max_str_digits
+        if isinstance(exc, JSONError):
+            raise
+        raise JSONError(f"invalid JSON: {exc}") from None
+
+
+def _scrubbed_in_place(document: object) -> object:
+    """Scrub every string of a freshly decoded document (iterative: no depth limit)."""
+    if isinstance(document, str):
+        return scrub(document)
+    pending: list[object] = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                if isinstance(item, str):
+                    node[index] = scrub(item)
+                elif isinstance(item, list | dict):
+                    pending.append(item)
+        elif isinstance(node, dict):
+            items = list(node.items())
+            node.clear()
+            for key, item in items:
+                node[scrub(key)] = scrub(item) if isinstance(item, str) else item
+                if isinstance(item, list | dict):
+                    pending.append(item)
+    return document
