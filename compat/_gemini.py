@@ -1,0 +1,279 @@
+"""Reading Gemini responses: the facts both response translators (Anthropic, OpenAI) share.
+
+Operations
+    candidate_of(response) -> dict | None           the first candidate, envelope unwrapped
+    part_kind(part) -> PartKind                     THOUGHT, TEXT, FUNCTION_CALL or OTHER
+    function_args(call) -> dict                     a call's `args` as an object, strings scrubbed
+    prompt_block_reason(response) -> str | None     set when the prompt itself was blocked
+    anthropic_stop_reason(finish, has_tool_calls=)  §E "Recommended" column, Anthropic side
+    openai_finish_reason(finish, has_tool_calls=)   §E "Recommended" column, OpenAI side
+    ending_stop_sequence(text, stop_sequences)      the requested stop sequence `text` ends with
+    anthropic_usage(usage_metadata), openai_usage(usage_metadata)
+    tool_use_id(gemini_id), openai_call_id(gemini_id), message_id(), completion_id()
+
+Goals
+    One place for every Gemini → client decision that both protocols make the same way, so the
+    non-stream and stream paths (and the Anthropic and OpenAI sides) cannot drift apart.
+    Unknown finish reasons fall back to a plain stop; values are never invented.
+
+Plan
+    Pure functions over the decoded JSON. Ids are random base62 from `secrets`; a Gemini-given
+    function call id is kept inside the client id (`toolu_g_<id>`, see docs/mapping.md) so the
+    request side can send it back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal
+
+from compat._json import scrub
+
+__all__ = [
+    "FUNCTION_CALL",
+    "OTHER",
+    "PROMPT_BLOCKED",
+    "TEXT",
+    "THOUGHT",
+    "PartKind",
+    "anthropic_stop_reason",
+    "anthropic_usage",
+    "candidate_of",
+    "candidate_parts",
+    "completion_id",
+    "ending_stop_sequence",
+    "function_args",
+    "longest_stop_sequence",
+    "message_id",
+    "openai_call_id",
+    "openai_finish_reason",
+    "openai_usage",
+    "part_kind",
+    "prompt_block_reason",
+    "random_base62",
+    "scrub_json",
+    "tool_use_id",
+]
+
+PartKind = Literal["thought", "text", "function_call", "other"]
+THOUGHT: Final = "thought"
+TEXT: Final = "text"
+FUNCTION_CALL: Final = "function_call"
+OTHER: Final = "other"
+
+# A pseudo finish reason for a prompt blocked before any candidate (promptFeedback.blockReason).
+PROMPT_BLOCKED: Final = "PROMPT_BLOCKED"
+
+# Finish reasons that mean "the output was withheld by a filter" (§E: refusal / content_filter).
+_FILTERED = frozenset(
+    {
+        PROMPT_BLOCKED,
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "IMAGE_OTHER",
+        "NO_IMAGE",
+    }
+)
+# Reasons under which function calls in the turn make it a tool turn.
+_PLAIN_STOPS = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
+
+
+# -- reading responses ---------------------------------------------------------------------
+
+
+def candidate_of(response: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first candidate of a response (Code Assist envelope unwrapped), or None."""
+    if "response" in response and "candidates" not in response:
+        inner = response["response"]
+        response = inner if isinstance(inner, Mapping) else {}
+    candidates = response.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+        return candidates[0]
+    return None
+
+
+def candidate_parts(candidate: Mapping[str, Any]) -> list[Any]:
+    """The candidate's `content.parts` (a list, possibly empty)."""
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, Mapping) else None
+    return parts if isinstance(parts, list) else []
+
+
+def prompt_block_reason(response: Mapping[str, Any]) -> str | None:
+    """`promptFeedback.blockReason` when the prompt was blocked and no candidate exists."""
+    if "response" in response and "candidates" not in response:
+        inner = response["response"]
+        response = inner if isinstance(inner, Mapping) else {}
+    feedback = response.get("promptFeedback")
+    if not isinstance(feedback, Mapping) or candidate_of(response) is not None:
+        return None
+    reason = feedback.get("blockReason")
+    return reason if isinstance(reason, str) and reason else None
+
+
+def part_kind(part: Any) -> PartKind:
+    """Classify a part: a thought, visible text, a function call, or anything else."""
+    if not isinstance(part, dict):
+        return OTHER
+    if "functionCall" in part and isinstance(part["functionCall"], dict):
+        return FUNCTION_CALL
+    if isinstance(part.get("text"), str):
+        return THOUGHT if part.get("thought") is True else TEXT
+    return OTHER
+
+
+def function_args(call: Mapping[str, Any]) -> dict[str, Any]:
+    """A functionCall's `args` as a JSON object with no lone surrogates.
+
+    Missing or null args are `{}`; a non-object value (Gemini sends a Struct, so this is
+    defensive) is kept under `"value"` rather than dropped.
+    """
+    args = call.get("args")
+    if args is None:
+        return {}
+    cleaned = scrub_json(args)
+    return cleaned if isinstance(cleaned, dict) else {"value": cleaned}
+
+
+def scrub_json(value: Any) -> Any:
+    """A copy of a decoded JSON value with every string (and key) scrubbed of lone surrogates."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(key): scrub_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub_json(item) for item in value]
+    return value
+
+
+# -- stop reasons --------------------------------------------------------------------------
+
+
+def anthropic_stop_reason(finish_reason: str | None, *, has_tool_calls: bool) -> str:
+    """Anthropic `stop_reason` for a Gemini finish reason (§E, "Recommended")."""
+    if finish_reason in _FILTERED:
+        return "refusal"
+    if finish_reason == "MAX_TOKENS":
+        return "max_tokens"
+    if has_tool_calls and finish_reason in _PLAIN_STOPS:
+        return "tool_use"
+    return "end_turn"
+
+
+def openai_finish_reason(finish_reason: str | None, *, has_tool_calls: bool) -> str:
+    """OpenAI `finish_reason` for a Gemini finish reason (§E, "Recommended")."""
+    if finish_reason in _FILTERED or finish_reason == "OTHER":
+        return "content_filter"
+    if finish_reason == "MAX_TOKENS":
+        return "length"
+    if has_tool_calls and finish_reason in _PLAIN_STOPS:
+        return "tool_calls"
+    return "stop"
+
+
+def ending_stop_sequence(text: str, stop_sequences: Sequence[str]) -> str | None:
+    """The longest requested stop sequence that `text` ends with, else None.
+
+    Gemini strips a matched stop sequence and reports plain STOP, so a hit is usually
+    invisible; only a sequence still present at the end of the text is reported.
+    """
+    found: str | None = None
+    for sequence in stop_sequences:
+        if sequence and text.endswith(sequence) and (found is None or len(sequence) > len(found)):
+            found = sequence
+    return found
+
+
+def longest_stop_sequence(stop_sequences: Sequence[str]) -> int:
+    """How many trailing characters of text `ending_stop_sequence` needs to see."""
+    return max((len(sequence) for sequence in stop_sequences), default=0)
+
+
+# -- usage ---------------------------------------------------------------------------------
+
+
+def _count(usage_metadata: Mapping[str, Any], key: str) -> int:
+    value = usage_metadata.get(key)
+    return value if type(value) is int and value > 0 else 0
+
+
+def anthropic_usage(usage_metadata: Mapping[str, Any] | None) -> dict[str, int]:
+    """Anthropic `usage` from Gemini `usageMetadata` (running totals when streaming).
+
+    input = prompt − cached (Gemini's prompt count includes cached tokens), cache reads =
+    cached, output = candidates + thoughts (Gemini counts thoughts separately).
+    """
+    if not usage_metadata:
+        return {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+    cached = _count(usage_metadata, "cachedContentTokenCount")
+    return {
+        "input_tokens": max(_count(usage_metadata, "promptTokenCount") - cached, 0),
+        "output_tokens": _count(usage_metadata, "candidatesTokenCount")
+        + _count(usage_metadata, "thoughtsTokenCount"),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": cached,
+    }
+
+
+def openai_usage(usage_metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """OpenAI `usage`: prompt includes cached tokens; completion includes reasoning tokens."""
+    metadata = usage_metadata or {}
+    prompt = _count(metadata, "promptTokenCount")
+    thoughts = _count(metadata, "thoughtsTokenCount")
+    completion = _count(metadata, "candidatesTokenCount") + thoughts
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": _count(metadata, "cachedContentTokenCount")},
+        "completion_tokens_details": {"reasoning_tokens": thoughts},
+    }
+
+
+# -- ids -----------------------------------------------------------------------------------
+
+_BASE62 = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Byte -> base62 digit. `b % 62` is slightly uneven; these ids need uniqueness, not secrecy.
+_TO_BASE62 = bytes(_BASE62[byte % 62] for byte in range(256))
+
+
+def random_base62(length: int = 24) -> str:
+    """`length` random base62 characters."""
+    return secrets.token_bytes(length).translate(_TO_BASE62).decode("ascii")
+
+
+def tool_use_id(gemini_id: object = None) -> str:
+    """Anthropic tool_use id: `toolu_g_<id>` for a Gemini-given id, else `toolu_` + 24 base62."""
+    if isinstance(gemini_id, str) and gemini_id:
+        return "toolu_g_" + scrub(gemini_id)
+    return "toolu_" + random_base62()
+
+
+def openai_call_id(gemini_id: object = None) -> str:
+    """OpenAI tool call id: `call_g_<id>` for a Gemini-given id, else `call_` + 24 base62."""
+    if isinstance(gemini_id, str) and gemini_id:
+        return "call_g_" + scrub(gemini_id)
+    return "call_" + random_base62()
+
+
+def message_id() -> str:
+    """A fresh Anthropic message id (`msg_` + 24 base62)."""
+    return "msg_" + random_base62()
+
+
+def completion_id() -> str:
+    """A fresh OpenAI completion id (`chatcmpl-` + 24 base62)."""
+    return "chatcmpl-" + random_base62()
