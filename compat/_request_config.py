@@ -1,0 +1,105 @@
+"""Anthropic sampling fields and `thinking` -> Gemini `generationConfig`.
+
+Operations
+    generation_config(request) -> dict      maxOutputTokens, temperature, topP, topK,
+                                            stopSequences, thinkingConfig (only those sent)
+    thinking_config(thinking) -> dict       the `thinking` rule of docs/mapping.md
+
+Goal: values are checked against the Anthropic ranges (A.2) and copied, never invented:
+a field the client did not send is not sent upstream either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compat._errors import RequestError
+from compat._request_checks import (
+    expect_dict,
+    expect_int,
+    expect_list,
+    expect_number,
+    expect_str,
+    item,
+    required,
+)
+
+__all__ = ["MAX_STOP_SEQUENCES", "generation_config", "thinking_config"]
+
+MAX_STOP_SEQUENCES = 5  # generationConfig.stopSequences "(up to 5)"
+_MIN_THINKING_BUDGET = 1024  # Anthropic: budget_tokens "Must be ≥1024"
+
+
+def generation_config(request: dict[str, Any]) -> dict[str, Any]:
+    """The generationConfig for `request` (max_tokens is required and checked here)."""
+    max_tokens = expect_int(required(request, "max_tokens", ""), "max_tokens")
+    if max_tokens < 1:
+        raise RequestError("max_tokens", "max_tokens must be at least 1")
+    config: dict[str, Any] = {"maxOutputTokens": max_tokens}
+    temperature = request.get("temperature")
+    if temperature is not None:
+        config["temperature"] = _unit_interval(temperature, "temperature")
+    top_p = request.get("top_p")
+    if top_p is not None:
+        config["topP"] = _unit_interval(top_p, "top_p")
+    top_k = request.get("top_k")
+    if top_k is not None:
+        if expect_int(top_k, "top_k") < 0:
+            raise RequestError("top_k", "top_k must be non-negative")
+        config["topK"] = top_k
+    stop_sequences = request.get("stop_sequences")
+    if stop_sequences is not None:
+        stops = _stop_sequences(stop_sequences)
+        if stops:
+            config["stopSequences"] = stops
+    thinking = request.get("thinking")
+    if thinking is not None:
+        config["thinkingConfig"] = thinking_config(thinking)
+    return config
+
+
+def _unit_interval(value: object, path: str) -> int | float:
+    number = expect_number(value, path)
+    if not 0 <= number <= 1:  # also refuses NaN
+        raise RequestError(path, f"{path} must be between 0 and 1")
+    return number
+
+
+def _stop_sequences(value: object) -> list[str]:
+    stops = expect_list(value, "stop_sequences")
+    for index, stop in enumerate(stops):
+        if not expect_str(stop, item("stop_sequences", index)):
+            raise RequestError(item("stop_sequences", index), "stop sequences must be non-empty")
+    if len(stops) > MAX_STOP_SEQUENCES:
+        raise RequestError(
+            "stop_sequences",
+            f"Gemini accepts at most {MAX_STOP_SEQUENCES} stop sequences, got {len(stops)}",
+        )
+    return stops
+
+
+def thinking_config(value: object) -> dict[str, Any]:
+    """Gemini thinkingConfig for an Anthropic `thinking` object (docs/mapping.md)."""
+    thinking = expect_dict(value, "thinking")
+    kind = expect_str(required(thinking, "type", "thinking"), "thinking.type")
+    if kind == "disabled":
+        return {"includeThoughts": False}
+    if kind == "enabled":
+        budget = expect_int(
+            required(thinking, "budget_tokens", "thinking"), "thinking.budget_tokens"
+        )
+        if budget < _MIN_THINKING_BUDGET:
+            raise RequestError(
+                "thinking.budget_tokens", f"budget_tokens must be at least {_MIN_THINKING_BUDGET}"
+            )
+    elif kind == "adaptive":
+        budget = -1  # Gemini's AUTOMATIC budget
+    else:
+        raise RequestError("thinking.type", "expected one of 'enabled', 'disabled', 'adaptive'")
+    display = thinking.get("display")
+    if display is not None and expect_str(display, "thinking.display") not in (
+        "summarized",
+        "omitted",
+    ):
+        raise RequestError("thinking.display", "expected one of 'summarized', 'omitted'")
+    return {"includeThoughts": display != "omitted", "thinkingBudget": budget}
