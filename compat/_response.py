@@ -1,0 +1,179 @@
+"""Gemini GenerateContentResponse → Anthropic Message (non-streaming).
+
+Operations
+    to_anthropic_message(gemini_response, *, model, stop_sequences=(), message_id=None) -> dict
+
+Goals
+    Always a valid Anthropic Message (§A.4): `type`, `role`, non-null `stop_reason`, `usage`,
+    `msg_`/`toolu_` ids, whatever Gemini sent (an envelope, no candidates, a blocked prompt,
+    empty parts). Thought parts become thinking blocks carrying their signatures exactly as
+    docs/mapping.md describes; no string in the result holds a lone surrogate.
+    The block rules are the same as `compat._stream.StreamTranslator`'s, so a streamed and a
+    non-streamed reply to the same content accumulate to the same message.
+
+Plan
+    Walk the first candidate's parts once with a small block builder that knows which block is
+    still open (a thinking run, a text run, or none), then pick the stop reason (§E) and map
+    usage with the helpers in `compat._gemini`.
+
+Rules worth knowing
+    - Consecutive thought parts form one thinking block; consecutive plain text parts one text
+      block; each functionCall is its own tool_use block.
+    - A signature on a non-thought part goes to the thinking block still open just before it,
+      else to a new empty thinking block; either way the part then starts a new block.
+    - MALFORMED_FUNCTION_CALL: Gemini's `finishMessage` is appended as its own text block.
+    - Stop sequences: Gemini strips a matched sequence and reports STOP, so `stop_sequence` is
+      reported only when the final text block still ends with a requested sequence; otherwise
+      the honest answer is `end_turn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from compat._gemini import (
+    PROMPT_BLOCKED,
+    anthropic_stop_reason,
+    anthropic_usage,
+    candidate_of,
+    candidate_parts,
+    ending_stop_sequence,
+    function_args,
+    prompt_block_reason,
+    tool_use_id,
+)
+from compat._gemini import message_id as new_message_id
+from compat._json import scrub
+
+__all__ = ["to_anthropic_message"]
+
+_PLAIN_STOP = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
+
+
+def to_anthropic_message(
+    gemini_response: Mapping[str, Any],
+    *,
+    model: str,
+    stop_sequences: Sequence[str] = (),
+    message_id: str | None = None,
+) -> dict[str, Any]:
+    """Convert one (non-streamed) Gemini response, Code Assist envelope or not, to a Message."""
+    response = _unwrapped(gemini_response)
+    candidate = candidate_of(response)
+    blocks = _BlockBuilder()
+    finish_reason: str | None = None
+    if candidate is not None:
+        for part in candidate_parts(candidate):
+            blocks.add_part(part)
+        reason = candidate.get("finishReason")
+        finish_reason = reason if isinstance(reason, str) else None
+        notice = candidate.get("finishMessage")
+        if finish_reason == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str) and notice:
+            blocks.add_notice(scrub(notice))
+    elif prompt_block_reason(response) is not None:
+        finish_reason = PROMPT_BLOCKED
+    content = blocks.content
+    stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=blocks.has_tool_calls)
+    stop_sequence = None
+    if stop_reason == "end_turn" and finish_reason in _PLAIN_STOP and content:
+        last = content[-1]
+        if last["type"] == "text":
+            stop_sequence = ending_stop_sequence(last["text"], stop_sequences)
+            if stop_sequence is not None:
+                stop_reason = "stop_sequence"
+    usage = response.get("usageMetadata")
+    return {
+        "id": message_id or new_message_id(),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "usage": anthropic_usage(usage if isinstance(usage, Mapping) else None),
+    }
+
+
+def _unwrapped(response: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "response" in response and "candidates" not in response:
+        inner = response["response"]
+        return inner if isinstance(inner, Mapping) else {}
+    return response
+
+
+class _BlockBuilder:
+    """Anthropic content blocks from Gemini parts, one part at a time (see module rules)."""
+
+    def __init__(self) -> None:
+        self.content: list[dict[str, Any]] = []
+        self.has_tool_calls = False
+        self._open: str | None = None  # "thinking" or "text": the block parts may extend
+
+    def add_part(self, part: Any) -> None:
+        if not isinstance(part, dict):
+            return
+        signature = part.get("thoughtSignature")
+        signature = signature if isinstance(signature, str) and signature else None
+        call = part.get("functionCall")
+        if isinstance(call, dict):
+            if signature:
+                self._place_signature(signature)
+            self._add_tool_use(call)
+            return
+        text = part.get("text")
+        if not isinstance(text, str):
+            if signature:  # a part we cannot show still hands its signature on
+                self._place_signature(signature)
+            return
+        if part.get("thought") is True:
+            self._add_thought(scrub(text), signature)
+            return
+        if signature:
+            self._place_signature(signature)
+        if text:
+            self._add_text(scrub(text))
+
+    def add_notice(self, text: str) -> None:
+        """A text block of its own (Gemini's finishMessage)."""
+        self.content.append({"type": "text", "text": text})
+        self._open = None
+
+    def _add_thought(self, text: str, signature: str | None) -> None:
+        if self._open != "thinking":
+            if not text and not signature:
+                return
+            self.content.append({"type": "thinking", "thinking": "", "signature": ""})
+            self._open = "thinking"
+        block = self.content[-1]
+        block["thinking"] += text
+        if signature:
+            block["signature"] = signature
+
+    def _add_text(self, text: str) -> None:
+        if self._open == "text":
+            self.content[-1]["text"] += text
+        else:
+            self.content.append({"type": "text", "text": text})
+            self._open = "text"
+
+    def _add_tool_use(self, call: Mapping[str, Any]) -> None:
+        name = call.get("name")
+        self.content.append(
+            {
+                "type": "tool_use",
+                "id": tool_use_id(call.get("id")),
+                "name": scrub(name) if isinstance(name, str) else "",
+                "input": function_args(call),
+            }
+        )
+        self.has_tool_calls = True
+        self._open = None
+
+    def _place_signature(self, signature: str) -> None:
+        """docs/mapping.md rule 3: the open unsigned thinking block takes it, else a new one."""
+        if self._open == "thinking" and not self.content[-1]["signature"]:
+            self.content[-1]["signature"] = signature
+        else:
+            self.content.append({"type": "thinking", "thinking": "", "signature": signature})
+        self._open = None
