@@ -1,0 +1,103 @@
+"""Gemini candidate parts → the fields of one OpenAI choice, shared by stream and non-stream.
+
+Operations: `ChoiceAssembler(stop)`; `.delta_for(parts) -> dict` (the delta fields for a
+batch of parts, e.g. one upstream chunk), `.flush() -> dict`, `.finish_reason(gemini_finish)`,
+`.closing_delta(finish_reason) -> dict`, `.stopped`.
+
+Goal: the non-stream completion and the accumulated stream are built by the same code, so
+they cannot drift apart. Rules:
+- visible text → `content`, cut at the first requested stop sequence (`compat._openai_stop`);
+  after a cut, nothing more of the candidate is used.
+- thoughts (`thought: true`) → `reasoning_content`, the field DeepSeek and LiteLLM use; they
+  are never mixed into `content`. Thought signatures have no OpenAI field and are dropped
+  (the request side sends Google's skip sentinel for Gemini 3, see docs/mapping.md).
+- functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X;
+  `arguments` is `compat.dumps` of the args (valid UTF-8, no lone surrogates); indices
+  0..n-1 in arrival order.
+- other parts (inline data, code execution) have no Chat Completions field and are skipped.
+- content is null when the reply has no text but tool calls or a content filter stop;
+  otherwise it is a string (possibly empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from compat._gemini import FUNCTION_CALL, TEXT, THOUGHT, function_args, openai_call_id, part_kind
+from compat._gemini import openai_finish_reason as gemini_to_openai_finish
+from compat._json import dumps, scrub
+from compat._openai_stop import StopMatcher
+
+JSONObject = dict[str, Any]
+
+
+class ChoiceAssembler:
+    """Builds the delta fields of choice 0 from Gemini parts, in arrival order."""
+
+    __slots__ = ("_stop", "text_sent", "tool_calls")
+
+    def __init__(self, stop: Sequence[str] = ()) -> None:
+        self._stop = StopMatcher(stop)
+        self.text_sent = False
+        self.tool_calls = 0
+
+    @property
+    def stopped(self) -> bool:
+        """A stop sequence was found: the choice is complete."""
+        return self._stop.matched
+
+    def delta_for(self, parts: Sequence[Any]) -> JSONObject:
+        """Delta fields (`content`, `reasoning_content`, `tool_calls`) for `parts`."""
+        delta: JSONObject = {}
+        for part in parts:
+            if self._stop.matched:
+                break
+            kind = part_kind(part)
+            if kind == TEXT:
+                self._add_text(delta, self._stop.feed(part["text"]))
+            elif kind == THOUGHT:
+                if part["text"]:
+                    delta["reasoning_content"] = delta.get("reasoning_content", "") + part["text"]
+            elif kind == FUNCTION_CALL:
+                self._add_text(delta, self._stop.flush())
+                delta.setdefault("tool_calls", []).append(self._tool_call(part["functionCall"]))
+        return delta
+
+    def flush(self) -> JSONObject:
+        """Delta fields for text held back while it could still begin a stop sequence."""
+        delta: JSONObject = {}
+        self._add_text(delta, self._stop.flush())
+        return delta
+
+    def finish_reason(self, gemini_finish: object) -> str:
+        """The OpenAI finish_reason, given Gemini's (None when a stop sequence ended it)."""
+        if self._stop.matched:
+            return "tool_calls" if self.tool_calls else "stop"
+        finish = gemini_finish if isinstance(gemini_finish, str) else None
+        return gemini_to_openai_finish(finish, has_tool_calls=self.tool_calls > 0)
+
+    def closing_delta(self, finish_reason: str) -> JSONObject:
+        """`{"content": ""}` when the reply had no text yet content must be a string."""
+        if self.text_sent or self.tool_calls or finish_reason == "content_filter":
+            return {}
+        return {"content": ""}
+
+    def _add_text(self, delta: JSONObject, text: str) -> None:
+        if text:
+            delta["content"] = delta.get("content", "") + text
+            self.text_sent = True
+
+    def _tool_call(self, call: JSONObject) -> JSONObject:
+        name = call.get("name")
+        entry = {
+            "index": self.tool_calls,
+            "id": openai_call_id(call.get("id")),
+            "type": "function",
+            "function": {
+                "name": scrub(name) if isinstance(name, str) else "",
+                "arguments": dumps(function_args(call)).decode("utf-8"),
+            },
+        }
+        self.tool_calls += 1
+        return entry
