@@ -1,0 +1,176 @@
+"""Feature flags: the four rollout flags, their run-time values and per-request overrides.
+
+Operations:
+    FLAG_NAMES                          the four flag names, in a fixed order
+    Flags                               frozen dataclass of the four booleans (all off by default)
+    Flags.from_mapping(m) / .as_dict() / .with_overrides(m)
+    parse_flag_value(text) -> bool      "on"/"off"/"true"/"false"/"1"/"0"/"yes"/"no" (strict)
+    parse_flag_overrides(header) -> dict[str, bool]
+                                        the `x-compatkit-flags` header, strict: an unknown flag,
+                                        a bad value or a malformed item raises FlagError
+    request_flags(base, header, authorised=...) -> Flags
+                                        the flags one request runs with (override honoured only
+                                        when the caller says the request is admin-authorised)
+    FlagService(store, defaults)        the run-time values, read from the state store on each
+        await .current() -> Flags       request (cached; a local write invalidates the cache at
+        await .set(name, value)         once, other writers are seen within `ttl` seconds)
+        await .set_many(mapping) / await .reset(name)
+
+Goals: the value read on the hot path costs a clock read and an attribute lookup; bad flag
+input is always an error, never silently ignored (a typo in a benchmark arm must not make
+both arms identical).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.store import StateStore
+
+FLAG_NAMES: tuple[str, ...] = (
+    "ff_retry_policy_v2",
+    "ff_http2_pool_tuning",
+    "ff_converter_fast_path",
+    "ff_preview_credential_scheduler_v2",
+)
+FLAG_OVERRIDE_HEADER = "x-compatkit-flags"
+
+_TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
+_FALSE_WORDS = frozenset({"off", "false", "0", "no"})
+
+
+class FlagError(ValueError):
+    """A flag name or value that is not one of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """The flag values one request runs with. Off is the baseline arm."""
+
+    ff_retry_policy_v2: bool = False
+    ff_http2_pool_tuning: bool = False
+    ff_converter_fast_path: bool = False
+    ff_preview_credential_scheduler_v2: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, bool]) -> Flags:
+        """Flags from a name → bool mapping; missing names stay off, unknown names raise."""
+        return cls().with_overrides(values)
+
+    def with_overrides(self, overrides: Mapping[str, bool]) -> Flags:
+        """A copy with some flags replaced; unknown names raise FlagError."""
+        for name, value in overrides.items():
+            check_flag_name(name)
+            if not isinstance(value, bool):
+                raise FlagError(f"flag {name} must be a boolean, got {value!r}")
+        return replace(self, **dict(overrides)) if overrides else self
+
+    def as_dict(self) -> dict[str, bool]:
+        """Name → value, in FLAG_NAMES order."""
+        return asdict(self)
+
+
+assert tuple(f.name for f in fields(Flags)) == FLAG_NAMES
+
+
+def check_flag_name(name: str) -> None:
+    """Raise FlagError unless `name` is one of FLAG_NAMES."""
+    if name not in FLAG_NAMES:
+        raise FlagError(f"unknown flag {name!r}; known flags: {', '.join(FLAG_NAMES)}")
+
+
+def parse_flag_value(text: str) -> bool:
+    """ "on"/"true"/"1"/"yes" → True, "off"/"false"/"0"/"no" → False (any case); else FlagError."""
+    word = text.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise FlagError(f"flag value must be on or off, got {text!r}")
+
+
+def parse_flag_overrides(header: str) -> dict[str, bool]:
+    """Parse `name=on,name=off` (spaces allowed around items); strict, duplicates raise."""
+    overrides: dict[str, bool] = {}
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            raise FlagError(f"empty item in {FLAG_OVERRIDE_HEADER}: {header!r}")
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep:
+            raise FlagError(f"{FLAG_OVERRIDE_HEADER} items are name=on|off, got {item!r}")
+        check_flag_name(name)
+        if name in overrides:
+            raise FlagError(f"flag {name} given twice in {FLAG_OVERRIDE_HEADER}")
+        overrides[name] = parse_flag_value(value)
+    return overrides
+
+
+def request_flags(base: Flags, header: str | None, *, authorised: bool) -> Flags:
+    """The flags for one request: `base` merged with the override header.
+
+    The header is honoured only when `authorised` (the caller checked the admin key);
+    otherwise it is ignored. A malformed header on an authorised request raises FlagError.
+    """
+    if header is None or not authorised:
+        return base
+    return base.with_overrides(parse_flag_overrides(header))
+
+
+class FlagService:
+    """Run-time flag values: defaults from config, overridden by values in the state store."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        defaults: Flags | None = None,
+        *,
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._defaults = defaults or Flags()
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: Flags | None = None
+        self._cached_at = 0.0
+
+    @property
+    def defaults(self) -> Flags:
+        """The configured defaults (what `reset` returns a flag to)."""
+        return self._defaults
+
+    async def current(self) -> Flags:
+        """The flags now in force; reads the store at most once per `ttl` seconds."""
+        now = self._clock()
+        if self._cached is not None and now - self._cached_at < self._ttl:
+            return self._cached
+        stored = await self._store.get_flags()
+        known = {name: value for name, value in stored.items() if name in FLAG_NAMES}
+        self._cached = self._defaults.with_overrides(known)
+        self._cached_at = now
+        return self._cached
+
+    async def set(self, name: str, value: bool) -> Flags:
+        """Set one flag for every later request; returns the new flags."""
+        return await self.set_many({name: value})
+
+    async def set_many(self, values: Mapping[str, bool]) -> Flags:
+        """Set several flags at once (all names checked before any is written)."""
+        self._defaults.with_overrides(values)  # validates names and types
+        for name, value in values.items():
+            await self._store.set_flag(name, value)
+        self._cached = None
+        return await self.current()
+
+    async def reset(self, name: str) -> Flags:
+        """Forget the run-time value of one flag, so the configured default applies again."""
+        check_flag_name(name)
+        await self._store.delete_flag(name)
+        self._cached = None
+        return await self.current()
