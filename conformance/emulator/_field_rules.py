@@ -1,0 +1,151 @@
+"""Validation rules of `tools` and `generationConfig`, after the parse pass (reference §B.2).
+
+Operations, each appending `(field path, problem)` pairs in Google's
+`* GenerateContentRequest.<path>: <problem>` style:
+- `tool_problems(tools, out)`: function names (`[A-Za-z_][A-Za-z0-9_.:-]*`, at most 128), at most 512
+  declarations, `parameters` xor `parametersJsonSchema` (and `response` xor `responseJsonSchema`),
+  and the Schema rules of `_schema_rules` on `parameters` and `response`.
+- `generation_config_problems(config, out)`: at most 5 stop sequences, temperature in [0, 2], topP in
+  [0, 1], topK, candidateCount and maxOutputTokens positive, thinkingBudget >= -1, `responseSchema`
+  xor `responseJsonSchema`, and the Schema rules on `responseSchema`.
+- `thinking_budget_problem(config, model)`: the model-dependent budget rule (2.5 Pro cannot
+  disable thinking).
+
+The limits come from the reference; their wording is not quoted there, so every problem text in
+this module is written in Google's style and is not verified. Parameter names are deliberately
+not checked: the reference quotes the documented rule ("letters, digits, underscores, at most 64")
+but no observed rejection, and real Claude Code tools (Grep's `-A`, `-B`, `-C`) break it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from conformance.emulator._json_access import dicts, get
+from conformance.emulator._schema_rules import schema_problems
+
+MAX_FUNCTION_DECLARATIONS = 512
+MAX_STOP_SEQUENCES = 5
+FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
+INVALID_NAME_PROBLEM = (
+    "Invalid function name. Must start with a letter or an underscore. Must be alphameric "
+    "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:) or dashes (-), with a maximum "
+    "length of 128."
+)
+EMPTY_NAME_PROBLEM = "Name cannot be empty."
+BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
+
+
+def tool_problems(tools: Any, out: list[tuple[str, str]]) -> None:
+    """Append the problems of every function declaration in `tools`."""
+    total = 0
+    for tool_index, tool in dicts(tools):
+        declarations = get(tool, "functionDeclarations", "function_declarations")
+        for index, declaration in dicts(declarations):
+            total += 1
+            path = f"tools[{tool_index}].function_declarations[{index}]"
+            _declaration_problems(declaration, path, out)
+    if total > MAX_FUNCTION_DECLARATIONS:
+        problem = (
+            f"at most {MAX_FUNCTION_DECLARATIONS} function declarations are supported, got {total}"
+        )
+        out.append(("tools", problem))
+
+
+def _declaration_problems(
+    declaration: dict[str, Any], path: str, out: list[tuple[str, str]]
+) -> None:
+    name = declaration.get("name")
+    if not name:
+        out.append((f"{path}.name", EMPTY_NAME_PROBLEM))
+    elif FUNCTION_NAME.fullmatch(name) is None:
+        out.append((f"{path}.name", INVALID_NAME_PROBLEM))
+    _exclusive(declaration, ("parameters", "parameters_json_schema"), path, out)
+    _exclusive(declaration, ("response", "response_json_schema"), path, out)
+    schema_problems(declaration.get("parameters"), f"{path}.parameters", out)
+    schema_problems(declaration.get("response"), f"{path}.response", out)
+
+
+def _exclusive(
+    obj: dict[str, Any], names: tuple[str, str], path: str, out: list[tuple[str, str]]
+) -> None:
+    schema_name, json_schema_name = names
+    has_schema = get(obj, _camel(schema_name), schema_name) is not None
+    if has_schema and get(obj, _camel(json_schema_name), json_schema_name) is not None:
+        out.append(
+            (
+                f"{path}.{json_schema_name}",
+                f"{json_schema_name} and {schema_name} are mutually exclusive",
+            )
+        )
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+# (JSON camel name, proto name, lowest allowed, highest allowed)
+_RANGES: tuple[tuple[str, str, float, float], ...] = (
+    ("temperature", "temperature", 0.0, 2.0),
+    ("topP", "top_p", 0.0, 1.0),
+    ("topK", "top_k", 1.0, math.inf),
+    ("candidateCount", "candidate_count", 1.0, 8.0),
+    ("maxOutputTokens", "max_output_tokens", 1.0, math.inf),
+)
+
+
+def generation_config_problems(config: Any, out: list[tuple[str, str]]) -> None:
+    """Append the problems of `generationConfig`."""
+    if type(config) is not dict:
+        return
+    path = "generation_config"
+    stops = get(config, "stopSequences", "stop_sequences")
+    if type(stops) is list and len(stops) > MAX_STOP_SEQUENCES:
+        problem = f"at most {MAX_STOP_SEQUENCES} stop sequences are supported, got {len(stops)}"
+        out.append((f"{path}.stop_sequences", problem))
+    for camel, snake, low, high in _RANGES:
+        value = _number(get(config, camel, snake))
+        if value is not None and not low <= value <= high:
+            out.append((f"{path}.{snake}", _range_problem(snake, low, high)))
+    thinking = get(config, "thinkingConfig", "thinking_config")
+    if type(thinking) is dict:
+        budget = _number(get(thinking, "thinkingBudget", "thinking_budget"))
+        if budget is not None and budget < -1:
+            problem = "thinking_budget must be -1 (automatic), 0 (disabled) or positive"
+            out.append((f"{path}.thinking_config.thinking_budget", problem))
+    _exclusive(config, ("response_schema", "response_json_schema"), path, out)
+    if config.get("responseSchema") is not None:
+        schema_problems(config["responseSchema"], f"{path}.response_schema", out)
+    elif config.get("response_schema") is not None:
+        schema_problems(config["response_schema"], f"{path}.response_schema", out)
+
+
+def _range_problem(name: str, low: float, high: float) -> str:
+    if math.isinf(high):
+        return f"{name} must be at least {low:g}"
+    return f"{name} must be between {low:g} and {high:g}, inclusive"
+
+
+def thinking_budget_problem(config: Any, model: str) -> str | None:
+    """Gemini 2.5 Pro only works in thinking mode: a budget of 0 is refused (not verified)."""
+    if type(config) is not dict or "2.5-pro" not in model:
+        return None
+    thinking = get(config, "thinkingConfig", "thinking_config")
+    if type(thinking) is dict and _number(get(thinking, "thinkingBudget", "thinking_budget")) == 0:
+        return BUDGET_ZERO_MESSAGE
+    return None
+
+
+def _number(value: Any) -> float | None:
+    """A parsed numeric field as a float (proto JSON also allows numeric strings)."""
+    if type(value) is int or type(value) is float:
+        return float(value)
+    if type(value) is str:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,179 @@
+"""Strict like Google: the emulator refuses what the Gemini API / Code Assist would refuse.
+
+Operations:
+- `decode_request_body(raw)`: bytes -> JSON value, or Google's 400 for a syntax error.
+- `validate_generate_content_request(body, model=..., surface=...)`: None, or the `Rejection` Google
+  would answer (HTTP status, status, exact message, BadRequest field violations).
+- `validate_count_tokens_request(body, surface=...)`: the same for `countTokens`.
+- `validate_schema(schema, path)`: the problems of one Gemini Schema, for other parts' tests.
+`surface="code_assist"` reads the v1internal envelope `{model, project, user_prompt_id?, request,
+enabled_credit_types?}`; parser paths then start with `request.`.
+
+Goal: the oracle of the conformance suite, written from reference/protocols.md §B-§C only (it
+never imports `compat`). Every message quoted by the reference is reproduced exactly; messages
+the reference does not quote are marked "not verified" where they are written.
+
+Plan, in Google's own order:
+1. the proto JSON parse pass (`_proto_json`): unknown fields anywhere in the tree, lists where no
+   list belongs, oneof conflicts, wrong scalar types. All problems are reported at once, one line
+   each, with a BadRequest detail.
+2. request validation (`_turn_rules`, `_field_rules`, `_schema_rules`): empty contents and parts,
+   parts without data, names, Schema formats and enums, limits and ranges. All problems at once,
+   as `* GenerateContentRequest.<path>: <problem>\\n` lines, no details.
+3. conversation rules, first failure only, as Google's one-line messages: roles and turn order,
+   then Gemini 3 thought signatures, then the model-dependent thinking budget.
+The body is walked once per step; field tables and patterns are precomputed at import.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import orjson
+
+from conformance.emulator._field_rules import (
+    generation_config_problems,
+    thinking_budget_problem,
+    tool_problems,
+)
+from conformance.emulator._json_access import as_list, get
+from conformance.emulator._proto_fields import MESSAGES
+from conformance.emulator._proto_json import parse_violations
+from conformance.emulator._schema_rules import schema_problems
+from conformance.emulator._turn_rules import (
+    content_problems,
+    part_problems,
+    thought_signature_problem,
+    turn_order_problem,
+)
+from conformance.emulator.google_errors import FieldViolation, Rejection, invalid_argument
+
+__all__ = [
+    "FieldViolation",
+    "Rejection",
+    "Surface",
+    "decode_request_body",
+    "validate_count_tokens_request",
+    "validate_generate_content_request",
+    "validate_schema",
+]
+
+Surface = Literal["gemini", "code_assist"]
+CONTENTS_MISSING_PROBLEM = "contents is not specified"
+SCHEMA_TYPE_URL = MESSAGES["Schema"].type_url
+
+
+def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
+    """Decode a request body; an empty body is `{}`, a syntax error Google's 400.
+
+    Lone-surrogate escapes (`"\\ud800"`) are accepted: whether Gemini refuses them is not verified
+    (reference §F), and the oracle must not fail a proxy Google would serve.
+    """
+    if not raw.strip():
+        return {}, None
+    try:
+        return orjson.loads(raw), None
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant), None
+    except (ValueError, UnicodeDecodeError) as error:
+        position = getattr(error, "pos", len(raw))
+        at_end = position >= len(raw.rstrip())
+        # Wording of Google's JSON parser for syntax errors; not verified.
+        reason = "Unexpected end of string." if at_end else "Unexpected token."
+        line = f"Invalid JSON payload received. {reason}"
+        return None, invalid_argument(line, [FieldViolation("", line)])
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def validate_generate_content_request(
+    body: object, *, model: str, surface: Surface = "gemini"
+) -> Rejection | None:
+    """None when Google would serve this generateContent body, else Google's rejection."""
+    root = "GenerateContentRequest" if surface == "gemini" else "CAGenerateContentRequest"
+    violations = parse_violations(body, root)
+    if violations:
+        return _parse_rejection(violations)
+    assert isinstance(body, dict)
+    request = body
+    if surface == "code_assist":
+        request = body.get("request") or {}
+        envelope_model = body.get("model")
+        model = envelope_model if isinstance(envelope_model, str) and envelope_model else model
+    return _request_rejection(request, model)
+
+
+def validate_count_tokens_request(body: object, *, surface: Surface = "gemini") -> Rejection | None:
+    """None when Google would serve this countTokens body, else Google's rejection.
+
+    Only the parse pass and the per-part rules apply: countTokens does not judge the conversation
+    (reference §C: the CountTokens API wants each part's `data` oneof set).
+    """
+    root = "CountTokensRequest" if surface == "gemini" else "CACountTokenRequest"
+    violations = parse_violations(body, root)
+    if violations:
+        return _parse_rejection(violations)
+    assert isinstance(body, dict)
+    request = body if surface == "gemini" else body.get("request") or {}
+    contents = as_list(get(request, "contents"))
+    inner = get(request, "generateContentRequest", "generate_content_request")
+    problems: list[tuple[str, str]] = []
+    if contents:
+        part_problems(contents, problems)
+    elif isinstance(inner, dict):
+        part_problems(as_list(get(inner, "contents")), problems)
+        problems = [(f"generate_content_request.{path}", text) for path, text in problems]
+    # The `CountTokensRequest.` prefix follows the GenerateContentRequest pattern; not verified.
+    return invalid_argument(_star_lines("CountTokensRequest", problems)) if problems else None
+
+
+def validate_schema(schema: object, path: str) -> list[str]:
+    """Every problem of one Gemini Schema (`parameters`, `responseSchema`) located at `path`.
+
+    Parse-level problems come first, in the parser's wording with `path` as the location prefix;
+    validation problems follow as `<path>: <problem>`. An empty list means Google accepts it.
+    """
+    if type(schema) is not dict:
+        return [f"Invalid value at '{path}' ({SCHEMA_TYPE_URL}), {schema!r}"]
+    violations = parse_violations(schema, "Schema", location=path)
+    if violations:
+        return [violation.description for violation in violations]
+    problems: list[tuple[str, str]] = []
+    schema_problems(schema, path, problems)
+    return [f"{field}: {problem}" for field, problem in problems]
+
+
+def _request_rejection(request: dict[str, Any], model: str) -> Rejection | None:
+    contents = as_list(get(request, "contents"))
+    config = get(request, "generationConfig", "generation_config")
+    problems: list[tuple[str, str]] = []
+    if not contents:
+        problems.append(("contents", CONTENTS_MISSING_PROBLEM))
+    part_problems(contents, problems)
+    system = get(request, "systemInstruction", "system_instruction")
+    if system is not None:
+        content_problems(system, "system_instruction", problems, require_parts=False)
+    tool_problems(get(request, "tools"), problems)
+    generation_config_problems(config, problems)
+    if problems:
+        return invalid_argument(_star_lines("GenerateContentRequest", problems))
+    message = (
+        turn_order_problem(contents)
+        or thought_signature_problem(contents, model)
+        or thinking_budget_problem(config, model)
+    )
+    return invalid_argument(message) if message else None
+
+
+def _parse_rejection(violations: list[FieldViolation]) -> Rejection:
+    message = "\n".join(violation.description for violation in violations)
+    return invalid_argument(message, violations)
+
+
+def _star_lines(request_name: str, problems: list[tuple[str, str]]) -> str:
+    return "".join(f"* {request_name}.{path}: {problem}\n" for path, problem in problems)
