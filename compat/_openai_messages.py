@@ -156,7 +156,7 @@ def _function_call(
     call_id = require_str(call.get("id"), f"{path}.id")
     if not call_id:
         raise RequestError(f"{path}.id", "a tool call id must not be empty")
-    if call_id in conversation.pending or call_id in conversation.answered:
+    if call_id in conversation.pending:
         raise RequestError(f"{path}.id", f"duplicate tool call id {call_id!r}")
     function = require_dict(call.get("function"), f"{path}.function")
     name = require_str(function.get("name"), f"{path}.function.name")
