@@ -400,7 +400,7 @@ def _url(value: Any, where: str) -> str:
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):  # env: comma separated
+    if isinstance(value, str) and where.startswith(ENV_PREFIX):  # env: comma separated
         items = [item.strip() for item in value.split(",")]
         return tuple(item for item in items if item)
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

@@ -1,0 +1,187 @@
+"""Configuration: TOML file, COMPATKIT_* env overrides, defaults and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.config import (
+    DEFAULT_STATE_PATH,
+    Config,
+    ConfigError,
+    ModelMap,
+    ModelRoute,
+    config_from_mapping,
+    load_config,
+)
+from server.flags import Flags
+
+FULL_TOML = """
+[server]
+host = "0.0.0.0"
+port = 9000
+proxy_keys = ["client-key-one", "client-key-two"]
+admin_key = "admin-key-secret"
+max_body_bytes = 1000
+ping_interval = 5
+
+[upstream]
+kind = "gemini"
+api_keys = ["AIzaSyA-first-key-0001", "AIzaSyA-second-key-0002"]
+gemini_base_url = "https://127.0.0.1:8443/"
+
+[models]
+scarce = ["gemini-2.5-pro"]
+[models.map]
+"claude-*haiku*" = "gemini-2.5-flash-lite"
+"claude-*" = "gemini-2.5-pro"
+
+[flags]
+ff_retry_policy_v2 = true
+
+[state]
+path = ":memory:"
+
+[retry]
+base_delay = 0.25
+max_attempts = 3
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "compatkit.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_full_file_is_read_into_every_field(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FULL_TOML), env={})
+    assert (config.host, config.port, config.max_body_bytes, config.ping_interval) == (
+        "0.0.0.0",
+        9000,
+        1000,
+        5.0,
+    )
+    assert config.proxy_keys == ("client-key-one", "client-key-two")
+    assert config.admin_key == "admin-key-secret"
+    assert config.upstream is not None and config.upstream.kind == "gemini"
+    assert config.upstream.api_keys == ("AIzaSyA-first-key-0001", "AIzaSyA-second-key-0002")
+    assert config.upstream.gemini_base_url == "https://127.0.0.1:8443"
+    assert config.flags == Flags(ff_retry_policy_v2=True)
+    assert config.state_path == ":memory:"
+    assert (config.retry.base_delay, config.retry.max_attempts, config.retry.max_delay) == (
+        0.25,
+        3,
+        12.0,
+    )
+
+
+def test_env_overrides_the_file(tmp_path: Path) -> None:
+    env = {
+        "COMPATKIT_PORT": "9100",
+        "COMPATKIT_API_KEYS": "env-key-aaaaaaaa, env-key-bbbbbbbb",
+        "COMPATKIT_FF_RETRY_POLICY_V2": "off",
+        "COMPATKIT_FF_CONVERTER_FAST_PATH": "on",
+        "COMPATKIT_RETRY_MAX_DELAY": "20",
+    }
+    config = load_config(write(tmp_path, FULL_TOML), env=env)
+    assert config.port == 9100
+    assert config.upstream is not None
+    assert config.upstream.api_keys == ("env-key-aaaaaaaa", "env-key-bbbbbbbb")
+    assert config.flags == Flags(ff_converter_fast_path=True)
+    assert config.retry.max_delay == 20.0
+
+
+def test_the_config_file_can_be_named_by_env(tmp_path: Path) -> None:
+    path = write(tmp_path, FULL_TOML)
+    assert load_config(env={"COMPATKIT_CONFIG": str(path)}).port == 9000
+
+
+def test_no_upstream_configured_means_upstream_is_none() -> None:
+    config = load_config(env={})
+    assert config.upstream is None
+
+
+def test_a_served_config_keeps_state_in_a_file_by_default() -> None:
+    assert load_config(env={}).state_path == DEFAULT_STATE_PATH
+    assert Config().state_path == ":memory:"
+
+
+def test_code_assist_upstream_takes_oauth_files_and_overridable_urls() -> None:
+    env = {
+        "COMPATKIT_OAUTH_FILES": "/a/oauth_creds.json,/b/oauth_creds.json",
+        "COMPATKIT_CODE_ASSIST_BASE_URL": "https://127.0.0.1:9443",
+        "COMPATKIT_OAUTH_TOKEN_URI": "https://127.0.0.1:9443/token",
+        "COMPATKIT_PROJECT": "my-project",
+    }
+    upstream = load_config(env=env).upstream
+    assert upstream is not None and upstream.kind == "code_assist"
+    assert upstream.oauth_files == (Path("/a/oauth_creds.json"), Path("/b/oauth_creds.json"))
+    assert upstream.code_assist_base_url == "https://127.0.0.1:9443"
+    assert upstream.oauth_token_uri == "https://127.0.0.1:9443/token"
+    assert upstream.project == "my-project"
+
+
+def test_the_model_map_keeps_file_order_and_first_match_wins(tmp_path: Path) -> None:
+    models = load_config(write(tmp_path, FULL_TOML), env={}).models
+    assert models.resolve("claude-3-5-haiku-20241022") == "gemini-2.5-flash-lite"
+    assert models.resolve("claude-sonnet-4-5") == "gemini-2.5-pro"
+    assert models.resolve("gemini-2.5-flash") == "gemini-2.5-flash"  # unmatched: unchanged
+    assert models.is_scarce("gemini-2.5-pro") and not models.is_scarce("gemini-2.5-flash-lite")
+
+
+def test_the_default_model_map_sends_claude_models_to_gemini() -> None:
+    models = ModelMap()
+    assert models.resolve("claude-3-haiku-20240307") == "gemini-2.5-flash"
+    assert models.resolve("claude-opus-4-1") == "gemini-2.5-pro"
+    assert ModelMap(routes=(ModelRoute("x*", "y"),)).resolve("claude-opus-4-1") == "claude-opus-4-1"
+
+
+def test_secrets_are_masked_in_reprs(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FULL_TOML), env={})
+    text = repr(config)
+    for secret in ("client-key-one", "admin-key-secret", "AIzaSyA-first-key-0001"):
+        assert secret not in text
+    assert "***0001" in text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"server": {"port": "eighty"}}, "server.port must be an integer"),
+        ({"server": {"port": 70000}}, "server.port must be a port number"),
+        ({"server": {"prot": 1}}, r"unknown key\(s\) in \[server\]: prot"),
+        ({"serverr": {}}, r"unknown config section\(s\): serverr"),
+        ({"upstream": {"kind": "openai"}}, "upstream kind must be 'gemini' or 'code_assist'"),
+        ({"upstream": {"kind": "gemini"}}, "needs at least one API key"),
+        ({"upstream": {"kind": "code_assist"}}, "needs at least one OAuth credential file"),
+        ({"upstream": {"api_keys": "k"}}, "upstream.api_keys must be a list"),
+        ({"upstream": {"api_keys": ["k"], "gemini_base_url": "ftp://x"}}, "must be an http"),
+        ({"upstream": {"api_keys": ["k"], "ca_file": "/nonexistent/ca.pem"}}, "does not exist"),
+        ({"flags": {"ff_unknown": True}}, "unknown flag 'ff_unknown'"),
+        (
+            {"flags": {"ff_retry_policy_v2": "perhaps"}},
+            "flags.ff_retry_policy_v2 must be true/false",
+        ),
+        ({"retry": {"max_delay": -1}}, "retry.max_delay must be a positive"),
+        ({"retry": {"base_delay": 20}}, "base_delay must not exceed"),
+        ({"models": {"map": {"claude-*": 3}}}, r"models.map\['claude-\*'\] must be a model name"),
+        ({"models": {"scarce": "gemini"}}, "models.scarce must be a list"),
+    ],
+)
+def test_bad_values_are_clear_errors_naming_the_key(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping(data, env={})
+
+
+def test_a_bad_env_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="COMPATKIT_PORT must be an integer"):
+        config_from_mapping({}, env={"COMPATKIT_PORT": "x"})
+
+
+def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.toml", env={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[server\n"), env={})
