@@ -1,0 +1,117 @@
+"""Code Assist v1internal: the envelope, the setup flow and its long-running operation.
+
+Operations:
+- `wrap(response, trace_id)`: `{"response": <GenerateContentResponse>, "traceId": ...}`, the shape
+  every generateContent / streamGenerateContent reply (and each stream event) has on this surface.
+- `trace_id(seed)`: a deterministic trace id for a reply.
+- `SetupFlow.load_code_assist(identity, body)`: `:loadCodeAssist` — tiers, and the current tier and
+  project once the credential is onboarded.
+- `SetupFlow.onboard_user(identity, body)`: `:onboardUser` — validates the tier/project rule
+  (free tier: project must be omitted), returns a long-running operation `{name, done: false}`.
+- `SetupFlow.get_operation(name)`: `GET /v1internal/{name}` — done on the first poll, with
+  `response.cloudaicompanionProject {id, name}`.
+- `SIMPLE_METHODS`: the bookkeeping methods gemini-cli also calls, with their minimal valid answers.
+
+Sources: reference/protocols.md §C (gemini-cli `setup.ts`, `server.ts`, `types.ts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.emulator import google_errors
+from conformance.emulator.google_errors import Rejection
+
+FREE_TIER = {
+    "id": "free-tier",
+    "name": "Gemini Code Assist for individuals",
+    "description": "Gemini Code Assist for individuals (emulated)",
+    "userDefinedCloudaicompanionProject": False,
+    "isDefault": True,
+}
+STANDARD_TIER = {
+    "id": "standard-tier",
+    "name": "Gemini Code Assist Standard",
+    "description": "Gemini Code Assist Standard (emulated)",
+    "userDefinedCloudaicompanionProject": True,
+}
+TIERS = {"free-tier": FREE_TIER, "standard-tier": STANDARD_TIER, "legacy-tier": STANDARD_TIER}
+
+SIMPLE_METHODS: Mapping[str, dict[str, Any]] = {
+    "listExperiments": {"experimentIds": [], "flags": []},
+    "retrieveUserQuota": {"buckets": []},
+    "recordCodeAssistMetrics": {},
+    "fetchAdminControls": {},
+    "setCodeAssistGlobalUserSetting": {},
+    "getCodeAssistGlobalUserSetting": {},
+}
+
+
+def wrap(response: Mapping[str, Any], trace: str) -> dict[str, Any]:
+    """The Code Assist envelope around one GenerateContentResponse."""
+    return {"response": response, "traceId": trace}
+
+
+def trace_id(seed: bytes) -> str:
+    """A 16-hex-digit trace id derived from the reply seed."""
+    return hashlib.blake2b(seed + b"trace", digest_size=8).hexdigest()
+
+
+@dataclass
+class _Onboarding:
+    tier_id: str
+    project: str
+
+
+class SetupFlow:
+    """Onboarding state per credential, and the operations that onboarding starts."""
+
+    def __init__(self) -> None:
+        self._onboarded: dict[str, _Onboarding] = {}
+        self._operations: dict[str, _Onboarding] = {}
+
+    def load_code_assist(self, identity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The `loadCodeAssist` answer for this credential."""
+        answer: dict[str, Any] = {"allowedTiers": [FREE_TIER, STANDARD_TIER]}
+        done = self._onboarded.get(identity)
+        if done is not None:
+            answer["currentTier"] = TIERS[done.tier_id]
+            answer["cloudaicompanionProject"] = done.project
+        return answer
+
+    def onboard_user(self, identity: str, body: Mapping[str, Any]) -> dict[str, Any] | Rejection:
+        """Start onboarding; the operation finishes on its first poll."""
+        tier_id = body.get("tierId")
+        if tier_id not in TIERS:
+            return google_errors.invalid_argument(f"Invalid tier id: {tier_id!r}")
+        project = body.get("cloudaicompanionProject")
+        if tier_id == "free-tier":
+            if project:
+                return google_errors.failed_precondition("Precondition Failed")
+            project = "emulated-" + hashlib.sha256(identity.encode()).hexdigest()[:12]
+        elif not isinstance(project, str) or not project:
+            return google_errors.invalid_argument(
+                "cloudaicompanionProject is required for this tier"
+            )
+        name = f"operations/onboard-{len(self._operations) + 1}"
+        self._operations[name] = _Onboarding(str(tier_id), project)
+        self._onboarded[identity] = self._operations[name]
+        return {"name": name, "done": False}
+
+    def get_operation(self, name: str) -> dict[str, Any] | Rejection:
+        """A finished onboarding operation, or 404."""
+        onboarding = self._operations.get(name)
+        if onboarding is None:
+            return google_errors.not_found(f"Operation {name} not found.")
+        project = {"id": onboarding.project, "name": onboarding.project}
+        return {
+            "name": name,
+            "done": True,
+            "response": {
+                "@type": "type.googleapis.com/google.internal.cloud.code.v1internal.OnboardUserResponse",
+                "cloudaicompanionProject": project,
+            },
+        }

@@ -1,0 +1,475 @@
+"""Scenarios: what the emulator answers, how slowly, and how it fails.
+
+Operations:
+- `load_config(path)` / `parse_config(mapping)`: read the emulator's TOML configuration (scenarios,
+  accepted credentials, OAuth clients, models) into frozen dataclasses.
+- `Distribution.sample(rng)`: a fixed value or a seeded draw (lognormal, uniform, exponential, normal).
+- `EmulatorConfig.scenario(name)`: look a scenario up by name (`UnknownScenario` if absent).
+- `scenario_marker(text)`: the `[scenario:NAME]` marker a client without custom headers puts in its
+  first user text.
+
+Goals: a scenario file is the whole script of a test run, so everything is explicit, validated at load
+time (a typo in a scenario fails loudly at start, not silently at request time) and immutable.
+Unspecified fields take the built-in defaults below, never another scenario's values.
+
+TOML shape (see default_scenarios.toml for a commented example):
+    default_scenario = "default"
+    models = ["gemini-2.5-flash", ...]
+    [auth]  api_keys = [...], access_tokens = [...]      # omitted: any credential is accepted
+    [oauth] refresh_tokens = [...], clients = [{client_id, client_secret}], access_token_ttl_s
+    [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
+        tool_call | tool_calls, call_declared_tools, framing, gzip, seed,
+        [scenarios.NAME.latency] headers_ms, first_chunk_ms, chunk_gap_ms,
+        [[scenarios.NAME.faults]] kind, probability | requests | every, ...,
+        [scenarios.NAME.capacity] per_credential = {rate, burst}, per_model = {rate, burst}
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("default_scenarios.toml")
+
+DEFAULT_MODELS = (
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.0-flash",
+    "gemini-3-pro-preview",
+    "gemini-3-flash-preview",
+)
+
+FINISH_REASONS = frozenset(
+    {
+        "STOP",
+        "MAX_TOKENS",
+        "SAFETY",
+        "RECITATION",
+        "LANGUAGE",
+        "OTHER",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "MALFORMED_FUNCTION_CALL",
+        "UNEXPECTED_TOOL_CALL",
+        "TOO_MANY_TOOL_CALLS",
+    }
+)
+BLOCK_REASONS = frozenset({"SAFETY", "OTHER", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY"})
+
+FAULT_KINDS = frozenset(
+    {
+        "rate_limit",  # 429 RESOURCE_EXHAUSTED, RATE_LIMIT_EXCEEDED, with RetryInfo
+        "capacity_429",  # 429 RESOURCE_EXHAUSTED, MODEL_CAPACITY_EXHAUSTED
+        "capacity_503",  # 503 UNAVAILABLE, MODEL_CAPACITY_EXHAUSTED
+        "quota_exhausted",  # 429 RESOURCE_EXHAUSTED, QUOTA_EXHAUSTED (terminal)
+        "internal",  # 500 INTERNAL
+        "unavailable",  # 503 UNAVAILABLE
+        "drop",  # stream: connection dropped after `after_chunks` chunks
+        "stall",  # stream: `stall_ms` of silence after `after_chunks` chunks, then the rest
+        "malformed_chunk",  # stream: one truncated JSON event after `after_chunks` chunks
+    }
+)
+STATUS_FAULTS = frozenset(
+    {"rate_limit", "capacity_429", "capacity_503", "quota_exhausted", "internal", "unavailable"}
+)
+MAX_STALL_MS = 120_000.0
+
+_MARKER = re.compile(r"\[scenario:([A-Za-z0-9_.\-]+)\]")
+
+
+class ConfigError(ValueError):
+    """The emulator configuration is invalid; the message names the offending key."""
+
+
+class UnknownScenario(LookupError):
+    """A request asked for a scenario the configuration does not define."""
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A non-negative quantity: fixed, or drawn from a seeded distribution."""
+
+    kind: str = "fixed"
+    value: float = 0.0
+    params: tuple[tuple[str, float], ...] = ()
+
+    def sample(self, rng: random.Random) -> float:
+        """One draw (clamped at 0); a fixed distribution never touches `rng`."""
+        if self.kind == "fixed":
+            return self.value
+        p = dict(self.params)
+        if self.kind == "lognormal":
+            draw = rng.lognormvariate(math.log(p["median"]), p.get("sigma", 0.5))
+        elif self.kind == "uniform":
+            draw = rng.uniform(p["low"], p["high"])
+        elif self.kind == "exponential":
+            draw = rng.expovariate(1.0 / p["mean"]) if p["mean"] > 0 else 0.0
+        else:  # normal
+            draw = rng.gauss(p["mean"], p.get("stddev", 0.0))
+        return max(0.0, draw)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.kind == "fixed" and self.value == 0.0
+
+
+_DISTRIBUTION_PARAMS = {
+    "lognormal": ({"median"}, {"sigma"}),
+    "uniform": ({"low", "high"}, set()),
+    "exponential": ({"mean"}, set()),
+    "normal": ({"mean"}, {"stddev"}),
+}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Delays in milliseconds: before the headers, before the first chunk, between chunks."""
+
+    headers_ms: Distribution = Distribution()
+    first_chunk_ms: Distribution = Distribution()
+    chunk_gap_ms: Distribution = Distribution()
+
+    @property
+    def is_zero(self) -> bool:
+        return self.headers_ms.is_zero and self.first_chunk_ms.is_zero and self.chunk_gap_ms.is_zero
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted failure and when it fires (by probability, request number, or every n-th)."""
+
+    kind: str
+    probability: float = 0.0
+    requests: frozenset[int] = frozenset()
+    every: int = 0
+    retry_delay_s: float = 26.0
+    after_chunks: int = 1
+    stall_ms: float = 5_000.0
+    array_body: bool = False
+    message: str = ""
+
+    def fires(self, request_number: int, rng: random.Random) -> bool:
+        """Whether this fault fires on the n-th request (1-based) of its scenario."""
+        if request_number in self.requests:
+            return True
+        if self.every and request_number % self.every == 0:
+            return True
+        return self.probability > 0 and rng.random() < self.probability
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """A function call the scenario makes the model emit: a declared tool's name and arguments."""
+
+    name: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """A token bucket: `rate` requests per second refill, at most `burst` stored."""
+
+    rate: float
+    burst: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The full script for one kind of request; see the module docstring for the TOML keys."""
+
+    name: str
+    seed: int = 0
+    text_tokens: int = 12
+    chunk_tokens: Distribution = Distribution(value=4.0)
+    finish_reason: str = "STOP"
+    block_reason: str | None = None
+    thoughts_tokens: int = 0
+    tool_calls: tuple[ScriptedCall, ...] = ()
+    call_declared_tools: int = 0
+    framing: str = "crlf"
+    gzip: bool = False
+    latency: Latency = Latency()
+    faults: tuple[Fault, ...] = ()
+    credential_bucket: BucketSpec | None = None
+    model_bucket: BucketSpec | None = None
+
+    @property
+    def crlf(self) -> bool:
+        return self.framing == "crlf"
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the emulator is told at start; immutable for the life of the app."""
+
+    scenarios: Mapping[str, Scenario]
+    default_scenario: str = "default"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    api_keys: frozenset[str] | None = None
+    access_tokens: frozenset[str] | None = None
+    refresh_tokens: frozenset[str] = frozenset({"emulator-refresh-token"})
+    oauth_clients: tuple[OAuthClient, ...] = ()
+    access_token_ttl_s: int = 3599
+    max_records: int = 100_000
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def scenario(self, name: str | None) -> Scenario:
+        """The scenario called `name`, or the default one when `name` is None."""
+        key = self.default_scenario if name is None else name
+        try:
+            return self.scenarios[key]
+        except KeyError:
+            raise UnknownScenario(key) from None
+
+
+def scenario_marker(text: str) -> str | None:
+    """The NAME of the first `[scenario:NAME]` marker in `text`, if any."""
+    if "[scenario:" not in text:
+        return None
+    match = _MARKER.search(text)
+    return match.group(1) if match else None
+
+
+def load_config(path: str | Path | None = None) -> EmulatorConfig:
+    """Read a TOML configuration file (the packaged default_scenarios.toml when None)."""
+    source = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    with source.open("rb") as handle:
+        try:
+            data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+    return parse_config(data)
+
+
+def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
+    """Validate a configuration mapping (as read from TOML) into an `EmulatorConfig`."""
+    _only_keys(
+        data,
+        "",
+        {"default_scenario", "models", "auth", "oauth", "scenarios", "max_records"},
+    )
+    raw_scenarios = data.get("scenarios", {})
+    if not isinstance(raw_scenarios, Mapping):
+        raise ConfigError("scenarios: expected a table of scenario tables")
+    scenarios = {name: parse_scenario(name, spec) for name, spec in raw_scenarios.items()}
+    default_name = str(data.get("default_scenario", "default"))
+    scenarios.setdefault(default_name, Scenario(name=default_name))
+    auth = data.get("auth", {})
+    _only_keys(auth, "auth.", {"api_keys", "access_tokens"})
+    oauth = data.get("oauth", {})
+    _only_keys(oauth, "oauth.", {"refresh_tokens", "clients", "access_token_ttl_s"})
+    clients = tuple(
+        OAuthClient(str(c["client_id"]), str(c["client_secret"])) for c in oauth.get("clients", [])
+    )
+    return EmulatorConfig(
+        scenarios=scenarios,
+        default_scenario=default_name,
+        models=tuple(str(m) for m in data.get("models", DEFAULT_MODELS)),
+        api_keys=_optional_set(auth.get("api_keys")),
+        access_tokens=_optional_set(auth.get("access_tokens")),
+        refresh_tokens=frozenset(
+            str(t) for t in oauth.get("refresh_tokens", ["emulator-refresh-token"])
+        ),
+        oauth_clients=clients,
+        access_token_ttl_s=int(oauth.get("access_token_ttl_s", 3599)),
+        max_records=int(data.get("max_records", 100_000)),
+    )
+
+
+_SCENARIO_KEYS = {
+    "seed",
+    "text_tokens",
+    "chunk_tokens",
+    "finish_reason",
+    "block_reason",
+    "thoughts_tokens",
+    "tool_call",
+    "tool_calls",
+    "call_declared_tools",
+    "framing",
+    "gzip",
+    "latency",
+    "faults",
+    "capacity",
+}
+
+
+def parse_scenario(name: str, spec: Mapping[str, Any]) -> Scenario:
+    """Validate one `[scenarios.NAME]` table."""
+    where = f"scenarios.{name}."
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where[:-1]}: expected a table")
+    _only_keys(spec, where, _SCENARIO_KEYS)
+    finish_reason = str(spec.get("finish_reason", "STOP"))
+    if finish_reason not in FINISH_REASONS:
+        raise ConfigError(
+            f"{where}finish_reason: {finish_reason!r} is not one of {sorted(FINISH_REASONS)}"
+        )
+    block_reason = spec.get("block_reason")
+    if block_reason is not None and block_reason not in BLOCK_REASONS:
+        raise ConfigError(
+            f"{where}block_reason: {block_reason!r} is not one of {sorted(BLOCK_REASONS)}"
+        )
+    framing = str(spec.get("framing", "crlf"))
+    if framing not in {"crlf", "lf"}:
+        raise ConfigError(f"{where}framing: expected 'crlf' or 'lf'")
+    calls = list(spec.get("tool_calls", []))
+    if "tool_call" in spec:
+        calls.insert(0, spec["tool_call"])
+    capacity = spec.get("capacity", {})
+    _only_keys(capacity, where + "capacity.", {"per_credential", "per_model"})
+    chunk_tokens = _distribution(spec.get("chunk_tokens", 4), where + "chunk_tokens")
+    if chunk_tokens.is_zero:
+        raise ConfigError(f"{where}chunk_tokens: must be positive")
+    return Scenario(
+        name=name,
+        seed=int(spec.get("seed", 0)),
+        text_tokens=_non_negative_int(spec.get("text_tokens", 12), where + "text_tokens"),
+        chunk_tokens=chunk_tokens,
+        finish_reason=finish_reason,
+        block_reason=block_reason,
+        thoughts_tokens=_non_negative_int(
+            spec.get("thoughts_tokens", 0), where + "thoughts_tokens"
+        ),
+        tool_calls=tuple(_scripted_call(c, where + "tool_calls") for c in calls),
+        call_declared_tools=_non_negative_int(
+            spec.get("call_declared_tools", 0), where + "call_declared_tools"
+        ),
+        framing=framing,
+        gzip=bool(spec.get("gzip", False)),
+        latency=_latency(spec.get("latency", {}), where + "latency."),
+        faults=tuple(
+            _fault(f, f"{where}faults[{i}].") for i, f in enumerate(spec.get("faults", []))
+        ),
+        credential_bucket=_bucket(
+            capacity.get("per_credential"), where + "capacity.per_credential"
+        ),
+        model_bucket=_bucket(capacity.get("per_model"), where + "capacity.per_model"),
+    )
+
+
+def _latency(spec: Mapping[str, Any], where: str) -> Latency:
+    _only_keys(spec, where, {"headers_ms", "first_chunk_ms", "chunk_gap_ms"})
+    return Latency(
+        headers_ms=_distribution(spec.get("headers_ms", 0), where + "headers_ms"),
+        first_chunk_ms=_distribution(spec.get("first_chunk_ms", 0), where + "first_chunk_ms"),
+        chunk_gap_ms=_distribution(spec.get("chunk_gap_ms", 0), where + "chunk_gap_ms"),
+    )
+
+
+def _distribution(spec: Any, where: str) -> Distribution:
+    if isinstance(spec, bool):
+        raise ConfigError(f"{where}: expected a number or a distribution table")
+    if isinstance(spec, int | float):
+        if spec < 0:
+            raise ConfigError(f"{where}: must not be negative")
+        return Distribution(value=float(spec))
+    if not isinstance(spec, Mapping) or spec.get("dist") not in _DISTRIBUTION_PARAMS:
+        raise ConfigError(
+            f"{where}: expected a number or {{dist = one of {sorted(_DISTRIBUTION_PARAMS)}, ...}}"
+        )
+    kind = str(spec["dist"])
+    required, optional = _DISTRIBUTION_PARAMS[kind]
+    params = {k: v for k, v in spec.items() if k != "dist"}
+    missing = required - params.keys()
+    unknown = params.keys() - required - optional
+    if missing or unknown:
+        raise ConfigError(f"{where}: {kind} needs {sorted(required)} (optional {sorted(optional)})")
+    if kind == "lognormal" and float(params["median"]) <= 0:
+        raise ConfigError(f"{where}: lognormal median must be positive")
+    return Distribution(kind=kind, params=tuple(sorted((k, float(v)) for k, v in params.items())))
+
+
+def _fault(spec: Mapping[str, Any], where: str) -> Fault:
+    _only_keys(
+        spec,
+        where,
+        {
+            "kind",
+            "probability",
+            "requests",
+            "every",
+            "retry_delay_s",
+            "after_chunks",
+            "stall_ms",
+            "array_body",
+            "message",
+        },
+    )
+    kind = spec.get("kind")
+    if kind not in FAULT_KINDS:
+        raise ConfigError(f"{where}kind: {kind!r} is not one of {sorted(FAULT_KINDS)}")
+    probability = float(spec.get("probability", 0.0))
+    if not 0.0 <= probability <= 1.0:
+        raise ConfigError(f"{where}probability: must be within [0, 1]")
+    requests = frozenset(int(n) for n in spec.get("requests", []))
+    every = _non_negative_int(spec.get("every", 0), where + "every")
+    if not (probability or requests or every):
+        raise ConfigError(f"{where}: say when it fires: probability, requests or every")
+    stall_ms = float(spec.get("stall_ms", 5_000.0))
+    if not 0 <= stall_ms <= MAX_STALL_MS:
+        raise ConfigError(f"{where}stall_ms: must be within [0, {MAX_STALL_MS}]")
+    return Fault(
+        kind=str(kind),
+        probability=probability,
+        requests=requests,
+        every=every,
+        retry_delay_s=float(spec.get("retry_delay_s", 26.0)),
+        after_chunks=_non_negative_int(spec.get("after_chunks", 1), where + "after_chunks"),
+        stall_ms=stall_ms,
+        array_body=bool(spec.get("array_body", False)),
+        message=str(spec.get("message", "")),
+    )
+
+
+def _scripted_call(spec: Any, where: str) -> ScriptedCall:
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
+        raise ConfigError(f'{where}: expected {{name = "...", args = {{...}}}}')
+    args = spec.get("args", {})
+    if not isinstance(args, Mapping):
+        raise ConfigError(f"{where}.args: expected a table")
+    return ScriptedCall(name=spec["name"], args=dict(args))
+
+
+def _bucket(spec: Any, where: str) -> BucketSpec | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping) or "rate" not in spec:
+        raise ConfigError(f"{where}: expected {{rate = <per second>, burst = <count>}}")
+    rate = float(spec["rate"])
+    burst = float(spec.get("burst", max(1.0, rate)))
+    if rate < 0 or burst < 1:
+        raise ConfigError(f"{where}: rate must be >= 0 and burst >= 1")
+    return BucketSpec(rate=rate, burst=burst)
+
+
+def _non_negative_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where}: expected a non-negative integer")
+    return value
+
+
+def _optional_set(values: Any) -> frozenset[str] | None:
+    return None if values is None else frozenset(str(v) for v in values)
+
+
+def _only_keys(spec: Any, where: str, allowed: set[str]) -> None:
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{where or 'config'}: expected a table")
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ConfigError(f"{where}{sorted(unknown)[0]}: unknown key (allowed: {sorted(allowed)})")
