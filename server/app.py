@@ -1,0 +1,165 @@
+"""The reference proxy's app factory: `create_app(config) -> Quart`.
+
+Operations:
+    create_app(config, *, timeouts=None, rng=None) -> Quart
+    services_of(app) -> Services          what the routes share (store, flags, upstream, ...)
+
+Plan: everything an app needs lives on one `Services` object in `app.extensions`, built by
+the factory and opened in `before_serving` (store, credentials, the credential board, the
+upstream client), closed in `after_serving`; no globals, nothing at import time, so several
+apps run side by side in one process (tests, duet benchmarks). Request hooks give every
+request an id (`request-id` header, log records), count it in the metrics, and add a
+`server-timing` header with the proxy's own time to non-stream responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import time
+
+from quart import Quart, Response, g, request
+
+from server.auth import KeyRing
+from server.config import Config
+from server.credentials import load_credentials
+from server.errors import install_error_handlers
+from server.flags import FlagService
+from server.metrics import ProxyMetrics
+from server.models import ModelCatalogue
+from server.scheduler import CredentialBoard, Schedulers
+from server.services import Services
+from server.store import open_store
+from server.streaming import CleanupMiddleware
+from server.upstream import Upstream, UpstreamTimeouts
+
+log = logging.getLogger("compatkit.server")
+_EXTENSION = "compatkit"
+
+
+def services_of(app: Quart) -> Services:
+    """The Services object of an app made by create_app."""
+    services: Services = app.extensions[_EXTENSION]
+    return services
+
+
+def create_app(
+    config: Config,
+    *,
+    timeouts: UpstreamTimeouts | None = None,
+    rng: random.Random | None = None,
+) -> Quart:
+    """A proxy app for `config`. Serve it with Hypercorn (see server.serve)."""
+    from server import routes_admin, routes_anthropic, routes_health, routes_openai
+
+    app = Quart("compatkit", static_folder=None)
+    app.config.update(
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        BODY_TIMEOUT=60,
+        RESPONSE_TIMEOUT=None,  # streams last as long as the generation
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+    )
+    store = open_store(config.state_path)
+
+    def credential_states() -> list[tuple[str, str]]:
+        return services.credential_states()
+
+    services = Services(
+        config=config,
+        store=store,
+        flags=FlagService(store, config.flags),
+        metrics=ProxyMetrics(credential_states=credential_states),
+        catalogue=ModelCatalogue(config.models),
+        proxy_keys=KeyRing(config.proxy_keys),
+        admin_keys=KeyRing([config.admin_key] if config.admin_key else []),
+        timeouts=timeouts or UpstreamTimeouts(),
+        rng=rng or random.Random(),
+    )
+    app.extensions[_EXTENSION] = services
+
+    install_error_handlers(app)
+    _install_request_hooks(app, services)
+
+    @app.before_serving
+    async def _startup() -> None:
+        await _start(services)
+
+    @app.after_serving
+    async def _shutdown() -> None:
+        await _stop(services)
+
+    for module in (routes_health, routes_admin, routes_anthropic, routes_openai):
+        app.register_blueprint(module.blueprint(services))
+    app.asgi_app = CleanupMiddleware(app.asgi_app)  # type: ignore[method-assign]
+    return app
+
+
+async def _start(services: Services) -> None:
+    await services.store.open()
+    upstream_config = services.config.upstream
+    if upstream_config is not None:
+        credentials = load_credentials(upstream_config)
+        board = CredentialBoard(credentials, services.store)
+        await board.load()
+        services.board = board
+        services.schedulers = Schedulers(board, services.rng)
+        services.upstream = Upstream(
+            services.config,
+            upstream_config,
+            services.schedulers,
+            services.metrics,
+            timeouts=services.timeouts,
+            rng=services.rng,
+        )
+    else:
+        log.warning("no upstream configured: model routes answer 503")
+    if not services.config.proxy_keys:
+        log.warning("no proxy keys configured: the API routes accept any client")
+    services.ready = True
+
+
+async def _stop(services: Services) -> None:
+    services.ready = False
+    if services.upstream is not None:
+        await services.upstream.aclose()
+    if services.board is not None:
+        await services.board.flush()
+    await services.store.close()
+
+
+def _install_request_hooks(app: Quart, services: Services) -> None:
+    metrics = services.metrics
+
+    @app.before_request
+    async def _begin() -> None:
+        g.request_id = "req_" + secrets.token_hex(12)
+        g.started = time.monotonic()
+        g.route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        g.model = "-"
+        g.streaming = False
+        metrics.in_flight.labels(g.route).inc()
+        g.in_flight = True
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        request_id = getattr(g, "request_id", "")
+        if request_id:
+            response.headers["request-id"] = request_id
+        route = getattr(g, "route", "unmatched")
+        started = getattr(g, "started", None)
+        if started is not None:
+            elapsed = time.monotonic() - started
+            metrics.ttfb.labels(route).observe(elapsed)
+            if not getattr(g, "streaming", False):
+                response.headers["server-timing"] = f"proxy;dur={elapsed * 1000:.3f}"
+                metrics.e2e.labels(route, g.model).observe(elapsed)
+        metrics.requests.labels(route, getattr(g, "model", "-"), str(response.status_code)).inc()
+        return response
+
+    @app.teardown_request
+    async def _teardown(exc: BaseException | None) -> None:
+        # Streams leave the in-flight gauge when their body closes (routes take over).
+        if getattr(g, "in_flight", False) and not getattr(g, "streaming", False):
+            metrics.in_flight.labels(g.route).dec()
+            g.in_flight = False

@@ -1,0 +1,152 @@
+"""Hosting an ASGI app on Hypercorn: in the foreground (`compatkit serve`) or in a thread.
+
+Operations:
+    listening_socket(host, port) -> socket        bound and listening; port 0 picks a free one
+    hypercorn_config(sock, *, certfile, keyfile) -> hypercorn Config
+    serve_forever(app, sock, ...)                  run until SIGINT/SIGTERM (the CLI)
+    ServerThread(app, ...) as server               run in a background thread, `server.url`;
+                                                   used by tests and benchmarks
+
+Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
+certificate is given; the socket is created here and handed to Hypercorn by file descriptor,
+so a caller knows the port before the server starts and no port is ever raced for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config as HypercornConfig
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound to (host, port) and listening; port 0 picks a free port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def hypercorn_config(
+    sock: socket.socket, *, certfile: str | None = None, keyfile: str | None = None
+) -> HypercornConfig:
+    """A Hypercorn config serving on `sock`, quiet, with long-lived streams allowed."""
+    config = HypercornConfig()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.accesslog = None
+    config.errorlog = None
+    config.keep_alive_timeout = 75
+    config.graceful_timeout = 2
+    # HTTP/2: many concurrent streams per connection, windows large enough for bursts.
+    config.h2_max_concurrent_streams = 256
+    config.h2_max_inbound_frame_size = 2**20
+    if certfile and keyfile:
+        config.certfile = certfile
+        config.keyfile = keyfile
+        config.alpn_protocols = ["h2", "http/1.1"]
+    return config
+
+
+async def serve_until(app: Any, config: HypercornConfig, stop: asyncio.Event) -> None:
+    """Serve `app` until `stop` is set."""
+    await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+
+
+def serve_forever(app: Any, sock: socket.socket, config: HypercornConfig) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve_until(app, config, stop)
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+class ServerThread:
+    """An ASGI app served by Hypercorn on 127.0.0.1 in a background thread.
+
+    Use as a context manager; `url` is `http://127.0.0.1:<port>` (https with a certificate).
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        startup_timeout: float = 20.0,
+    ) -> None:
+        self.app = app
+        self._sock = listening_socket(host, 0)
+        self._config = hypercorn_config(self._sock, certfile=certfile, keyfile=keyfile)
+        scheme = "https" if certfile else "http"
+        self.port = int(self._sock.getsockname()[1])
+        self.url = f"{scheme}://{host}:{self.port}"
+        self._startup_timeout = startup_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"server:{self.port}", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._started.set()
+            await serve_until(self.app, self._config, self._stop)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported to the thread that waits on us
+            self._error = exc
+            self._started.set()
+
+    def run_in_loop(self, coroutine: Any) -> Any:
+        """Run a coroutine on the server's loop from another thread and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        if not self._started.wait(self._startup_timeout) or self._error is not None:
+            raise RuntimeError(f"server did not start: {self._error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+        with contextlib.suppress(OSError):  # Hypercorn may have closed the descriptor
+            self._sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,144 @@
+"""Prometheus metrics of one proxy app.
+
+Operations:
+    ProxyMetrics(credential_states=...)  one registry per app, so two apps in one process
+                                          (tests, duet benchmarks) never share counters
+    .render() -> (bytes, content_type)    the Prometheus text exposition for `GET /metrics`
+    the counters, histograms and gauges below, named as in DESIGN.md (TTFB, TTFT, E2E)
+
+Plan: plain prometheus-client objects registered on a private `CollectorRegistry`;
+credential states are read at scrape time from a callback, so the scheduler stays the
+one source of truth and nothing has to be kept in sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+# Seconds; fine at the low end, where proxy overhead lives, wide enough for long generations.
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+)
+
+CredentialStates = Callable[[], Iterable[tuple[str, str]]]
+"""Returns (credential id, state name) pairs, e.g. ("cred-1", "cooling_down")."""
+
+
+class _CredentialStateCollector(Collector):
+    def __init__(self, read_states: CredentialStates) -> None:
+        self._read_states = read_states
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = self._family()
+        for credential, state in self._read_states():
+            family.add_metric([credential, state], 1.0)
+        yield family
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "compatkit_credential_state",
+            "1 for the current state of each upstream credential",
+            labels=["credential", "state"],
+        )
+
+
+class ProxyMetrics:
+    """All metrics of one proxy app, on a registry of its own."""
+
+    def __init__(self, credential_states: CredentialStates | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "compatkit_requests",
+            "Client requests answered, by route, model and HTTP status",
+            ["route", "model", "status"],
+            registry=r,
+        )
+        self.ttfb = Histogram(
+            "compatkit_ttfb_seconds",
+            "Request received to response headers sent",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "compatkit_ttft_seconds",
+            "Request received to the first content delta sent (streams)",
+            ["route", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.e2e = Histogram(
+            "compatkit_e2e_seconds",
+            "Request received to the last byte of the response",
+            ["route", "model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "compatkit_in_flight_requests",
+            "Client requests being answered",
+            ["route"],
+            registry=r,
+        )
+        self.upstream_attempts = Counter(
+            "compatkit_upstream_attempts",
+            "Upstream calls, by credential, model and outcome",
+            ["credential", "model", "outcome"],
+            registry=r,
+        )
+        self.upstream_retries = Counter(
+            "compatkit_upstream_retries",
+            "Upstream calls that were retries of an earlier failed call",
+            ["credential", "model"],
+            registry=r,
+        )
+        self.upstream_rate_limited = Counter(
+            "compatkit_upstream_429",
+            "Upstream 429 answers that were not capacity errors",
+            ["credential", "model"],
+            registry=r,
+        )
+        self.upstream_capacity_errors = Counter(
+            "compatkit_upstream_capacity_errors",
+            "Upstream capacity errors (MODEL_CAPACITY_EXHAUSTED, 503)",
+            ["credential", "model"],
+            registry=r,
+        )
+        self.stream_errors = Counter(
+            "compatkit_stream_errors",
+            "Streams ended by an error event after the response had started",
+            ["route", "error_type"],
+            registry=r,
+        )
+        if credential_states is not None:
+            r.register(_CredentialStateCollector(credential_states))
+
+    def render(self) -> tuple[bytes, str]:
+        """The Prometheus text exposition and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,40 @@
+"""What the routes of one proxy app share: `Services`, built by `create_app`."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from server.auth import KeyRing
+from server.config import Config
+from server.flags import FlagService
+from server.metrics import ProxyMetrics
+from server.models import ModelCatalogue
+from server.scheduler import CredentialBoard, Schedulers
+from server.store import StateStore
+from server.upstream import Upstream, UpstreamTimeouts
+
+
+@dataclass(slots=True)
+class Services:
+    """The parts of one proxy app; `board`, `schedulers`, `upstream` exist once serving
+    started and an upstream is configured."""
+
+    config: Config
+    store: StateStore
+    flags: FlagService
+    metrics: ProxyMetrics
+    catalogue: ModelCatalogue
+    proxy_keys: KeyRing
+    admin_keys: KeyRing
+    timeouts: UpstreamTimeouts
+    rng: random.Random
+    board: CredentialBoard | None = None
+    schedulers: Schedulers | None = None
+    upstream: Upstream | None = None
+    ready: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def credential_states(self) -> list[tuple[str, str]]:
+        return self.board.states() if self.board is not None else []

@@ -1,0 +1,132 @@
+"""Fixtures for the proxy's tests: the emulator and the proxy, both real servers on 127.0.0.1.
+
+- `emulator`: one emulator per test module (its scenarios below), reset before each test.
+- `proxy_factory(**config)`: start a proxy (Hypercorn in a background thread) in front of the
+  emulator; every keyword replaces a field of the test Config. Stopped at test end.
+- `proxy`: the default proxy (three API keys, short retry delays, all flags off).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from conformance.emulator.testing import RunningEmulator, running_emulator
+from server.app import create_app, services_of
+from server.config import Config, ModelMap, ModelRoute, RetryConfig, UpstreamConfig
+from server.hosting import ServerThread
+from server.services import Services
+
+PROXY_KEY = "sk-proxy-test-key-0001"
+ADMIN_KEY = "admin-test-key-0001"
+UPSTREAM_KEYS = ("gemini-key-a", "gemini-key-b", "gemini-key-c")
+FAST_RETRY = RetryConfig(
+    base_delay=0.01,
+    max_delay=0.05,
+    deadline=20.0,
+    max_attempts=4,
+    v1_interval=0.01,
+    capacity_cooldown=30.0,
+    quota_cooldown=60.0,
+)
+MODELS = ModelMap(
+    routes=(
+        ModelRoute("claude-*haiku*", "gemini-2.5-flash"),
+        ModelRoute("claude-*", "gemini-2.5-pro"),
+        ModelRoute("gpt-*", "gemini-2.5-flash"),
+    ),
+    scarce=frozenset({"gemini-2.5-pro"}),
+)
+
+EMULATOR_SCENARIOS: dict[str, Any] = {
+    "default_scenario": "default",
+    "scenarios": {
+        "default": {"text_tokens": 12, "chunk_tokens": 4},
+        "tool_bash": {
+            "tool_call": {"name": "Bash", "args": {"command": "echo hi", "description": "hi"}}
+        },
+        "rate_limited_first": {
+            "faults": [{"kind": "rate_limit", "requests": [1, 2], "retry_delay_s": 0.02}]
+        },
+        "rate_limited": {"faults": [{"kind": "rate_limit", "every": 1, "retry_delay_s": 26}]},
+        "capacity_first": {
+            "faults": [{"kind": "capacity_429", "requests": [1], "retry_delay_s": 40}]
+        },
+        "capacity_503": {"faults": [{"kind": "capacity_503", "every": 1, "retry_delay_s": 40}]},
+        "unavailable_first": {"faults": [{"kind": "unavailable", "requests": [1]}]},
+        "internal_error": {"faults": [{"kind": "internal", "every": 1}]},
+        "drop_after_2": {
+            "text_tokens": 24,
+            "faults": [{"kind": "drop", "every": 1, "after_chunks": 2}],
+        },
+        "stall": {
+            "text_tokens": 12,
+            "faults": [{"kind": "stall", "every": 1, "after_chunks": 1, "stall_ms": 600}],
+        },
+        "malformed_chunk": {
+            "text_tokens": 12,
+            "faults": [{"kind": "malformed_chunk", "every": 1, "after_chunks": 1}],
+        },
+    },
+}
+
+
+def scenario(name: str) -> str:
+    """The marker that makes the emulator answer a request with scenario `name`."""
+    return f"[scenario:{name}]"
+
+
+def test_config(base_url: str, **changes: Any) -> Config:
+    """The Config the proxy tests start from."""
+    config = Config(
+        proxy_keys=(PROXY_KEY,),
+        admin_key=ADMIN_KEY,
+        ping_interval=0.1,
+        upstream=UpstreamConfig(kind="gemini", api_keys=UPSTREAM_KEYS, gemini_base_url=base_url),
+        models=MODELS,
+        retry=FAST_RETRY,
+    )
+    return dataclasses.replace(config, **changes)
+
+
+class RunningProxy:
+    """A proxy app served on 127.0.0.1."""
+
+    def __init__(self, server: ServerThread) -> None:
+        self.server = server
+        self.url = server.url
+        self.services: Services = services_of(server.app)
+
+    def run(self, coroutine: Any) -> Any:
+        """Run a coroutine on the proxy's own event loop (to read or change its state)."""
+        return self.server.run_in_loop(coroutine)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(EMULATOR_SCENARIOS) as running:
+        yield running
+
+
+@pytest.fixture
+def proxy_factory(emulator: RunningEmulator) -> Iterator[Callable[..., RunningProxy]]:
+    emulator.reset()
+    servers: list[ServerThread] = []
+
+    def start(**changes: Any) -> RunningProxy:
+        config = test_config(emulator.base_url, **changes)
+        server = ServerThread(create_app(config)).start()
+        servers.append(server)
+        return RunningProxy(server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def proxy(proxy_factory: Callable[..., RunningProxy]) -> RunningProxy:
+    return proxy_factory()
