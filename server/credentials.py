@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -45,6 +46,9 @@ from server.oauth import (
 
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an access token is refreshed."""
+
+REFRESH_DEBOUNCE = 5.0
+"""Seconds after a refresh during which a forced refresh is answered by that one."""
 
 
 class CredentialError(Exception):
@@ -138,6 +142,7 @@ class OAuthCredential(Credential):
         self._clock = clock
         self._sleep = sleep
         self._refresh_lock = asyncio.Lock()
+        self._refreshed_at = -math.inf
         self._project_lock = asyncio.Lock()
         self._project: str | None = None
         self._project_known = False
@@ -157,10 +162,15 @@ class OAuthCredential(Credential):
         return {"Authorization": f"Bearer {self._token.access_token}"}
 
     async def refresh(self, client: httpx.AsyncClient) -> None:
-        """Refresh now (after the upstream refused the token); concurrent calls share one."""
+        """Refresh now (after the upstream refused the token).
+
+        Concurrent calls share one refresh, and so do calls within REFRESH_DEBOUNCE seconds
+        of the last one: those come from requests that were sent with the old token.
+        """
         seen = self._token
         async with self._refresh_lock:
-            if self._token is seen:
+            recently = self._clock() - self._refreshed_at < REFRESH_DEBOUNCE
+            if self._token is seen and not recently:
                 await self._refresh_locked(client)
 
     async def _refresh_locked(self, client: httpx.AsyncClient) -> None:
@@ -176,6 +186,7 @@ class OAuthCredential(Credential):
         except OAuthError as exc:
             raise CredentialError(f"{self.id}: {exc}") from None
         self._token = token
+        self._refreshed_at = self._clock()
         try:
             await asyncio.to_thread(write_token_file, self.path, token)
         except OSError as exc:
