@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 # plus 499 CANCELLED which Code Assist returns under load). 0 = no HTTP answer at all.
 TRANSIENT_STATUSES = frozenset({0, 408, 429, 499, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
+PER_MINUTE_QUOTA_DELAY = 60.0
 
 
 class UpstreamError(Protocol):
@@ -59,6 +60,8 @@ class UpstreamError(Protocol):
     def message(self) -> str: ...
     @property
     def retry_delay(self) -> float | None: ...
+    @property
+    def quota_id(self) -> str | None: ...
     @property
     def is_capacity(self) -> bool: ...
     @property
@@ -187,7 +190,8 @@ class RetryPolicyV2:
         - terminal quota (QUOTA_EXHAUSTED, PerDay, `limit: 0`): cool for the server's delay or
           `quota_cooldown`, rotate, retry at once;
         - 401/403: refresh the token (OAuth) or disable the credential; rotate;
-        - 429 with a server delay above the cap: cool for that delay, rotate;
+        - 429 with a server delay above the cap (a PerMinute quota without RetryInfo counts
+          as 60 s): cool for that delay, rotate;
         - 429 otherwise: wait the server's delay (or backoff), same credential;
         - other transient (408, 499, 5xx, transport): full-jitter backoff;
         - anything else (400, 404, ...): no retry.
@@ -216,9 +220,13 @@ class RetryPolicyV2:
         return self._rng.uniform(0.0, ceiling)
 
     def _server_delay(self, outcome: UpstreamOutcome) -> float | None:
-        delay = outcome.error.retry_delay if outcome.error is not None else None
+        """RetryInfo, else retry-after, else 60 s for a per-minute quota (googleQuotaErrors.ts)."""
+        error = outcome.error
+        delay = error.retry_delay if error is not None else None
         if delay is None:
             delay = outcome.retry_after
+        if delay is None and error is not None and "PerMinute" in (error.quota_id or ""):
+            delay = PER_MINUTE_QUOTA_DELAY
         return max(0.0, delay) if delay is not None else None
 
     def _plan(self, outcome: UpstreamOutcome, attempt: int) -> RetryDecision:

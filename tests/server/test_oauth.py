@@ -102,7 +102,7 @@ def test_reading_a_missing_or_broken_file_names_the_file(tmp_path: Path) -> None
         read_token_file(tmp_path / "none.json")
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(OAuthError, match="broken.json is unreadable"):
+    with pytest.raises(OAuthError, match=r"broken\.json is unreadable"):
         read_token_file(broken)
 
 

@@ -38,6 +38,7 @@ class FakeGoogleError:
     reason: str | None = None
     message: str = ""
     retry_delay: float | None = None
+    quota_id: str | None = None
     is_capacity: bool = False
     is_terminal_quota: bool = False
 
@@ -137,6 +138,12 @@ def test_v2_rate_limit_delay_above_the_cap_cools_and_rotates_instead_of_waiting(
     assert decision.cooldown == 26.0
 
 
+def test_v2_a_per_minute_quota_without_retry_info_cools_for_a_minute_and_rotates() -> None:
+    error = FakeGoogleError(quota_id="GenerateContentInputTokensPerModelPerMinute-FreeTier")
+    decision = decide_v2(UpstreamOutcome(429, error))
+    assert decision.rotate and decision.cooldown == 60.0
+
+
 def test_v2_rate_limit_without_a_hint_backs_off_with_jitter() -> None:
     delays = {
         v2(seed).decide(UpstreamOutcome(429), attempt=3, elapsed=0).delay for seed in range(20)
@@ -197,6 +204,103 @@ def test_v2_refuses_any_retry_once_the_deadline_passed() -> None:
     assert not decide_v2(UpstreamOutcome(429, CAPACITY), elapsed=60.0).retry
 
 
+# --- with the error bodies Google sends, parsed by compat -----------------------------------
+
+FREE_TIER_429 = {
+    "error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_input_token_count",
+                        "quotaId": "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+                    }
+                ],
+            },
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "26s"},
+        ],
+    }
+}
+CAPACITY_429 = {
+    "error": {
+        "code": 429,
+        "message": "No capacity available for model gemini-3.1-pro-preview on the server",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "MODEL_CAPACITY_EXHAUSTED",
+                "domain": "cloudcode-pa.googleapis.com",
+                "metadata": {"model": "gemini-3.1-pro-preview"},
+            }
+        ],
+    }
+}
+QUOTA_EXHAUSTED_429 = {
+    "error": {
+        "code": 429,
+        "message": "You have exhausted your capacity on this model. Your quota will reset after 0s.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "QUOTA_EXHAUSTED",
+                "domain": "cloudcode-pa.googleapis.com",
+            },
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.539477544s"},
+        ],
+    }
+}
+PER_DAY_429 = {
+    "error": {
+        "code": 429,
+        "message": "Quota exceeded for metric: x, limit: 0, model: gemini-2.5-pro",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}],
+            }
+        ],
+    }
+}
+
+
+def google(status: int, body: dict) -> UpstreamOutcome:
+    import compat
+
+    return UpstreamOutcome(status, compat.parse_google_error(status, compat.dumps(body)))
+
+
+def test_v2_with_googles_free_tier_429_cools_26s_and_rotates() -> None:
+    decision = decide_v2(google(429, FREE_TIER_429))
+    assert decision.retry and decision.rotate and decision.cooldown == 26.0
+
+
+def test_v2_with_code_assists_capacity_error_rotates() -> None:
+    decision = decide_v2(google(429, CAPACITY_429))
+    assert decision.rotate and decision.cooldown == CONFIG.capacity_cooldown
+
+
+def test_v2_with_quota_exhausted_cools_for_the_reset_delay_and_rotates() -> None:
+    decision = decide_v2(google(429, QUOTA_EXHAUSTED_429))
+    assert decision.rotate and decision.cooldown == pytest.approx(0.539477544)
+
+
+def test_v2_with_a_per_day_zero_limit_quota_cools_for_the_quota_cooldown() -> None:
+    decision = decide_v2(google(429, PER_DAY_429))
+    assert decision.rotate and decision.cooldown == CONFIG.quota_cooldown
+
+
+def test_v2_with_a_400_invalid_argument_does_not_retry() -> None:
+    body = {"error": {"code": 400, "message": "bad", "status": "INVALID_ARGUMENT"}}
+    assert not decide_v2(google(400, body)).retry
+
+
 # --- selection and classification ------------------------------------------------------------
 
 
@@ -233,6 +337,7 @@ errors = st.one_of(
         reason=st.sampled_from([None, "RATE_LIMIT_EXCEEDED", "MODEL_CAPACITY_EXHAUSTED"]),
         message=st.text(max_size=20),
         retry_delay=st.one_of(st.none(), st.floats(0, 100_000, allow_nan=False)),
+        quota_id=st.sampled_from([None, "RequestsPerMinute", "RequestsPerDay"]),
         is_capacity=st.booleans(),
         is_terminal_quota=st.booleans(),
     ),
