@@ -39,11 +39,13 @@ json_values = st.recursive(
     max_leaves=10,
 )
 
-# Text with the characters that break naive encoders: astral, RTL, NUL, lone surrogates.
+# Text with the characters that break naive encoders (astral, RTL, NUL, lone surrogates) and
+# pieces of the stop sequences the stream tests request.
 hostile_text = st.text(
     alphabet=st.one_of(
         st.characters(codec="utf-8"),
         st.sampled_from(["\ud800", "\udfff", "\U0001f600", "\x00", "\u202e", '"', "\\"]),
+        st.sampled_from(["E", "N", "D", "x", "y", "a", "\n"]),  # pieces of stop sequences
     ),
     max_size=20,
 )
@@ -297,6 +299,7 @@ usage_metadata = st.builds(
 )
 gemini_parts = st.one_of(
     st.builds(lambda text: {"text": text}, hostile_text),
+    st.builds(lambda text: {"text": text}, st.text(alphabet="ENDxya \n", max_size=6)),
     st.builds(lambda text: {"text": text, "thought": True}, hostile_text),
     st.builds(
         lambda text, signature: {"text": text, "thought": True, "thoughtSignature": signature},
