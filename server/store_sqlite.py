@@ -15,6 +15,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from server.store import Cooldown, CredentialHealth, StateStore, Usage
@@ -63,6 +64,8 @@ class SQLiteStore(StateStore):
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
+        self._outcomes: list[_Outcome] = []
+        self._outcome_batch: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -95,6 +98,8 @@ class SQLiteStore(StateStore):
         """Finish queued operations, close the database and stop the thread."""
         if self._executor is None:
             return
+        if self._outcome_batch is not None:
+            await asyncio.shield(self._outcome_batch)
         executor, db = self._executor, self._db
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(executor, db.close)
@@ -115,35 +120,23 @@ class SQLiteStore(StateStore):
         output_tokens: int = 0,
         at: float,
     ) -> None:
-        """Count one call in `health` and `usage`, in one transaction."""
+        """Count one call in `health` and `usage`.
 
-        def write(db: sqlite3.Connection) -> None:
-            with _transaction(db):
-                if ok:
-                    db.execute(
-                        "INSERT INTO health (credential, successes, last_success_at) VALUES (?, 1, ?)"
-                        " ON CONFLICT(credential) DO UPDATE SET successes = successes + 1,"
-                        " last_success_at = excluded.last_success_at",
-                        (credential, at),
-                    )
-                else:
-                    db.execute(
-                        "INSERT INTO health (credential, errors, last_error, last_error_at)"
-                        " VALUES (?, 1, ?, ?) ON CONFLICT(credential) DO UPDATE SET"
-                        " errors = errors + 1, last_error = excluded.last_error,"
-                        " last_error_at = excluded.last_error_at",
-                        (credential, error, at),
-                    )
-                db.execute(
-                    "INSERT INTO usage (credential, model, requests, input_tokens, output_tokens)"
-                    " VALUES (?, ?, 1, ?, ?) ON CONFLICT(credential, model) DO UPDATE SET"
-                    " requests = requests + 1,"
-                    " input_tokens = input_tokens + excluded.input_tokens,"
-                    " output_tokens = output_tokens + excluded.output_tokens",
-                    (credential, model, input_tokens, output_tokens),
-                )
+        Outcomes recorded while a write is pending join one batch: one transaction for
+        many calls, so a busy proxy pays one thread hop per batch, not per call.
+        """
+        self._outcomes.append(
+            _Outcome(credential, model, ok, error, input_tokens, output_tokens, at)
+        )
+        if self._outcome_batch is None:
+            self._outcome_batch = asyncio.ensure_future(self._write_outcome_batch())
+        await asyncio.shield(self._outcome_batch)
 
-        await self._run(write)
+    async def _write_outcome_batch(self) -> None:
+        await asyncio.sleep(0)  # let the callers of this loop iteration join the batch
+        batch, self._outcomes = self._outcomes, []
+        self._outcome_batch = None
+        await self._run(lambda db: _write_outcomes(db, batch))
 
     async def health(self) -> dict[str, CredentialHealth]:
         """Every row of `health`."""
@@ -254,6 +247,46 @@ class SQLiteStore(StateStore):
     async def delete_flag(self, name: str) -> None:
         """Delete one flag."""
         await self._run(lambda db: db.execute("DELETE FROM flags WHERE name = ?", (name,)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    credential: str
+    model: str
+    ok: bool
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+    at: float
+
+
+def _write_outcomes(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
+    """Add a batch of outcomes to `health` and `usage`, in one transaction."""
+    with _transaction(db):
+        for o in batch:
+            if o.ok:
+                db.execute(
+                    "INSERT INTO health (credential, successes, last_success_at) VALUES (?, 1, ?)"
+                    " ON CONFLICT(credential) DO UPDATE SET successes = successes + 1,"
+                    " last_success_at = excluded.last_success_at",
+                    (o.credential, o.at),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO health (credential, errors, last_error, last_error_at)"
+                    " VALUES (?, 1, ?, ?) ON CONFLICT(credential) DO UPDATE SET"
+                    " errors = errors + 1, last_error = excluded.last_error,"
+                    " last_error_at = excluded.last_error_at",
+                    (o.credential, o.error, o.at),
+                )
+            db.execute(
+                "INSERT INTO usage (credential, model, requests, input_tokens, output_tokens)"
+                " VALUES (?, ?, 1, ?, ?) ON CONFLICT(credential, model) DO UPDATE SET"
+                " requests = requests + 1,"
+                " input_tokens = input_tokens + excluded.input_tokens,"
+                " output_tokens = output_tokens + excluded.output_tokens",
+                (o.credential, o.model, o.input_tokens, o.output_tokens),
+            )
 
 
 class _transaction:

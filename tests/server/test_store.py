@@ -118,6 +118,39 @@ async def test_concurrent_writes_are_all_counted() -> None:
     await store.close()
 
 
+async def test_outcomes_recorded_together_are_written_in_one_batch() -> None:
+    store = SQLiteStore(":memory:")
+    await store.open()
+    hops = 0
+    run = store._run
+
+    async def counting_run(operation):  # type: ignore[no-untyped-def]
+        nonlocal hops
+        hops += 1
+        return await run(operation)
+
+    store._run = counting_run  # type: ignore[method-assign]
+    await asyncio.gather(*(store.record_outcome("a", "m", ok=True, at=0.0) for _ in range(50)))
+    assert hops == 1
+    store._run = run  # type: ignore[method-assign]
+    assert (await store.health())["a"].successes == 50
+    await store.close()
+
+
+async def test_close_finishes_a_pending_batch(tmp_path) -> None:
+    path = str(tmp_path / "state.sqlite3")
+    store = open_store(path)
+    await store.open()
+    pending = asyncio.ensure_future(store.record_outcome("a", "m", ok=True, at=0.0))
+    await asyncio.sleep(0)
+    await store.close()
+    await pending
+    reopened = open_store(path)
+    await reopened.open()
+    assert (await reopened.health())["a"].successes == 1
+    await reopened.close()
+
+
 async def test_using_a_closed_store_is_a_clear_error() -> None:
     store = open_store(":memory:")
     with pytest.raises(RuntimeError, match="not open"):
