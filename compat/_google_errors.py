@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compat._json import JSONError, loads
+from compat._json import JSONError, loads, scrub
 
 __all__ = [
     "GoogleError",
@@ -132,7 +132,7 @@ def parse_google_error(status: int, body: bytes | bytearray | str) -> GoogleErro
     """Parse an upstream error body of any shape into a GoogleError; never raises."""
     error = _error_object(body)
     if error is None:
-        text = bytes(body).decode("utf-8", "replace") if not isinstance(body, str) else body
+        text = bytes(body).decode("utf-8", "replace") if not isinstance(body, str) else scrub(body)
         return GoogleError(
             http_status=status if status >= 400 else 502,
             status=_CANONICAL_STATUS.get(status, "UNKNOWN"),

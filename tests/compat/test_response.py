@@ -1,0 +1,176 @@
+"""compat._response.to_anthropic_message: Gemini response → a valid Anthropic Message (§A.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anthropic.types import Message
+
+from compat._response import to_anthropic_message
+
+USAGE = {
+    "promptTokenCount": 120,
+    "cachedContentTokenCount": 100,
+    "candidatesTokenCount": 7,
+    "thoughtsTokenCount": 30,
+}
+
+
+def response(*parts: dict[str, Any], finish: str | None = "STOP", **extra: Any) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": list(parts)}, "index": 0}
+    if finish:
+        candidate["finishReason"] = finish
+    candidate.update(extra.pop("candidate", {}))
+    return {"candidates": [candidate], **extra}
+
+
+def convert(gemini: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    message = to_anthropic_message(gemini, model="claude-test", **kwargs)
+    Message.model_validate(message)  # the SDK's own model accepts it
+    assert message["type"] == "message" and message["role"] == "assistant"
+    assert message["stop_reason"] is not None
+    assert message["id"].startswith("msg_")
+    return message
+
+
+def test_text_reply_with_usage() -> None:
+    message = convert(response({"text": "Hello"}, usageMetadata=USAGE))
+    assert message["content"] == [{"type": "text", "text": "Hello"}]
+    assert message["stop_reason"] == "end_turn" and message["stop_sequence"] is None
+    assert message["model"] == "claude-test"
+    assert message["usage"] == {
+        "input_tokens": 20,
+        "output_tokens": 37,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 100,
+    }
+
+
+def test_consecutive_text_parts_form_one_block() -> None:
+    message = convert(response({"text": "a"}, {"text": ""}, {"text": " b"}))
+    assert message["content"] == [{"type": "text", "text": "a b"}]
+
+
+def test_thoughts_become_one_thinking_block_with_their_signature() -> None:
+    message = convert(
+        response(
+            {"text": "step 1. ", "thought": True},
+            {"text": "step 2.", "thought": True, "thoughtSignature": "SIG"},
+            {"text": "Answer"},
+        )
+    )
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "step 1. step 2.", "signature": "SIG"},
+        {"type": "text", "text": "Answer"},
+    ]
+
+
+def test_signature_on_the_following_part_goes_to_the_unsigned_thinking_block() -> None:
+    message = convert(
+        response({"text": "plan", "thought": True}, {"text": "Answer", "thoughtSignature": "S"})
+    )
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "plan", "signature": "S"},
+        {"type": "text", "text": "Answer"},
+    ]
+
+
+def test_signature_without_a_thinking_block_gets_an_empty_one_before_its_part() -> None:
+    message = convert(
+        response(
+            {"functionCall": {"name": "f", "args": {"x": 1}}, "thoughtSignature": "S1"},
+            {"text": "", "thoughtSignature": "S2"},
+        )
+    )
+    assert [block["type"] for block in message["content"]] == ["thinking", "tool_use", "thinking"]
+    assert message["content"][0] == {"type": "thinking", "thinking": "", "signature": "S1"}
+    assert message["content"][2] == {"type": "thinking", "thinking": "", "signature": "S2"}
+
+
+def test_thinking_without_signature_gets_an_empty_signature() -> None:
+    message = convert(response({"text": "t", "thought": True}))
+    assert message["content"] == [{"type": "thinking", "thinking": "t", "signature": ""}]
+
+
+def test_function_calls_become_tool_use_blocks_with_stop_reason_tool_use() -> None:
+    message = convert(
+        response(
+            {"text": "Checking."},
+            {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+            {"functionCall": {"id": "g1", "name": "get_time"}},
+        )
+    )
+    text, first, second = message["content"]
+    assert text == {"type": "text", "text": "Checking."}
+    assert first["id"].startswith("toolu_") and len(first["id"]) == 30
+    assert first["input"] == {"city": "Paris"} and first["name"] == "get_weather"
+    assert second == {"type": "tool_use", "id": "toolu_g_g1", "name": "get_time", "input": {}}
+    assert message["stop_reason"] == "tool_use"
+
+
+def test_lone_surrogates_are_scrubbed_from_text_and_args() -> None:
+    message = convert(
+        response(
+            {"text": "a\ud800"}, {"functionCall": {"name": "f", "args": {"k\udc00": ["\ud83d"]}}}
+        )
+    )
+    assert message["content"][0]["text"] == "a\ufffd"
+    assert message["content"][1]["input"] == {"k\ufffd": ["\ufffd"]}
+
+
+def test_blocked_prompt_is_a_refusal_with_empty_content() -> None:
+    message = convert(
+        {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": USAGE}
+    )
+    assert message["content"] == [] and message["stop_reason"] == "refusal"
+
+
+def test_no_candidates_is_an_empty_end_turn() -> None:
+    message = convert({"candidates": []})
+    assert message["content"] == [] and message["stop_reason"] == "end_turn"
+    assert message["usage"]["output_tokens"] == 0
+
+
+def test_safety_stop_is_a_refusal_and_max_tokens_is_max_tokens() -> None:
+    assert convert(response(finish="SAFETY"))["stop_reason"] == "refusal"
+    assert convert(response({"text": "long"}, finish="MAX_TOKENS"))["stop_reason"] == "max_tokens"
+    truncated_call = response({"functionCall": {"name": "f"}}, finish="MAX_TOKENS")
+    assert convert(truncated_call)["stop_reason"] == "max_tokens"
+
+
+def test_malformed_function_call_surfaces_finish_message_as_its_own_text_block() -> None:
+    message = convert(
+        response(
+            {"text": "Calling"},
+            finish="MALFORMED_FUNCTION_CALL",
+            candidate={"finishMessage": "Malformed function call: x("},
+        )
+    )
+    assert message["content"] == [
+        {"type": "text", "text": "Calling"},
+        {"type": "text", "text": "Malformed function call: x("},
+    ]
+    assert message["stop_reason"] == "end_turn"
+
+
+def test_code_assist_envelope_is_accepted() -> None:
+    message = convert({"response": response({"text": "hi"}), "traceId": "t"})
+    assert message["content"] == [{"type": "text", "text": "hi"}]
+
+
+def test_stop_sequence_only_when_the_text_still_ends_with_it() -> None:
+    hit = convert(response({"text": "done STOP"}), stop_sequences=["STOP", "P"])
+    assert (hit["stop_reason"], hit["stop_sequence"]) == ("stop_sequence", "STOP")
+    stripped = convert(response({"text": "done "}), stop_sequences=["STOP"])
+    assert (stripped["stop_reason"], stripped["stop_sequence"]) == ("end_turn", None)
+
+
+def test_message_id_can_be_given() -> None:
+    assert convert(response({"text": "x"}), message_id="msg_abc")["id"] == "msg_abc"
+
+
+def test_unknown_parts_are_skipped_but_keep_their_signature() -> None:
+    message = convert(
+        response({"inlineData": {"mimeType": "image/png", "data": ""}, "thoughtSignature": "S"})
+    )
+    assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "S"}]
