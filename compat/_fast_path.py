@@ -68,13 +68,19 @@ def _text_contents(messages: object) -> list[dict[str, Any]] | None:
     for message in messages:
         if type(message) is not dict:
             return None
-        role = _gemini_role(message.get("role"))
+        role = message.get("role")
+        if role == "assistant":
+            role = "model"
+        elif role != "user":
+            return None
         content = message.get("content")
-        if type(content) is str:
-            new_parts = [{"text": content}] if content else None
+        if type(content) is str and content:
+            new_parts = [{"text": content}]
+        elif type(content) is list and content:
+            new_parts = _text_parts(content)  # type: ignore[assignment]
+            if new_parts is None:
+                return None
         else:
-            new_parts = _text_parts(content) if type(content) is list else None
-        if role is None or not new_parts:
             return None
         if role == previous_role:
             parts.extend(new_parts)
@@ -83,12 +89,6 @@ def _text_contents(messages: object) -> list[dict[str, Any]] | None:
             contents.append({"role": role, "parts": parts})
             previous_role = role
     return contents if previous_role == "user" else None
-
-
-def _gemini_role(role: object) -> str | None:
-    if role == "user":
-        return "user"
-    return "model" if role == "assistant" else None
 
 
 def _text_parts(blocks: list[Any]) -> list[dict[str, Any]] | None:

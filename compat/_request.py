@@ -31,7 +31,13 @@ from typing import Any
 from compat._errors import RequestError
 from compat._fast_path import fast_gemini_request
 from compat._options import ConversionOptions
-from compat._request_checks import expect_dict, expect_list, expect_str, required
+from compat._request_checks import (
+    expect_dict,
+    expect_list,
+    expect_str,
+    list_field,
+    str_field,
+)
 from compat._request_config import generation_config
 from compat._request_content import build_contents, system_parts
 from compat._request_tools import function_declarations, tool_config
@@ -58,7 +64,7 @@ def to_gemini_request(
             return fast
     request = expect_dict(anthropic_request, "")
     _check_envelope(request)
-    messages = expect_list(required(request, "messages", ""), "messages")
+    messages = list_field(request, "messages", "")
     gemini3 = (options.upstream_model or "").startswith("gemini-3")
     contents, leading_system = build_contents(messages, gemini3=gemini3)
     body: dict[str, Any] = {"contents": contents}
@@ -73,7 +79,7 @@ def to_gemini_request(
 
 def _check_envelope(request: dict[str, Any]) -> None:
     """Fields that are checked but have no Gemini body counterpart."""
-    expect_str(required(request, "model", ""), "model")
+    str_field(request, "model", "")
     stream = request.get("stream")
     if stream is not None and type(stream) is not bool:
         raise RequestError("stream", "expected a boolean")

@@ -5,6 +5,8 @@ Operations
     child(path, key) / item(path, index) -> str   JSON paths in the Anthropic error form
     expect_dict / expect_list / expect_str / expect_int / expect_number / expect_bool
     required(obj, key, path) -> value             the field, or "field required"
+    str_field / dict_field / list_field / int_field(obj, key, path)
+                                                  a required field of that type
 
 Goal: converters read client JSON in one line per field and never leak KeyError or
 TypeError. Paths are built only on the error branch, so the happy path pays nothing.
@@ -18,15 +20,19 @@ from compat._errors import RequestError
 
 __all__ = [
     "child",
+    "dict_field",
     "expect_bool",
     "expect_dict",
     "expect_int",
     "expect_list",
     "expect_number",
     "expect_str",
+    "int_field",
     "item",
     "json_type",
+    "list_field",
     "required",
+    "str_field",
 ]
 
 _JSON_TYPES: dict[type, str] = {
@@ -101,3 +107,44 @@ def expect_bool(value: object, path: str) -> bool:
     if type(value) is not bool:
         raise _wrong_type(value, "a boolean", path)
     return value
+
+
+_MISSING = object()
+
+
+def str_field(obj: dict[str, Any], key: str, path: str) -> str:
+    """The required string field `key` of the object at `path`."""
+    value = obj.get(key, _MISSING)
+    if type(value) is str:
+        return value
+    raise _field_error(value, "a string", path, key)
+
+
+def dict_field(obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    """The required object field `key` of the object at `path`."""
+    value = obj.get(key, _MISSING)
+    if type(value) is dict:
+        return value
+    raise _field_error(value, "an object", path, key)
+
+
+def list_field(obj: dict[str, Any], key: str, path: str) -> list[Any]:
+    """The required array field `key` of the object at `path`."""
+    value = obj.get(key, _MISSING)
+    if type(value) is list:
+        return value
+    raise _field_error(value, "an array", path, key)
+
+
+def int_field(obj: dict[str, Any], key: str, path: str) -> int:
+    """The required integer field `key` of the object at `path` (booleans refused)."""
+    value = obj.get(key, _MISSING)
+    if type(value) is int:
+        return value
+    raise _field_error(value, "an integer", path, key)
+
+
+def _field_error(value: object, expected: str, path: str, key: str) -> RequestError:
+    if value is _MISSING:
+        return RequestError(child(path, key), "field required")
+    return _wrong_type(value, expected, child(path, key))

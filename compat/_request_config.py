@@ -20,8 +20,9 @@ from compat._request_checks import (
     expect_list,
     expect_number,
     expect_str,
+    int_field,
     item,
-    required,
+    str_field,
 )
 
 __all__ = ["MAX_STOP_SEQUENCES", "generation_config", "thinking_config"]
@@ -32,9 +33,9 @@ _MIN_THINKING_BUDGET = 1024  # Anthropic: budget_tokens "Must be ≥1024"
 
 def generation_config(request: dict[str, Any]) -> dict[str, Any]:
     """The generationConfig for `request` (max_tokens is required and checked here)."""
-    max_tokens = expect_int(required(request, "max_tokens", ""), "max_tokens")
-    if max_tokens < 1:
-        raise RequestError("max_tokens", "max_tokens must be at least 1")
+    max_tokens = request.get("max_tokens")
+    if type(max_tokens) is not int or max_tokens < 1:
+        _refuse_max_tokens(request)
     config: dict[str, Any] = {"maxOutputTokens": max_tokens}
     temperature = request.get("temperature")
     if temperature is not None:
@@ -56,6 +57,11 @@ def generation_config(request: dict[str, Any]) -> dict[str, Any]:
     if thinking is not None:
         config["thinkingConfig"] = thinking_config(thinking)
     return config
+
+
+def _refuse_max_tokens(request: dict[str, Any]) -> None:
+    int_field(request, "max_tokens", "")
+    raise RequestError("max_tokens", "max_tokens must be at least 1")
 
 
 def _unit_interval(value: object, path: str) -> int | float:
@@ -81,13 +87,11 @@ def _stop_sequences(value: object) -> list[str]:
 def thinking_config(value: object) -> dict[str, Any]:
     """Gemini thinkingConfig for an Anthropic `thinking` object (docs/mapping.md)."""
     thinking = expect_dict(value, "thinking")
-    kind = expect_str(required(thinking, "type", "thinking"), "thinking.type")
+    kind = str_field(thinking, "type", "thinking")
     if kind == "disabled":
         return {"includeThoughts": False}
     if kind == "enabled":
-        budget = expect_int(
-            required(thinking, "budget_tokens", "thinking"), "thinking.budget_tokens"
-        )
+        budget = int_field(thinking, "budget_tokens", "thinking")
         if budget < _MIN_THINKING_BUDGET:
             raise RequestError(
                 "thinking.budget_tokens", f"budget_tokens must be at least {_MIN_THINKING_BUDGET}"

@@ -39,12 +39,15 @@ from typing import Any
 from compat._errors import RequestError
 from compat._request_checks import (
     child,
+    dict_field,
     expect_bool,
     expect_dict,
     expect_list,
     expect_str,
     item,
+    list_field,
     required,
+    str_field,
 )
 
 __all__ = ["SKIP_SIGNATURE", "build_contents", "system_parts"]
@@ -307,9 +310,7 @@ def _add_user_content(conversation: _Conversation, content: object, path: str) -
             parts.append(_text_part(block, block_path))
         elif kind == "tool_result":
             builder, media = _tool_result(block, block_path)
-            tool_use_id = expect_str(
-                required(block, "tool_use_id", block_path), child(block_path, "tool_use_id")
-            )
+            tool_use_id = str_field(block, "tool_use_id", block_path)
             conversation.add_tool_result(tool_use_id, builder, block_path)
             parts.extend(media)
         else:
@@ -318,13 +319,13 @@ def _add_user_content(conversation: _Conversation, content: object, path: str) -
 
 
 def _block_type(block: dict[str, Any], path: str) -> str:
-    return expect_str(required(block, "type", path), child(path, "type"))
+    return str_field(block, "type", path)
 
 
 def _text_part(block: dict[str, Any], path: str) -> Part:
     if block.get("type") != "text":
         raise RequestError(child(path, "type"), "expected a text block")
-    text = expect_str(required(block, "text", path), child(path, "text"))
+    text = str_field(block, "text", path)
     if not text:
         raise RequestError(child(path, "text"), "text content blocks must be non-empty")
     return {"text": text}
@@ -356,22 +357,20 @@ def _unexpected_block(kind: str, path: str, *, allowed: str) -> RequestError:
 
 def _image_part(block: dict[str, Any], path: str) -> Part:
     source_path = child(path, "source")
-    source = expect_dict(required(block, "source", path), source_path)
-    kind = expect_str(required(source, "type", source_path), child(source_path, "type"))
+    source = dict_field(block, "source", path)
+    kind = str_field(source, "type", source_path)
     if kind == "base64":
-        media_type = expect_str(
-            required(source, "media_type", source_path), child(source_path, "media_type")
-        )
+        media_type = str_field(source, "media_type", source_path)
         if media_type not in _IMAGE_MEDIA_TYPES:
             raise RequestError(
                 child(source_path, "media_type"),
                 "expected one of image/jpeg, image/png, image/gif, image/webp",
             )
-        data = expect_str(required(source, "data", source_path), child(source_path, "data"))
+        data = str_field(source, "data", source_path)
         return {"inlineData": {"mimeType": media_type, "data": data}}
     if kind == "url":
         url_path = child(source_path, "url")
-        url = expect_str(required(source, "url", source_path), url_path)
+        url = str_field(source, "url", source_path)
         url_type = _image_type_from_url(url)
         if url_type is None:
             raise RequestError(
@@ -405,21 +404,21 @@ def _document_parts(block: dict[str, Any], path: str) -> list[Part]:
         if value is not None and expect_str(value, child(path, field)):
             parts.append({"text": f"{label}: {value}"})
     source_path = child(path, "source")
-    source = expect_dict(required(block, "source", path), source_path)
-    kind = expect_str(required(source, "type", source_path), child(source_path, "type"))
+    source = dict_field(block, "source", path)
+    kind = str_field(source, "type", source_path)
     if kind == "base64":
         _expect_media_type(source, source_path, "application/pdf")
-        data = expect_str(required(source, "data", source_path), child(source_path, "data"))
+        data = str_field(source, "data", source_path)
         parts.append({"inlineData": {"mimeType": "application/pdf", "data": data}})
     elif kind == "text":
         _expect_media_type(source, source_path, "text/plain")
-        data = expect_str(required(source, "data", source_path), child(source_path, "data"))
+        data = str_field(source, "data", source_path)
         if data:
             parts.append({"text": data})
     elif kind == "content":
         parts.extend(_document_content_parts(source, source_path))
     elif kind == "url":
-        url = expect_str(required(source, "url", source_path), child(source_path, "url"))
+        url = str_field(source, "url", source_path)
         parts.append({"fileData": {"mimeType": "application/pdf", "fileUri": url}})
     else:
         raise _unsupported_source(kind, source_path, ("base64", "text", "content", "url"))
@@ -428,7 +427,7 @@ def _document_parts(block: dict[str, Any], path: str) -> list[Part]:
 
 def _expect_media_type(source: dict[str, Any], path: str, expected: str) -> None:
     media_path = child(path, "media_type")
-    if expect_str(required(source, "media_type", path), media_path) != expected:
+    if str_field(source, "media_type", path) != expected:
         raise RequestError(media_path, f"expected {expected!r}")
 
 
@@ -452,10 +451,10 @@ def _document_content_parts(source: dict[str, Any], path: str) -> list[Part]:
 
 
 def _search_result_part(block: dict[str, Any], path: str) -> Part:
-    source = expect_str(required(block, "source", path), child(path, "source"))
-    title = expect_str(required(block, "title", path), child(path, "title"))
+    source = str_field(block, "source", path)
+    title = str_field(block, "title", path)
     content_path = child(path, "content")
-    blocks = expect_list(required(block, "content", path), content_path)
+    blocks = list_field(block, "content", path)
     texts = [
         _text_part(expect_dict(b, item(content_path, i)), item(content_path, i))["text"]
         for i, b in enumerate(blocks)
@@ -482,9 +481,7 @@ def _tool_result(block: dict[str, Any], path: str) -> tuple[_ResultBuilder, list
             inner = expect_dict(inner, inner_path)
             kind = _block_type(inner, inner_path)
             if kind == "text":
-                texts.append(
-                    expect_str(required(inner, "text", inner_path), child(inner_path, "text"))
-                )
+                texts.append(str_field(inner, "text", inner_path))
             elif kind == "search_result":
                 texts.append(_search_result_part(inner, inner_path)["text"])
             elif kind == "image" or kind == "document":
@@ -543,19 +540,19 @@ def _assistant_parts(content: object, path: str) -> tuple[list[Part], list[_Call
 
 def _thinking(kind: str, block: dict[str, Any], path: str) -> tuple[str, str]:
     if kind == "redacted_thinking":
-        return "", expect_str(required(block, "data", path), child(path, "data"))
-    text = expect_str(required(block, "thinking", path), child(path, "thinking"))
-    signature = expect_str(required(block, "signature", path), child(path, "signature"))
+        return "", str_field(block, "data", path)
+    text = str_field(block, "thinking", path)
+    signature = str_field(block, "signature", path)
     return text, signature
 
 
 def _tool_use(block: dict[str, Any], path: str) -> tuple[Part, _Call]:
     id_path = child(path, "id")
-    tool_use_id = expect_str(required(block, "id", path), id_path)
+    tool_use_id = str_field(block, "id", path)
     if not tool_use_id:
         raise RequestError(id_path, "tool_use id must be non-empty")
-    name = expect_str(required(block, "name", path), child(path, "name"))
-    arguments = expect_dict(required(block, "input", path), child(path, "input"))
+    name = str_field(block, "name", path)
+    arguments = dict_field(block, "input", path)
     function_call: Part = {"name": name, "args": arguments}
     gemini_id = _gemini_id(tool_use_id)
     if gemini_id is not None:

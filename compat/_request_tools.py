@@ -33,11 +33,12 @@ from compat._errors import RequestError
 from compat._options import SchemaMode
 from compat._request_checks import (
     child,
+    dict_field,
     expect_bool,
     expect_dict,
     expect_str,
     item,
-    required,
+    str_field,
 )
 from compat._schema import clean_schema
 
@@ -101,7 +102,7 @@ def _declaration(tool: dict[str, Any], path: str, schema_mode: SchemaMode) -> De
             child(path, "type"), f"server tool {kind!r} is not supported by this gateway"
         )
     name_path = child(path, "name")
-    name = expect_str(required(tool, "name", path), name_path)
+    name = str_field(tool, "name", path)
     if not _TOOL_NAME.fullmatch(name):
         raise RequestError(
             name_path,
@@ -109,7 +110,7 @@ def _declaration(tool: dict[str, Any], path: str, schema_mode: SchemaMode) -> De
             "a-z, A-Z, 0-9, underscores, dots, colons and dashes (at most 128 characters)",
         )
     schema_path = child(path, "input_schema")
-    schema = expect_dict(required(tool, "input_schema", path), schema_path)
+    schema = dict_field(tool, "input_schema", path)
     if schema.get("type") != "object":
         raise RequestError(child(schema_path, "type"), "input_schema must have type 'object'")
     declaration: Declaration = {"name": name}
@@ -123,7 +124,7 @@ def _declaration(tool: dict[str, Any], path: str, schema_mode: SchemaMode) -> De
 def tool_config(tool_choice: object, names: frozenset[str]) -> dict[str, Any] | None:
     """Gemini toolConfig for an Anthropic tool_choice (None: nothing to send)."""
     choice = expect_dict(tool_choice, "tool_choice")
-    kind = expect_str(required(choice, "type", "tool_choice"), "tool_choice.type")
+    kind = str_field(choice, "type", "tool_choice")
     parallel = choice.get("disable_parallel_tool_use")
     if parallel is not None:  # Gemini has no such switch (protocols.md E): accepted, unused
         expect_bool(parallel, "tool_choice.disable_parallel_tool_use")
@@ -135,7 +136,7 @@ def tool_config(tool_choice: object, names: frozenset[str]) -> dict[str, Any] | 
             raise RequestError("tool_choice", "tool_choice 'any' requires tools")
         return {"functionCallingConfig": {"mode": "ANY"}}
     if kind == "tool":
-        name = expect_str(required(choice, "name", "tool_choice"), "tool_choice.name")
+        name = str_field(choice, "name", "tool_choice")
         if name not in names:
             raise RequestError("tool_choice.name", f"no tool named {name!r} in tools")
         return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
