@@ -53,9 +53,6 @@ ERROR_WEIGHT = 4.0
 ERROR_HALF_LIFE = 60.0
 """Seconds after which an error counts half as much in the recent error rate."""
 
-DEFAULT_RATE_LIMIT_COOLDOWN = 1.0
-DEFAULT_CAPACITY_COOLDOWN = 30.0
-
 
 class NoCredentialAvailable(Exception):
     """No credential can serve `model` now. `retry_after` is None when all are disabled."""
@@ -290,9 +287,10 @@ class CredentialBoard:
     ) -> None:
         """Return a lease with how the attempt ended; a second release of it is ignored.
 
-        Counts the outcome (health, usage in the store); `cooldown` seconds cool the
-        (credential, model) — a 429 or capacity outcome without one gets a short default;
-        `disable` takes the credential out of rotation with that reason.
+        Counts the outcome (recent error rate; health and usage in the store). The retry
+        decision is the authority on consequences: `cooldown` seconds cool the (credential,
+        model), `disable` takes the credential out of rotation with that reason; without
+        them (the v1 baseline) the outcome only counts.
         """
         if lease.serial not in self._open:
             return
@@ -313,10 +311,6 @@ class CredentialBoard:
                 at=now,
             )
         )
-        if cooldown is None and kind is OutcomeKind.RATE_LIMITED:
-            cooldown = DEFAULT_RATE_LIMIT_COOLDOWN
-        if cooldown is None and kind is OutcomeKind.CAPACITY:
-            cooldown = DEFAULT_CAPACITY_COOLDOWN
         if cooldown is not None and cooldown > 0:
             await self.set_cooldown(credential, lease.model, cooldown, str(kind))
         if disable is not None:

@@ -149,13 +149,14 @@ async def test_release_with_a_cooldown_cools_that_credential_for_that_model(
 
 
 @pytest.mark.parametrize("kind", [OutcomeKind.RATE_LIMITED, OutcomeKind.CAPACITY])
-async def test_a_429_or_capacity_release_without_cooldown_still_cools_briefly(
+async def test_a_release_without_a_cooldown_only_counts_the_outcome(
     store: StateStore, kind: OutcomeKind
 ) -> None:
     board = make_board(store, n=1)
     scheduler = RandomScheduler(board)
     await scheduler.release(await scheduler.acquire(MODEL), kind)
-    assert board.cooldown_remaining(ids(board)[0], MODEL) > 0
+    assert board.cooldown_remaining(ids(board)[0], MODEL) == 0.0
+    assert board.error_rate(ids(board)[0]) == 1.0
 
 
 async def test_release_with_disable_takes_the_credential_out(store: StateStore) -> None:
