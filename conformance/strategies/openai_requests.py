@@ -2,6 +2,7 @@
 
 Building blocks
     json_values                  arbitrary JSON values (bounded size)
+    plain_chat_requests()        text-only chats with sampling parameters (some out of range)
     valid_openai_requests()      Chat Completions requests a correct gateway must accept:
                                  text/image/audio/file parts, parallel tool calls answered by
                                  tool messages in any order, tools, tool_choice, parameters
@@ -230,6 +231,31 @@ def valid_openai_requests(draw: st.DrawFn) -> JSON:
     return request
 
 
+@st.composite
+def plain_chat_requests(draw: st.DrawFn) -> JSON:
+    """Text-only chats (string contents, no tools): the shape a gateway's fast path serves."""
+    messages: list[JSON] = [
+        {"role": role, "content": draw(st.text(max_size=8))}
+        for role in draw(
+            st.lists(st.sampled_from(["system", "developer", "user", "assistant"]), max_size=6)
+        )
+    ]
+    messages.append({"role": "user", "content": draw(plain_text)})
+    request: JSON = {"model": "gpt-4o", "messages": messages}
+    optional = {
+        "max_tokens": st.integers(-1, 8192),
+        "temperature": st.one_of(st.floats(0, 2), json_values),
+        "top_p": st.floats(0, 1),
+        "stop": st.one_of(plain_text, st.lists(st.text(max_size=4), max_size=6)),
+        "n": st.integers(0, 2),
+        "stream": st.booleans(),
+        "seed": st.integers(),
+    }
+    for key in draw(st.lists(st.sampled_from(sorted(optional)), unique=True, max_size=4)):
+        request[key] = draw(optional[key])
+    return request
+
+
 # -- hostile requests --------------------------------------------------------------------
 
 KNOWN_KEYS = [
@@ -273,6 +299,8 @@ def openai_requests() -> st.SearchStrategy[JSON]:
     return st.one_of(
         valid_openai_requests(),
         valid_openai_requests().flatmap(_mutated),
+        plain_chat_requests(),
+        plain_chat_requests().flatmap(_mutated),
         st.dictionaries(st.sampled_from(KNOWN_KEYS), json_values, max_size=6),
         json_values,
     )

@@ -11,6 +11,7 @@ from hypothesis import given
 
 from compat import ConversionOptions, RequestError, openai_to_gemini_request
 from compat._openai import openai_error_body
+from compat._openai_fast_path import fast_gemini_body
 from conformance.strategies.openai_requests import openai_requests, valid_openai_requests
 
 
@@ -644,3 +645,51 @@ def test_every_valid_openai_request_converts(request: Any) -> None:
     body = openai_to_gemini_request(request)
     assert_gemini_turn_rules(body)
     json.dumps(body)
+
+
+# -- fast path (compat._openai_fast_path) --------------------------------------------------
+
+FAST = ConversionOptions(fast_path=True)
+
+
+def outcome(request: Any, options: ConversionOptions | None) -> Any:
+    try:
+        return openai_to_gemini_request(request, options=options)
+    except RequestError as error:
+        return ("RequestError", error.path, error.message)
+
+
+def test_the_fast_path_gives_the_full_path_body_for_a_plain_chat() -> None:
+    request = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "s"},
+            USER,
+            {"role": "assistant", "content": "a", "name": "bot"},
+            {"role": "user", "content": ""},
+            USER,
+        ],
+        "temperature": 0.2,
+        "stop": "X",
+        "stream": True,
+    }
+    assert fast_gemini_body(request) is not None
+    assert outcome(request, FAST) == outcome(request, None)
+
+
+def test_the_fast_path_hands_back_requests_with_tools_or_parts() -> None:
+    assert fast_gemini_body({"messages": [USER], "tools": []}) is None
+    assert (
+        fast_gemini_body(
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]}
+        )
+        is None
+    )
+    assert (
+        fast_gemini_body({"messages": [USER, {"role": "assistant", "content": "prefill"}]}) is None
+    )
+
+
+@given(openai_requests())
+def test_the_fast_path_never_changes_the_outcome(request: Any) -> None:
+    assert outcome(request, FAST) == outcome(request, None)
