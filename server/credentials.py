@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import time
 from abc import ABC, abstractmethod
@@ -43,6 +44,8 @@ from server.oauth import (
     refresh_access_token,
     write_token_file,
 )
+
+log = logging.getLogger(__name__)
 
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an access token is refreshed."""
@@ -190,10 +193,8 @@ class OAuthCredential(Credential):
         try:
             await asyncio.to_thread(write_token_file, self.path, token)
         except OSError as exc:
-            # The new token still works in memory; the file catches up on the next refresh.
-            raise CredentialError(
-                f"{self.id}: could not write {self.path}: {exc.strerror}"
-            ) from None
+            # The new token works in memory; the file catches up on the next refresh.
+            log.warning("%s: could not write back %s: %s", self.id, self.path, exc.strerror)
 
     async def project(self, client: httpx.AsyncClient) -> str | None:
         """The Code Assist project, found once through loadCodeAssist / onboardUser."""

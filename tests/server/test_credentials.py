@@ -111,6 +111,22 @@ async def test_a_token_near_expiry_is_refreshed_and_written_back(tmp_path: Path)
 
 
 @respx.mock
+async def test_a_refreshed_token_is_used_even_if_the_file_cannot_be_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    respx.post(TOKEN_URI).mock(return_value=token_answer())
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    path = creds_file(folder, expires_in=-10)
+    credential = oauth(path)
+    path.unlink()
+    folder.rmdir()  # nowhere to write the refreshed token
+    async with httpx.AsyncClient() as client:
+        assert await credential.auth_headers(client) == {"Authorization": "Bearer ya29.new"}
+    assert "could not write back" in caplog.text and "ya29" not in caplog.text
+
+
+@respx.mock
 async def test_concurrent_requests_refresh_once(tmp_path: Path) -> None:
     async def slow_answer(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(0)  # let the other callers pile up on the lock
