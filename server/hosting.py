@@ -5,6 +5,7 @@ Operations:
     hypercorn_config(sock, *, certfile, keyfile) -> hypercorn Config
     serve_forever(app, sock, ...)                  run until SIGINT/SIGTERM (the CLI)
     ServerThread(app, ...) as server               run in a background thread, `server.url`;
+                                                   started once the app answers a probe;
                                                    used by tests and benchmarks
 
 Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
@@ -19,9 +20,11 @@ import contextlib
 import signal
 import socket
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
+import httpx
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
@@ -95,6 +98,7 @@ class ServerThread:
         certfile: str | None = None,
         keyfile: str | None = None,
         startup_timeout: float = 20.0,
+        probe_path: str | None = "/healthz",
     ) -> None:
         self.app = app
         self._sock = listening_socket(host, 0)
@@ -103,6 +107,7 @@ class ServerThread:
         self.port = int(self._sock.getsockname()[1])
         self.url = f"{scheme}://{host}:{self.port}"
         self._startup_timeout = startup_timeout
+        self._probe_path = probe_path
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
@@ -131,7 +136,23 @@ class ServerThread:
         self._thread.start()
         if not self._started.wait(self._startup_timeout) or self._error is not None:
             raise RuntimeError(f"server did not start: {self._error!r}")
+        if self._probe_path is not None:
+            self._wait_until_serving()
         return self
+
+    def _wait_until_serving(self) -> None:
+        """Hypercorn answers only after the app's startup hooks ran: wait for one answer."""
+        deadline = time.monotonic() + self._startup_timeout
+        verify = False  # a probe of our own socket; the certificate is not what is tested
+        with httpx.Client(verify=verify, timeout=2.0) as client:
+            while True:
+                try:
+                    client.get(self.url + str(self._probe_path))
+                    return
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or self._error is not None:
+                        raise RuntimeError(f"server did not answer: {self._error!r}") from None
+                    time.sleep(0.02)
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():

@@ -453,7 +453,9 @@ class Upstream:
         scheduler = self._scheduler_for(call)
         tried: set[str] = set()
         attempt_number = 1
-        lease = await self._acquire(scheduler, call, exclude=(), max_wait=0.0)
+        # v2 may wait for a cooling credential (up to one backoff cap); v1 never waits.
+        first_wait = self.config.retry.max_delay if call.flags.ff_retry_policy_v2 else 0.0
+        lease = await self._acquire(scheduler, call, exclude=(), max_wait=first_wait)
         while True:
             if lease.wait > 0:
                 await self._sleep(lease.wait)
@@ -464,7 +466,8 @@ class Upstream:
             try:
                 response = await attempt.send()
                 result = await complete(attempt, response)
-            except _AttemptFailed as failure:
+            except _AttemptFailed as failed:
+                failure = failed
                 await attempt.close()
                 decision = await self._settle_failure(policy, scheduler, call, attempt, failure)
                 if not decision.retry:
@@ -481,13 +484,15 @@ class Upstream:
             await self._sleep(decision.delay)
             attempt_number += 1
             tried.add(lease.credential.id)
-            if decision.rotate or not call.flags.ff_retry_policy_v2:
-                remaining = self.config.retry.deadline - (time.monotonic() - call.started_at)
-                max_wait = max(0.0, remaining) if call.flags.ff_retry_policy_v2 else 0.0
-                exclude = tried if decision.rotate else ()
-                lease = await self._acquire(scheduler, call, exclude=exclude, max_wait=max_wait)
-            else:
+            if not decision.rotate:  # the same credential again (v1 always; v2 after a wait)
                 lease = self.schedulers.board.open_lease(lease.credential, call.model)
+                continue
+            remaining = self.config.retry.deadline - (time.monotonic() - call.started_at)
+            max_wait = max(0.0, min(self.config.retry.max_delay, remaining))
+            try:
+                lease = await scheduler.acquire(call.model, exclude=tried, max_wait=max_wait)
+            except NoCredentialAvailable as exc:
+                raise _client_error(failure, exc.retry_after) from None
 
     async def _settle_failure(
         self,
@@ -557,13 +562,15 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _client_error(failure: _AttemptFailed) -> ProxyError:
-    """The answer for a request whose last attempt failed."""
+def _client_error(failure: _AttemptFailed, wait: float | None = None) -> ProxyError:
+    """The answer for a request whose last attempt failed; `wait` is how long until a
+    credential frees up, when that is why no further attempt was made."""
     outcome = failure.outcome
     if outcome.error is not None:
         error = ProxyError.from_google(outcome.error)  # type: ignore[arg-type]
-        if "retry-after" not in error.headers and outcome.retry_after is not None:
-            error.headers["retry-after"] = str(max(1, int(outcome.retry_after + 0.999)))
+        hint = wait if wait is not None else outcome.retry_after
+        if "retry-after" not in error.headers and hint is not None:
+            error.headers["retry-after"] = str(max(1, int(hint + 0.999)))
         return error
     if outcome.status == 0 and "timed out" in failure.message:
         return ProxyError(504, "timeout_error", failure.message)

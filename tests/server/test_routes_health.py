@@ -1,0 +1,67 @@
+"""Health, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import httpx
+
+from tests.server.conftest import PROXY_KEY, RunningProxy
+
+
+def test_healthz_and_readyz_answer_when_serving(proxy: RunningProxy) -> None:
+    assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(proxy.url + "/readyz").json() == {"status": "ready"}
+
+
+def test_readyz_is_503_without_an_upstream(proxy_factory: Any) -> None:
+    proxy = proxy_factory(upstream=None)
+    response = httpx.get(proxy.url + "/readyz")
+    assert response.status_code == 503
+    assert "no upstream configured" in response.json()["problems"]
+    refused = httpx.post(
+        proxy.url + "/v1/messages",
+        headers={"x-api-key": PROXY_KEY},
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "x"}],
+        },
+    )
+    assert refused.status_code == 503 and refused.json()["error"]["type"] == "api_error"
+
+
+def test_metrics_count_requests_latencies_attempts_and_credential_states(
+    proxy: RunningProxy,
+) -> None:
+    sdk = anthropic.Anthropic(base_url=proxy.url, api_key=PROXY_KEY, max_retries=0)
+    messages = [{"role": "user", "content": "hi"}]
+    sdk.messages.create(model="claude-sonnet-4-6", max_tokens=8, messages=messages)
+    with sdk.messages.stream(model="claude-sonnet-4-6", max_tokens=8, messages=messages) as s:
+        s.get_final_message()
+    text = httpx.get(proxy.url + "/metrics").text
+    assert (
+        'compatkit_requests_total{model="gemini-2.5-pro",route="/v1/messages",status="200"} 2.0'
+        in text
+    )
+    assert 'compatkit_ttft_seconds_count{model="gemini-2.5-pro",route="/v1/messages"} 1.0' in text
+    assert 'compatkit_e2e_seconds_count{model="gemini-2.5-pro",route="/v1/messages"} 2.0' in text
+    assert "compatkit_ttfb_seconds_bucket" in text
+    assert text.count('outcome="success"') >= 1
+    assert text.count("compatkit_credential_state{") == 3 and 'state="ready"' in text
+    assert 'compatkit_in_flight_requests{route="/v1/messages"} 0.0' in text
+
+
+def test_non_stream_responses_carry_server_timing(proxy: RunningProxy) -> None:
+    response = httpx.post(
+        proxy.url + "/v1/messages",
+        headers={"x-api-key": PROXY_KEY},
+        json={
+            "model": "claude-sonnet-4-6",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "x"}],
+        },
+    )
+    name, _, duration = response.headers["server-timing"].partition(";dur=")
+    assert name == "proxy" and float(duration) > 0
