@@ -117,6 +117,18 @@ def _type_names(node: Schema) -> tuple[set[str] | None, bool]:
     return {name for name in names if name is not None}, allows_null
 
 
+def _typed_like(sub_schema: object, parent: Schema) -> object:
+    """`sub_schema` with the parent's declared `type` when it has none of its own.
+
+    Exact, since the parent requires that type anyway; it lets `{"type": "string",
+    "anyOf": [{"format": ...}, {"enum": [...]}]}` keep its branches' keywords.
+    """
+    if isinstance(sub_schema, dict) and "type" not in sub_schema and "type" in parent:
+        if not _is_null_only(sub_schema):
+            return {**sub_schema, "type": parent["type"]}
+    return sub_schema
+
+
 def _is_null_only(node: object) -> bool:
     """True for `{"type": "null"}` and its spellings (an `anyOf` branch meaning "or null")."""
     if not isinstance(node, dict):
@@ -209,13 +221,20 @@ class _GeminiSchemaBuilder:
         if not isinstance(node, dict) or depth > _MAX_DEPTH:
             return {}
         ref = node.get("$ref")
-        own = self._own(node, depth)
         if isinstance(ref, str):
-            own = _conjoin(own, self._expand(ref, depth))
-        for part in node.get("allOf", ()) if isinstance(node.get("allOf"), list) else ():
-            own = _conjoin(own, self.build(part, depth + 1))
+            target = self._expand(ref, depth)
+            if "type" in target and "type" not in node:
+                # Siblings such as maxLength need the type the target gives them.
+                node = {**node, "type": target["type"]}
+            own = _conjoin(self._own(node, depth), target)
+        else:
+            own = self._own(node, depth)
+        parts = node.get("allOf")
+        for part in parts if isinstance(parts, list) else ():
+            own = _conjoin(own, self.build(_typed_like(part, node), depth + 1))
         branches = node.get("anyOf", node.get("oneOf"))  # oneOf relaxes to anyOf
         if isinstance(branches, list) and branches:
+            branches = [_typed_like(branch, node) for branch in branches]
             own = _conjoin(own, self._disjunction(branches, depth))
         # `nullable` (Gemini, OpenAPI 3.0) means "or null", whatever else the node says.
         return _with_null(own) if node.get("nullable") is True else own
