@@ -123,9 +123,13 @@ def _typed_like(sub_schema: object, parent: Schema) -> object:
     Exact, since the parent requires that type anyway; it lets `{"type": "string",
     "anyOf": [{"format": ...}, {"enum": [...]}]}` keep its branches' keywords.
     """
-    if isinstance(sub_schema, dict) and "type" not in sub_schema and "type" in parent:
-        if not _is_null_only(sub_schema):
-            return {**sub_schema, "type": parent["type"]}
+    if (
+        isinstance(sub_schema, dict)
+        and "type" not in sub_schema
+        and "type" in parent
+        and not _is_null_only(sub_schema)
+    ):
+        return {**sub_schema, "type": parent["type"]}
     return sub_schema
 
 
