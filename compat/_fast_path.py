@@ -34,10 +34,11 @@ def fast_gemini_request(request: object) -> dict[str, Any] | None:
         return None
     body: dict[str, Any] = {"contents": contents}
     system = request.get("system")
-    if system is not None:
+    if type(system) is str:
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+    elif system is not None:
         parts = _text_parts(system) if type(system) is list else None
-        if type(system) is str:
-            parts = [{"text": system}] if system else []
         if parts is None:
             return None
         if parts:
@@ -50,13 +51,13 @@ def fast_gemini_request(request: object) -> dict[str, Any] | None:
 
 
 def _plain_envelope(request: dict[str, Any]) -> bool:
+    """`stream` and `metadata` are absent or well typed (they are not sent upstream)."""
     stream = request.get("stream")
-    if stream is not None and type(stream) is not bool:
-        return False
     metadata = request.get("metadata")
     if metadata is None:
-        return True
-    return type(metadata) is dict and type(metadata.get("user_id", "")) in (str, type(None))
+        return stream is None or type(stream) is bool
+    user_id = metadata.get("user_id") if type(metadata) is dict else 0
+    return (stream is None or type(stream) is bool) and (user_id is None or type(user_id) is str)
 
 
 def _text_contents(messages: object) -> list[dict[str, Any]] | None:

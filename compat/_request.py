@@ -57,8 +57,9 @@ def to_gemini_request(
     Raises RequestError (with the offending JSON path) for anything that cannot be
     converted faithfully. The input is not modified; treat the result as read-only.
     """
-    options = options or _DEFAULT_OPTIONS
-    if options.fast_path:
+    if options is None:
+        options = _DEFAULT_OPTIONS
+    elif options.fast_path:
         fast = fast_gemini_request(anthropic_request)
         if fast is not None:
             return fast

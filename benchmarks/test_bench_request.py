@@ -1,0 +1,92 @@
+"""Benchmarks: Anthropic request -> Gemini request (compat._request).
+
+Run: .venv/bin/pytest benchmarks/test_bench_request.py --benchmark-enable --benchmark-only
+Without --benchmark-enable (the CI default) each benchmark runs once as a smoke test.
+
+- agent request (~75 KB, 24 tools) end to end: compat.loads of the bytes + validate and
+  convert + compat.dumps, with the tools cache warm (the steady state of a session) and
+  cold (the first turn, or a tools list never seen before);
+- the conversion step alone, warm, to separate it from JSON decoding and encoding;
+- a small text chat, full path vs fast path (the `ff_converter_fast_path` pair; compare
+  the medians of the `small-text` group for the ratio).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compat._json import dumps, loads
+from compat._options import ConversionOptions
+from compat._request import to_gemini_request
+from compat._request_tools import _cached_declarations
+
+AGENT_BYTES = (
+    Path(__file__).parents[1] / "tests" / "compat" / "fixtures" / "agent_request.json"
+).read_bytes()
+SMALL_TEXT: dict[str, Any] = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 1024,
+    "system": "You are a helpful assistant.",
+    "messages": [
+        {"role": "user", "content": "Hello there"},
+        {"role": "assistant", "content": "Hi! How can I help?"},
+        {"role": "user", "content": [{"type": "text", "text": "Tell me a joke about compilers."}]},
+    ],
+    "temperature": 0.7,
+    "stream": True,
+}
+FULL = ConversionOptions(fast_path=False)
+FAST = ConversionOptions(fast_path=True)
+
+
+def agent_end_to_end() -> bytes:
+    return dumps(to_gemini_request(loads(AGENT_BYTES)))  # type: ignore[arg-type]
+
+
+@pytest.mark.benchmark(group="agent-request")
+def test_agent_request_end_to_end_warm_cache(benchmark: Any) -> None:
+    agent_end_to_end()  # the session's first turn filled the cache
+    assert len(benchmark(agent_end_to_end)) > 50_000
+
+
+@pytest.mark.benchmark(group="agent-request")
+def test_agent_request_end_to_end_cold_cache(benchmark: Any) -> None:
+    result = benchmark.pedantic(
+        agent_end_to_end,
+        setup=_cached_declarations.cache_clear,
+        rounds=300,
+        iterations=1,
+        warmup_rounds=5,
+    )
+    assert len(result) > 50_000
+
+
+@pytest.mark.benchmark(group="agent-request")
+def test_agent_request_convert_only_warm_cache(benchmark: Any) -> None:
+    request = loads(AGENT_BYTES)
+    to_gemini_request(request)  # type: ignore[arg-type]
+    assert "tools" in benchmark(to_gemini_request, request)
+
+
+@pytest.mark.benchmark(group="small-text")
+def test_small_text_full_path(benchmark: Any) -> None:
+    assert benchmark(to_gemini_request, SMALL_TEXT, options=FULL) == to_gemini_request(
+        SMALL_TEXT, options=FAST
+    )
+
+
+@pytest.mark.benchmark(group="small-text")
+def test_small_text_fast_path(benchmark: Any) -> None:
+    assert benchmark(to_gemini_request, SMALL_TEXT, options=FAST) == to_gemini_request(
+        SMALL_TEXT, options=FULL
+    )
+
+
+@pytest.mark.benchmark(group="small-text-end-to-end")
+@pytest.mark.parametrize("options", [FULL, FAST], ids=["full", "fast"])
+def test_small_text_end_to_end(benchmark: Any, options: ConversionOptions) -> None:
+    raw = dumps(SMALL_TEXT)
+    benchmark(lambda: dumps(to_gemini_request(loads(raw), options=options)))  # type: ignore[arg-type]
