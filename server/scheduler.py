@@ -8,6 +8,8 @@ Operations:
         await .disable(id, reason) / .enable(id)            writes go to the store in the
         await .set_cooldown(id, model, seconds, reason)     background; `flush()` waits for them
         await .clear_cooldown(id, model) / .flush()
+        .open_lease(credential, model) -> Lease             a lease on a given credential (a
+        await .release(lease, kind, ...)                    retry on the same one), and its end
     RandomScheduler(board, rng)        off arm: uniform among usable credentials
     HealthScheduler(board, rng)        on arm (scarce models): lowest score wins, where
                                        score = in-flight + ERROR_WEIGHT * recent error rate;
@@ -24,7 +26,9 @@ cooldown ends first is leased with `Lease.wait` seconds to wait, if that is at m
 `max_wait`; otherwise NoCredentialAvailable carries how long until one is free.
 
 Goals: acquire and release touch only memory (no await on I/O), so they cost microseconds;
-the store is the durable copy, loaded once at start and written behind.
+the store is the durable copy, loaded once at start and written behind. (Several instances
+sharing one store see each other's cooldowns only at start; the Redis store is where a shared
+live view would come from.)
 """
 
 from __future__ import annotations
