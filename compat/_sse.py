@@ -39,7 +39,6 @@ MALFORMED_CHUNK = "MALFORMED_CHUNK"
 
 _BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r\n"
-_LINE_END = re.compile(rb"\r\n?|\n")
 _JSON_NEXT_VALUE = re.compile(rb"[^ \t\r\n,]")
 _JSON_STRUCTURE = re.compile(rb'[{}\[\]"]')
 _JSON_STRING_STOP = re.compile(rb'["\\]')
@@ -90,12 +89,10 @@ class GeminiChunkDecoder:
             return out
         self._closed = True
         if self._mode == _SSE and self._buffer.startswith((b"{", b"[")) and not self._data_lines:
-            self._mode = _JSON  # an unterminated last line that is a JSON body
-            self._scan_from = 0
-            self._read_json(out)
+            self._switch_to_json(0, out)  # an unterminated last line that is a JSON body
         if self._mode == _SSE:
             if self._buffer:
-                self._sse_line(bytes(self._buffer), out)
+                self._sse_line(self._buffer, 0, len(self._buffer), out)
             if self._data_lines:
                 self._dispatch_event(out, at_close=True)
         elif self._mode == _JSON and self._value_start >= 0:
@@ -140,41 +137,60 @@ class GeminiChunkDecoder:
             if buffer[:1] == b"\n":
                 del buffer[:1]
             self._skip_lf = False
-        line_start = 0
-        search_from = self._scan_from
         size = len(buffer)
-        while (match := _LINE_END.search(buffer, search_from)) is not None:
-            line_end, next_line = match.span()
-            if next_line == size and buffer[line_end] == 0x0D:
-                self._skip_lf = True  # a LF in the next feed belongs to this line end
-            first = buffer[line_start : line_start + 1]
-            if (first == b"{" or first == b"[") and not self._data_lines:
-                del buffer[:line_start]
-                self._mode = _JSON
-                self._scan_from = 0
-                self._skip_lf = False
-                self._read_json(out)
+        line_start = 0
+        # Two memchr searches beat one regex `\r\n?|\n` by ~10x; each is redone only once
+        # the reader has passed its hit, and -1 (none left) sticks, so the scan stays linear.
+        next_cr = buffer.find(b"\r", self._scan_from)
+        next_lf = buffer.find(b"\n", self._scan_from)
+        while next_cr >= 0 or next_lf >= 0:
+            if next_lf < 0 or 0 <= next_cr < next_lf:
+                line_end = next_cr
+                if line_end + 1 == size:
+                    next_line = size
+                    self._skip_lf = True  # a LF in the next feed belongs to this line end
+                else:
+                    next_line = line_end + (2 if buffer[line_end + 1] == 0x0A else 1)
+            else:
+                line_end = next_lf
+                next_line = next_lf + 1
+            if not self._data_lines and buffer.startswith((b"{", b"["), line_start, line_end):
+                self._switch_to_json(line_start, out)
                 return
-            self._sse_line(bytes(buffer[line_start:line_end]), out)
-            line_start = search_from = next_line
+            self._sse_line(buffer, line_start, line_end, out)
+            line_start = next_line
+            if 0 <= next_cr < next_line:
+                next_cr = buffer.find(b"\r", next_line)
+            if 0 <= next_lf < next_line:
+                next_lf = buffer.find(b"\n", next_line)
         del buffer[:line_start]
         self._scan_from = len(buffer)
 
-    def _sse_line(self, line: bytes, out: list[dict[str, Any]]) -> None:
-        if not line:
+    def _switch_to_json(self, body_start: int, out: list[dict[str, Any]]) -> None:
+        """A JSON body (e.g. an error printed line by line) follows the SSE events."""
+        del self._buffer[:body_start]
+        self._mode = _JSON
+        self._scan_from = 0
+        self._skip_lf = False
+        self._read_json(out)
+
+    def _sse_line(self, buffer: bytearray, start: int, end: int, out: list[dict[str, Any]]) -> None:
+        if start == end:
             if self._data_lines:
                 self._dispatch_event(out, at_close=False)
-        elif line.startswith(b"data:"):
-            self._data_lines.append(line[6:] if line[5:6] == b" " else line[5:])
+        elif buffer.startswith(b"data:", start, end):
+            value_start = start + (6 if buffer.startswith(b"data: ", start, end) else 5)
+            self._data_lines.append(bytes(buffer[value_start:end]))
         # `event:`, `id:`, `retry:` and `:` comments carry nothing Gemini uses.
 
     def _dispatch_event(self, out: list[dict[str, Any]], *, at_close: bool) -> None:
         lines = self._data_lines
         payload = lines[0] if len(lines) == 1 else b"\n".join(lines)
         self._data_lines = []
-        stripped = payload.strip()
-        if not stripped or stripped == b"[DONE]":
-            return
+        if not payload.startswith(b"{"):  # the usual chunk skips the strip
+            stripped = payload.strip()
+            if not stripped or stripped == b"[DONE]":
+                return
         try:
             value = loads(payload)
         except JSONError as exc:
