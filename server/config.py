@@ -230,12 +230,14 @@ def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
             "(upstream.oauth_files)"
         )
     ca_file = reader.get("upstream", "ca_file", "CA_FILE", _str, None)
-    if ca_file is not None and not Path(ca_file).is_file():
+    if ca_file is not None and not Path(ca_file).expanduser().is_file():
         raise ConfigError(f"upstream.ca_file {ca_file} does not exist")
     return UpstreamConfig(
         kind=kind,  # type: ignore[arg-type]
         api_keys=api_keys if kind == "gemini" else (),
-        oauth_files=tuple(Path(p) for p in oauth_files) if kind == "code_assist" else (),
+        oauth_files=tuple(Path(p).expanduser() for p in oauth_files)
+        if kind == "code_assist"
+        else (),
         gemini_base_url=reader.get(
             "upstream", "gemini_base_url", "GEMINI_BASE_URL", _url, d.gemini_base_url
         ),
@@ -256,7 +258,7 @@ def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
         oauth_client_secret=reader.get(
             "upstream", "oauth_client_secret", "OAUTH_CLIENT_SECRET", _str, None
         ),
-        ca_file=Path(ca_file) if ca_file is not None else None,
+        ca_file=Path(ca_file).expanduser() if ca_file is not None else None,
         project=reader.get("upstream", "project", "PROJECT", _str, None),
         onboard_timeout=reader.get(
             "upstream", "onboard_timeout", "ONBOARD_TIMEOUT", _positive_float, d.onboard_timeout

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.config import (
     DEFAULT_STATE_PATH,
@@ -123,6 +125,12 @@ def test_code_assist_upstream_takes_oauth_files_and_overridable_urls() -> None:
     assert upstream.project == "my-project"
 
 
+def test_a_home_relative_oauth_file_is_expanded() -> None:
+    upstream = load_config(env={"COMPATKIT_OAUTH_FILES": "~/.gemini/oauth_creds.json"}).upstream
+    assert upstream is not None
+    assert upstream.oauth_files == (Path.home() / ".gemini" / "oauth_creds.json",)
+
+
 def test_the_model_map_keeps_file_order_and_first_match_wins(tmp_path: Path) -> None:
     models = load_config(write(tmp_path, FULL_TOML), env={}).models
     assert models.resolve("claude-3-5-haiku-20241022") == "gemini-2.5-flash-lite"
@@ -185,3 +193,19 @@ def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
         load_config(tmp_path / "missing.toml", env={})
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[server\n"), env={})
+
+
+PORTS = st.integers(0, 65535)
+
+
+@given(file_port=PORTS, env_port=st.one_of(st.none(), PORTS), delay=st.floats(0.01, 12.0))
+def test_env_wins_over_the_file_whenever_both_are_set(
+    file_port: int, env_port: int | None, delay: float
+) -> None:
+    data = {"server": {"port": file_port}, "retry": {"base_delay": 0.01}}
+    env = {"COMPATKIT_RETRY_BASE_DELAY": repr(delay)}
+    if env_port is not None:
+        env["COMPATKIT_PORT"] = str(env_port)
+    config = config_from_mapping(data, env)
+    assert config.port == (file_port if env_port is None else env_port)
+    assert config.retry.base_delay == delay

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from server.credentials import ApiKeyCredential
 from server.flags import Flags
@@ -373,3 +374,74 @@ def test_health_scheduler_picks_a_least_loaded_usable_credential(states, seed: i
         assert board.in_flight(lease.credential.id) - 1 == least
 
     asyncio.run(scenario())
+
+
+class LeaseMachine(RuleBasedStateMachine):
+    """Any interleaving of acquires, releases, cooldowns, disables and time passing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FakeClock()
+        self.loop = asyncio.new_event_loop()
+        self.board = make_board(_NullStore(), n=3, clock=self.clock)
+        self.schedulers = Schedulers(self.board, random.Random(0))
+        self.open: list = []
+
+    def teardown(self) -> None:
+        self.run(self.board.flush())
+        self.loop.close()
+
+    def run(self, coroutine):  # type: ignore[no-untyped-def]
+        return self.loop.run_until_complete(coroutine)
+
+    @rule(health=st.booleans(), model=st.sampled_from(["m1", "m2"]), exclude=st.integers(0, 3))
+    def acquire(self, health: bool, model: str, exclude: int) -> None:
+        scheduler = self.schedulers.health if health else self.schedulers.random
+        excluded = [c.id for c in self.board.credentials[:exclude]]
+        try:
+            lease = self.run(scheduler.acquire(model, exclude=excluded, max_wait=5.0))
+        except NoCredentialAvailable:
+            return
+        assert not self.board.is_disabled(lease.credential.id)
+        assert lease.wait == pytest.approx(
+            self.board.cooldown_remaining(lease.credential.id, model)
+        )
+        self.open.append(lease)
+
+    @rule(
+        index=st.integers(0, 20),
+        kind=st.sampled_from(list(OutcomeKind)),
+        cooldown=st.one_of(st.none(), st.floats(0.1, 20.0)),
+        twice=st.booleans(),
+    )
+    def release(self, index: int, kind: OutcomeKind, cooldown: float | None, twice: bool) -> None:
+        if not self.open:
+            return
+        lease = self.open.pop(index % len(self.open))
+        self.run(self.schedulers.random.release(lease, kind, cooldown=cooldown))
+        if twice:
+            self.run(self.schedulers.health.release(lease, kind))
+
+    @rule(index=st.integers(0, 2), on=st.booleans())
+    def toggle(self, index: int, on: bool) -> None:
+        credential = self.board.credentials[index].id
+        self.run(self.board.enable(credential) if on else self.board.disable(credential, "x"))
+
+    @rule(seconds=st.floats(0.0, 30.0))
+    def wait(self, seconds: float) -> None:
+        self.clock.now += seconds
+
+    @invariant()
+    def in_flight_counts_the_open_leases(self) -> None:
+        for credential in self.board.credentials:
+            held = sum(1 for lease in self.open if lease.credential.id == credential.id)
+            assert self.board.in_flight(credential.id) == held
+
+    @invariant()
+    def error_rates_stay_between_zero_and_one(self) -> None:
+        for credential in self.board.credentials:
+            assert 0.0 <= self.board.error_rate(credential.id) <= 1.0
+
+
+LeaseMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30)
+test_lease_accounting_under_any_interleaving = LeaseMachine.TestCase
