@@ -4,7 +4,7 @@ Run: .venv/bin/pytest benchmarks/test_bench_openai.py --benchmark-enable --bench
 Each group has a baseline measured side by side in the same run:
 - request conversion against encoding the converted body with `compat.dumps` (work every
   request pays anyway), for an agent-style request (tools, tool calls, results) and a small
-  text chat;
+  text chat (full path and `fast_path`);
 - stream translation against decoding the same upstream bytes with `GeminiChunkDecoder` alone
   (what any translator must do), so the ratio is the cost of translation itself.
 Figures go in docs/performance.md ("compat: stream translation" → "OpenAI").
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from compat import OpenAIStreamTranslator, dumps, openai_to_gemini_request
+from compat import ConversionOptions, OpenAIStreamTranslator, dumps, openai_to_gemini_request
 from compat._sse import GeminiChunkDecoder
 
 STREAM_CHUNKS = 200
@@ -153,6 +153,13 @@ def test_bench_agent_request_baseline_encoding(benchmark: Any) -> None:
 def test_bench_text_chat_conversion(benchmark: Any) -> None:
     request = text_chat()
     assert benchmark(openai_to_gemini_request, request)["contents"]
+
+
+@pytest.mark.benchmark(group="openai-request-text")
+def test_bench_text_chat_conversion_fast_path(benchmark: Any) -> None:
+    request, fast = text_chat(), ConversionOptions(fast_path=True)
+    body = benchmark(lambda: openai_to_gemini_request(request, options=fast))
+    assert body == openai_to_gemini_request(request)
 
 
 @pytest.mark.benchmark(group="openai-request-text")

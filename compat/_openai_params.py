@@ -75,6 +75,7 @@ def check_parameters(request: JSONObject) -> None:
 
 
 def generation_config(request: JSONObject, *, gemini_3: bool) -> JSONObject:
+    """`generationConfig` for the sampling, stop, output-format and reasoning parameters."""
     config: JSONObject = {}
     max_tokens = optional_int(request, "max_completion_tokens", "", minimum=1)
     legacy_max_tokens = optional_int(request, "max_tokens", "", minimum=1)
@@ -145,9 +146,9 @@ def _thinking_config(effort: object, *, gemini_3: bool) -> JSONObject | None:
     if effort == "none":
         return {"includeThoughts": False}
     if not isinstance(effort, str) or effort not in _THINKING_BUDGETS:
+        shown = repr(effort) if isinstance(effort, str) else describe(effort)
         raise RequestError(
-            "reasoning_effort",
-            f"expected none, minimal, low, medium, high or xhigh, got {describe(effort) if not isinstance(effort, str) else repr(effort)}",
+            "reasoning_effort", f"expected none, minimal, low, medium, high or xhigh, got {shown}"
         )
     if gemini_3:
         return {"includeThoughts": True, "thinkingLevel": _THINKING_LEVELS[effort]}

@@ -136,7 +136,7 @@ class OpenAIStreamTranslator:
                 self._fail(out, error if isinstance(error, dict) else {"message": str(error)})
             return
         usage_metadata = upstream_chunk.get("usageMetadata")
-        if isinstance(usage_metadata, Mapping):
+        if isinstance(usage_metadata, dict):
             self._usage_metadata = usage_metadata
         if self.finished:
             return

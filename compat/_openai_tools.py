@@ -33,6 +33,7 @@ _FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,127}")
 
 
 def function_declarations(request: JSONObject, options: ConversionOptions) -> list[JSONObject]:
+    """The `functionDeclarations` for `tools` and legacy `functions`, in order."""
     declarations: list[JSONObject] = []
     tools = request.get("tools")
     if tools is not None:
@@ -78,6 +79,7 @@ def _declaration(function: JSONObject, path: str, options: ConversionOptions) ->
 
 
 def tool_config(request: JSONObject, declared: set[str]) -> JSONObject | None:
+    """`toolConfig` for `tool_choice` (or legacy `function_call`), None when unset."""
     if request.get("tool_choice") is not None:
         config = _function_calling_config(request["tool_choice"], "tool_choice", declared)
     elif request.get("function_call") is not None:
