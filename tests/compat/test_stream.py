@@ -5,6 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anthropic
+import httpx2  # the HTTP library anthropic 2.14 is built on
+import pytest
+from anthropic._streaming import Stream
+from anthropic._types import NOT_GIVEN
+from anthropic.lib.streaming import MessageStream
+from anthropic.types import RawMessageStreamEvent
+
 from compat._stream import PING_EVENT, StreamTranslator, encode_sse_event
 from tests.compat.anthropic_stream_check import check_anthropic_stream, parse_frames
 
@@ -328,3 +336,41 @@ def test_feed_sse_equals_encoding_feed() -> None:
     one = StreamTranslator(model="m", message_id="msg_x")
     two = StreamTranslator(model="m", message_id="msg_x")
     assert one.feed_sse(body) == b"".join(encode_sse_event(e) for e in two.feed(body))
+
+
+def official_message_stream(body: bytes) -> Any:
+    """The anthropic SDK's MessageStream over an HTTP response holding `body` (no network)."""
+    client = anthropic.Anthropic(api_key="unused", base_url="http://127.0.0.1:9")
+    response = httpx2.Response(
+        200,
+        content=body,
+        headers={"content-type": "text/event-stream"},
+        request=httpx2.Request("POST", "http://127.0.0.1:9/v1/messages"),
+    )
+    raw = Stream(cast_to=RawMessageStreamEvent, response=response, client=client)
+    return MessageStream(raw, NOT_GIVEN)
+
+
+def test_official_message_stream_reads_the_final_message() -> None:
+    translator = StreamTranslator(model="m")
+    body = translator.feed_sse(
+        sse(
+            chunk({"text": "plan", "thought": True, "thoughtSignature": "S"}),
+            chunk({"text": "Hi "}, {"text": "there"}),
+            chunk({"functionCall": {"name": "f", "args": {"q": "ü"}}}, finish="STOP"),
+        )
+    )
+    stream = official_message_stream(body + PING_EVENT + translator.close_sse())
+    message = stream.get_final_message()
+    assert stream.get_final_text() == "Hi there"
+    assert [block.type for block in message.content] == ["thinking", "text", "tool_use"]
+    assert message.content[0].signature == "S"
+    assert message.content[2].input == {"q": "ü"}
+    assert message.stop_reason == "tool_use"
+
+
+def test_official_message_stream_raises_on_the_error_event() -> None:
+    translator = StreamTranslator(model="m")
+    body = translator.feed_sse(sse(chunk({"text": "partial"}))) + translator.close_sse()
+    with pytest.raises(anthropic.APIStatusError, match="upstream stream ended"):
+        official_message_stream(body).get_final_message()
