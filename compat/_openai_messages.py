@@ -111,7 +111,8 @@ def convert_messages(
             if conversation.contents and conversation.contents[-1]["role"] == "model":
                 conversation.last_model_message = index
         else:
-            raise RequestError(f"{path}.role", f"unknown role {role!r}")
+            shown = repr(role) if isinstance(role, str) else describe(role)
+            raise RequestError(f"{path}.role", f"unknown role {shown}")
     conversation.flush_answers()
     _check_turns(conversation.contents, conversation.last_model_message)
     if gemini_3:
