@@ -180,12 +180,20 @@ def _surface_for(config: UpstreamConfig) -> _Surface:
 
 
 class _Transport:
-    """The pooled HTTP/2 client (created on first use) and per-attempt HTTP/1.1 clients."""
+    """The pooled HTTP/2 client and per-attempt HTTP/1.1 clients (the two arms), and a
+    control client for token refreshes and Code Assist setup (rare; in neither arm)."""
 
     def __init__(self, verify: ssl.SSLContext | bool, timeouts: UpstreamTimeouts) -> None:
         self._verify = verify
         self._timeout = timeouts.httpx()
         self._pooled: httpx.AsyncClient | None = None
+        self._control: httpx.AsyncClient | None = None
+
+    @property
+    def control(self) -> httpx.AsyncClient:
+        if self._control is None:
+            self._control = httpx.AsyncClient(timeout=self._timeout, verify=self._verify)
+        return self._control
 
     @property
     def pooled(self) -> httpx.AsyncClient:
@@ -205,9 +213,10 @@ class _Transport:
         )
 
     async def aclose(self) -> None:
-        if self._pooled is not None:
-            await self._pooled.aclose()
-            self._pooled = None
+        for client in (self._pooled, self._control):
+            if client is not None:
+                await client.aclose()
+        self._pooled = self._control = None
 
 
 def _ssl_verify(config: UpstreamConfig) -> ssl.SSLContext | bool:
@@ -236,7 +245,7 @@ class _Attempt:
         """Send the call; a non-2xx answer or a transport error raises _AttemptFailed."""
         upstream = self.upstream
         credential = self.lease.credential
-        control = upstream.transport.pooled  # token refresh and Code Assist setup
+        control = upstream.transport.control
         try:
             headers = await credential.auth_headers(control)
             project = await credential.project(control)
@@ -522,7 +531,7 @@ class Upstream:
         )
         if decision.refresh:
             try:
-                await credential.refresh(self.transport.pooled)
+                await credential.refresh(self.transport.control)
             except CredentialError as exc:
                 await self.schedulers.board.disable(credential.id, str(exc)[:200])
         return decision

@@ -43,6 +43,7 @@ MODELS = ModelMap(
 
 EMULATOR_SCENARIOS: dict[str, Any] = {
     "default_scenario": "default",
+    "oauth": {"refresh_tokens": ["emulator-refresh-token", "emulator-refresh-token-2"]},
     "scenarios": {
         "default": {"text_tokens": 12, "chunk_tokens": 4},
         "tool_bash": {
@@ -79,7 +80,7 @@ def scenario(name: str) -> str:
     return f"[scenario:{name}]"
 
 
-def test_config(base_url: str, **changes: Any) -> Config:
+def proxy_config(base_url: str, **changes: Any) -> Config:
     """The Config the proxy tests start from."""
     config = Config(
         proxy_keys=(PROXY_KEY,),
@@ -117,7 +118,7 @@ def proxy_factory(emulator: RunningEmulator) -> Iterator[Callable[..., RunningPr
     servers: list[ServerThread] = []
 
     def start(**changes: Any) -> RunningProxy:
-        config = test_config(emulator.base_url, **changes)
+        config = proxy_config(emulator.base_url, **changes)
         server = ServerThread(create_app(config)).start()
         servers.append(server)
         return RunningProxy(server)
