@@ -375,7 +375,11 @@ class Emulator:
         self._validate(
             request, call, validation.validate_count_tokens_request, call.body, surface=call.surface
         )
-        source = inner.get("generateContentRequest", inner) if call.surface == "gemini" else inner
+        source = (
+            replies.field(inner, "generateContentRequest", inner)
+            if call.surface == "gemini"
+            else inner
+        )
         tokens = replies.count_request_tokens(source)
         answer: dict[str, Any] = {"totalTokens": tokens}
         if call.surface == "gemini":
@@ -460,7 +464,7 @@ class Emulator:
             ) from None
 
     def _cached_tokens(self, inner: Mapping[str, Any]) -> int:
-        name = inner.get("cachedContent")
+        name = replies.field(inner, "cachedContent")
         if not name:
             return 0
         entry = self._cached_contents.get(str(name))

@@ -36,7 +36,67 @@ from conformance.emulator.scenarios import Scenario
 MEDIA_PART_TOKENS = 258  # what Gemini charges for one image; any media part counts this much
 
 _TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])")
-_WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dogs", "while", "seven", "wise", "owls", "watch", "from", "tall", "oak", "trees", "under", "a", "silver", "moon", "rivers", "hum", "softly", "and", "distant", "bells", "ring", "across", "green", "valleys", "where", "patient", "farmers", "gather", "golden", "wheat", "before", "autumn", "rain", "arrives", "with", "cool", "evening", "winds"]
+_WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dogs",
+    "while",
+    "seven",
+    "wise",
+    "owls",
+    "watch",
+    "from",
+    "tall",
+    "oak",
+    "trees",
+    "under",
+    "a",
+    "silver",
+    "moon",
+    "rivers",
+    "hum",
+    "softly",
+    "and",
+    "distant",
+    "bells",
+    "ring",
+    "across",
+    "green",
+    "valleys",
+    "where",
+    "patient",
+    "farmers",
+    "gather",
+    "golden",
+    "wheat",
+    "before",
+    "autumn",
+    "rain",
+    "arrives",
+    "with",
+    "cool",
+    "evening",
+    "winds",
+]
+
+
+def field(obj: Mapping[str, Any], camel: str, default: Any = None) -> Any:
+    """A proto field under its lowerCamelCase or snake_case JSON name (Google accepts both)."""
+    value = obj.get(camel)
+    if value is None:
+        snake = _SNAKE.get(camel)
+        if snake is None:
+            snake = _SNAKE[camel] = re.sub(r"([A-Z])", r"_\1", camel).lower()
+        value = obj.get(snake)
+    return default if value is None else value
+
+
+_SNAKE: dict[str, str] = {}
 
 
 def count_tokens(text: str) -> int:
@@ -47,12 +107,12 @@ def count_tokens(text: str) -> int:
 def count_request_tokens(request: Mapping[str, Any]) -> int:
     """Prompt tokens of a generateContent request: contents, system instruction and tools."""
     total = 0
-    for content in _as_list(request.get("contents")):
+    for content in _as_list(field(request, "contents")):
         total += _content_tokens(content)
-    system = request.get("systemInstruction", request.get("system_instruction"))
+    system = field(request, "systemInstruction")
     if isinstance(system, Mapping):
         total += _content_tokens(system)
-    tools = request.get("tools")
+    tools = field(request, "tools")
     if tools:
         total += count_tokens(orjson.dumps(tools).decode())
     return total
@@ -61,19 +121,21 @@ def count_request_tokens(request: Mapping[str, Any]) -> int:
 def _content_tokens(content: Any) -> int:
     if not isinstance(content, Mapping):
         return 0
-    return sum(_part_tokens(p) for p in _as_list(content.get("parts")))
+    return sum(_part_tokens(p) for p in _as_list(field(content, "parts")))
 
 
 def _part_tokens(part: Any) -> int:
     if not isinstance(part, Mapping):
         return 0
-    text = part.get("text")
+    text = field(part, "text")
     if isinstance(text, str):
         return count_tokens(text)
-    if "inlineData" in part or "fileData" in part or "inline_data" in part:
+    if field(part, "inlineData") is not None or field(part, "fileData") is not None:
         return MEDIA_PART_TOKENS
     return count_tokens(
-        orjson.dumps({k: v for k, v in part.items() if k != "thoughtSignature"}).decode()
+        orjson.dumps(
+            {k: v for k, v in part.items() if k not in {"thoughtSignature", "thought_signature"}}
+        ).decode()
     )
 
 
@@ -98,7 +160,7 @@ def request_seed(request: Mapping[str, Any], scenario: Scenario) -> bytes:
     """A digest of what determines the reply: the conversation and the scenario."""
     digest = hashlib.blake2b(digest_size=16)
     for key in ("contents", "systemInstruction", "tools", "toolConfig", "generationConfig"):
-        digest.update(orjson.dumps(request.get(key), option=orjson.OPT_SORT_KEYS))
+        digest.update(orjson.dumps(field(request, key), option=orjson.OPT_SORT_KEYS))
     digest.update(f"{scenario.name}/{scenario.seed}".encode())
     return digest.digest()
 
@@ -128,9 +190,9 @@ def plan_reply(
     if scenario.block_reason is not None:
         return _blocked_prompt(scenario.block_reason, prompt_tokens, cached_tokens, stamp)
 
-    config = request.get("generationConfig") or {}
-    thinking = config.get("thinkingConfig") or {}
-    budget = thinking.get("thinkingBudget", -1)
+    config = field(request, "generationConfig") or {}
+    thinking = field(config, "thinkingConfig") or {}
+    budget = field(thinking, "thinkingBudget", -1)
     thought_count = 0 if budget == 0 else scenario.thoughts_tokens
     if isinstance(budget, int) and budget > 0:
         thought_count = min(thought_count, budget)
@@ -144,7 +206,7 @@ def plan_reply(
         answer[0].part["thoughtSignature"] = signature
 
     thoughts: list[_Piece] = []
-    if thought_count and thinking.get("includeThoughts") is True:
+    if thought_count and field(thinking, "includeThoughts") is True:
         thoughts = [
             _Piece({"text": text, "thought": True}, tokens, thought=True)
             for text, tokens in _chunk_text(_words(rng, thought_count), scenario, rng)
@@ -175,7 +237,7 @@ def _answer(
     if calls:
         return [_Piece({"functionCall": c}, _call_tokens(c)) for c in calls], finish_reason
     pieces = [_Piece({"text": t}, n) for t, n in _chunk_text(text, scenario, rng)]
-    limit = (request.get("generationConfig") or {}).get("maxOutputTokens")
+    limit = field(field(request, "generationConfig", {}), "maxOutputTokens")
     if isinstance(limit, int) and limit >= 0 and sum(p.tokens for p in pieces) > limit:
         pieces = _truncate(pieces, limit)
         finish_reason = "MAX_TOKENS"
@@ -202,55 +264,54 @@ def _function_calls(
         return scripted
     count = scenario.call_declared_tools or (1 if mode == "ANY" else 0)
     return [
-        {"name": name, "args": example_for_schema(_parameters(declared[name]), rng)}
-        for name in callable_names[:count]
+        {"name": name, "args": _arguments(declared[name], rng)} for name in callable_names[:count]
     ]
 
 
 def _calling_mode(request: Mapping[str, Any]) -> tuple[str, frozenset[str] | None]:
-    tool_config = request.get("toolConfig") or {}
-    calling = tool_config.get("functionCallingConfig") or {}
-    allowed = calling.get("allowedFunctionNames")
-    return str(calling.get("mode", "AUTO")), frozenset(allowed) if allowed else None
+    tool_config = field(request, "toolConfig") or {}
+    calling = field(tool_config, "functionCallingConfig") or {}
+    allowed = field(calling, "allowedFunctionNames")
+    return str(field(calling, "mode", "AUTO")), frozenset(allowed) if allowed else None
 
 
 def _declared_functions(request: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     declared: dict[str, Mapping[str, Any]] = {}
-    for tool in _as_list(request.get("tools")):
+    for tool in _as_list(field(request, "tools")):
         if isinstance(tool, Mapping):
-            for decl in _as_list(
-                tool.get("functionDeclarations", tool.get("function_declarations"))
-            ):
-                if isinstance(decl, Mapping) and isinstance(decl.get("name"), str):
+            for decl in _as_list(field(tool, "functionDeclarations")):
+                if isinstance(decl, Mapping) and isinstance(field(decl, "name"), str):
                     declared.setdefault(decl["name"], decl)
     return declared
 
 
-def _parameters(declaration: Mapping[str, Any]) -> Mapping[str, Any]:
-    schema = declaration.get("parameters", declaration.get("parametersJsonSchema"))
-    return schema if isinstance(schema, Mapping) else {}
+def _arguments(declaration: Mapping[str, Any], rng: random.Random) -> dict[str, Any]:
+    """Schema-valid arguments; a function declared without parameters gets `{}`."""
+    schema = field(declaration, "parameters") or field(declaration, "parametersJsonSchema")
+    args = example_for_schema(schema, rng) if isinstance(schema, Mapping) else {}
+    return args if isinstance(args, dict) else {}
 
 
 def _last_function_responses(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    contents = _as_list(request.get("contents"))
+    contents = _as_list(field(request, "contents"))
     if not contents or not isinstance(contents[-1], Mapping):
         return []
     return [
-        p["functionResponse"]
-        for p in _as_list(contents[-1].get("parts"))
-        if isinstance(p, Mapping) and isinstance(p.get("functionResponse"), Mapping)
+        field(p, "functionResponse")
+        for p in _as_list(field(contents[-1], "parts"))
+        if isinstance(p, Mapping) and isinstance(field(p, "functionResponse"), Mapping)
     ]
 
 
 def _quote_response(function_response: Mapping[str, Any]) -> str:
     """`Tool NAME returned: OUTPUT` — so an end-to-end test can see the tool really ran."""
-    response = function_response.get("response")
+    response = field(function_response, "response")
     output: Any = response
     if isinstance(response, Mapping):
-        output = response.get("output", response.get("error", response))
+        output = field(response, "output", field(response, "error", response))
     if not isinstance(output, str):
         output = orjson.dumps(output).decode()
-    return f"Tool {function_response.get('name', '')} returned: {output.strip()}"
+    return f"Tool {field(function_response, 'name', '')} returned: {output.strip()}"
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -438,13 +499,17 @@ _MAX_DEPTH = 6
 
 
 def example_for_schema(schema: Mapping[str, Any], rng: random.Random, depth: int = 0) -> Any:
-    """A value valid against `schema` (Gemini Schema or JSON Schema; `pattern` is not honoured)."""
+    """A value valid against `schema` (Gemini Schema or JSON Schema).
+
+    `pattern` only steers the choice among `enum` values; free strings are vocabulary words.
+    """
     if "const" in schema:
         return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return rng.choice(schema["enum"])
+    enum = field(schema, "enum")
+    if isinstance(enum, list) and enum:
+        return rng.choice(_matching(enum, schema))
     for key in ("anyOf", "oneOf"):
-        branches = [b for b in _as_list(schema.get(key)) if isinstance(b, Mapping)]
+        branches = [b for b in _as_list(field(schema, key)) if isinstance(b, Mapping)]
         if branches:
             return example_for_schema(branches[0], rng, depth + 1)
     kind = _schema_type(schema)
@@ -465,8 +530,24 @@ def example_for_schema(schema: Mapping[str, Any], rng: random.Random, depth: int
     return _example_string(schema, rng)
 
 
+def _matching(values: list[Any], schema: Mapping[str, Any]) -> list[Any]:
+    """The enum values that meet the schema's string constraints (all of them if none does)."""
+    pattern = field(schema, "pattern")
+    low, high = field(schema, "minLength", 0), field(schema, "maxLength", 1 << 30)
+
+    def fits(value: Any) -> bool:
+        if not isinstance(value, str) or not low <= len(value) <= high:
+            return False
+        try:
+            return not isinstance(pattern, str) or re.search(pattern, value) is not None
+        except re.error:
+            return True
+
+    return [v for v in values if fits(v)] or values
+
+
 def _schema_type(schema: Mapping[str, Any]) -> str:
-    kind = schema.get("type")
+    kind = field(schema, "type")
     if isinstance(kind, list):
         kind = next((k for k in kind if str(k).lower() != "null"), "null")
     if isinstance(kind, str):
@@ -479,10 +560,10 @@ def _schema_type(schema: Mapping[str, Any]) -> str:
 
 
 def _example_object(schema: Mapping[str, Any], rng: random.Random, depth: int) -> dict[str, Any]:
-    properties = schema.get("properties")
+    properties = field(schema, "properties")
     if not isinstance(properties, Mapping):
         return {}
-    required = set(_as_list(schema.get("required")))
+    required = set(_as_list(field(schema, "required")))
     result: dict[str, Any] = {}
     for name, sub in properties.items():
         if not isinstance(sub, Mapping):
@@ -493,9 +574,9 @@ def _example_object(schema: Mapping[str, Any], rng: random.Random, depth: int) -
 
 
 def _example_array(schema: Mapping[str, Any], rng: random.Random, depth: int) -> list[Any]:
-    items = schema.get("items")
-    low = int(schema.get("minItems", 0))
-    high = int(schema.get("maxItems", max(low, 2)))
+    items = field(schema, "items")
+    low = int(field(schema, "minItems", 0))
+    high = int(field(schema, "maxItems", max(low, 2)))
     count = low if depth >= _MAX_DEPTH else rng.randint(low, max(low, min(high, low + 2)))
     if not isinstance(items, Mapping):
         return ["item"] * count
@@ -503,21 +584,21 @@ def _example_array(schema: Mapping[str, Any], rng: random.Random, depth: int) ->
 
 
 def _example_string(schema: Mapping[str, Any], rng: random.Random) -> str:
-    fmt = schema.get("format")
+    fmt = field(schema, "format")
     if fmt == "date-time":
         return "2025-06-01T12:00:00Z"
     if fmt == "date":
         return "2025-06-01"
     text = rng.choice(_WORDS)
-    min_length = int(schema.get("minLength", 0))
-    max_length = schema.get("maxLength")
+    min_length = int(field(schema, "minLength", 0))
+    max_length = field(schema, "maxLength")
     text = text + "x" * max(0, min_length - len(text))
     return text[: int(max_length)] if isinstance(max_length, int) else text
 
 
 def _bounds(schema: Mapping[str, Any], low: float, high: float) -> tuple[float, float]:
-    minimum = schema.get("minimum", schema.get("exclusiveMinimum"))
-    maximum = schema.get("maximum", schema.get("exclusiveMaximum"))
+    minimum = field(schema, "minimum", field(schema, "exclusiveMinimum"))
+    maximum = field(schema, "maximum", field(schema, "exclusiveMaximum"))
     if isinstance(minimum, int | float):
         low = float(minimum) + (
             1 if "exclusiveMinimum" in schema and "minimum" not in schema else 0
