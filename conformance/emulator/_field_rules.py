@@ -5,9 +5,12 @@ Operations, each appending `(field path, problem)` pairs in Google's
 - `tool_problems(tools, out)`: function names (`[A-Za-z_][A-Za-z0-9_.:-]*`, at most 128), at most 512
   declarations, `parameters` xor `parametersJsonSchema` (and `response` xor `responseJsonSchema`),
   and the Schema rules of `_schema_rules` on `parameters` and `response`.
+- `tool_config_problems(tool_config, out)`: `allowedFunctionNames` only with mode ANY or VALIDATED
+  (the proto comment: "Only set when the Mode is ANY").
 - `generation_config_problems(config, out)`: at most 5 stop sequences, temperature in [0, 2], topP in
-  [0, 1], topK, candidateCount and maxOutputTokens positive, thinkingBudget >= -1, `responseSchema`
-  xor `responseJsonSchema`, and the Schema rules on `responseSchema`.
+  [0, 1], topK, candidateCount and maxOutputTokens positive, thinkingBudget >= -1, a known
+  `responseMimeType`, `responseSchema` xor `responseJsonSchema`, and the Schema rules on
+  `responseSchema`.
 - `thinking_budget_problem(config, model)`: the model-dependent budget rule (2.5 Pro cannot
   disable thinking).
 
@@ -36,6 +39,28 @@ INVALID_NAME_PROBLEM = (
 )
 EMPTY_NAME_PROBLEM = "Name cannot be empty."
 BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
+RESPONSE_MIME_TYPES = frozenset(
+    {"text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum"}
+)
+MIME_TYPE_PROBLEM = (
+    "allowed mimetypes are `text/plain`, `application/json`, `application/xml`, "
+    "`application/yaml` and `text/x.enum`."
+)
+NAMES_NEED_ANY_PROBLEM = "allowed_function_names can be set only when the mode is ANY or VALIDATED"
+FORCING_MODES = frozenset({"ANY", "VALIDATED", "2", "4"})  # names or enum numbers
+
+
+def tool_config_problems(tool_config: Any, out: list[tuple[str, str]]) -> None:
+    """Append the problems of `toolConfig`: allowed function names only with mode ANY/VALIDATED."""
+    if type(tool_config) is not dict:
+        return
+    calling = get(tool_config, "functionCallingConfig", "function_calling_config")
+    if type(calling) is not dict:
+        return
+    names = get(calling, "allowedFunctionNames", "allowed_function_names")
+    if names and str(calling.get("mode") or "").upper() not in FORCING_MODES:
+        where = "tool_config.function_calling_config.allowed_function_names"
+        out.append((where, NAMES_NEED_ANY_PROBLEM))
 
 
 def tool_problems(tools: Any, out: list[tuple[str, str]]) -> None:
@@ -62,29 +87,40 @@ def _declaration_problems(
         out.append((f"{path}.name", EMPTY_NAME_PROBLEM))
     elif FUNCTION_NAME.fullmatch(name) is None:
         out.append((f"{path}.name", INVALID_NAME_PROBLEM))
-    _exclusive(declaration, ("parameters", "parameters_json_schema"), path, out)
-    _exclusive(declaration, ("response", "response_json_schema"), path, out)
+    _exclusive(declaration, _PARAMETERS_PAIR, path, out)
+    _exclusive(declaration, _RESPONSE_PAIR, path, out)
     schema_problems(declaration.get("parameters"), f"{path}.parameters", out)
     schema_problems(declaration.get("response"), f"{path}.response", out)
 
 
+# Mutually exclusive pairs: (Schema field, JSON Schema field), each as (camelCase, snake_case).
+_ExclusivePair = tuple[tuple[str, str], tuple[str, str]]
+_PARAMETERS_PAIR: _ExclusivePair = (
+    ("parameters", "parameters"),
+    ("parametersJsonSchema", "parameters_json_schema"),
+)
+_RESPONSE_PAIR: _ExclusivePair = (
+    ("response", "response"),
+    ("responseJsonSchema", "response_json_schema"),
+)
+_RESPONSE_SCHEMA_PAIR: _ExclusivePair = (
+    ("responseSchema", "response_schema"),
+    ("responseJsonSchema", "response_json_schema"),
+)
+
+
 def _exclusive(
-    obj: dict[str, Any], names: tuple[str, str], path: str, out: list[tuple[str, str]]
+    obj: dict[str, Any], pair: _ExclusivePair, path: str, out: list[tuple[str, str]]
 ) -> None:
-    schema_name, json_schema_name = names
-    has_schema = get(obj, _camel(schema_name), schema_name) is not None
-    if has_schema and get(obj, _camel(json_schema_name), json_schema_name) is not None:
+    (schema_camel, schema_name), (json_schema_camel, json_schema_name) = pair
+    has_schema = get(obj, schema_camel, schema_name) is not None
+    if has_schema and get(obj, json_schema_camel, json_schema_name) is not None:
         out.append(
             (
                 f"{path}.{json_schema_name}",
                 f"{json_schema_name} and {schema_name} are mutually exclusive",
             )
         )
-
-
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(word.title() for word in rest)
 
 
 # (JSON camel name, proto name, lowest allowed, highest allowed)
@@ -116,7 +152,10 @@ def generation_config_problems(config: Any, out: list[tuple[str, str]]) -> None:
         if budget is not None and budget < -1:
             problem = "thinking_budget must be -1 (automatic), 0 (disabled) or positive"
             out.append((f"{path}.thinking_config.thinking_budget", problem))
-    _exclusive(config, ("response_schema", "response_json_schema"), path, out)
+    mime_type = get(config, "responseMimeType", "response_mime_type")
+    if mime_type and mime_type not in RESPONSE_MIME_TYPES:
+        out.append((f"{path}.response_mime_type", MIME_TYPE_PROBLEM))
+    _exclusive(config, _RESPONSE_SCHEMA_PAIR, path, out)
     if config.get("responseSchema") is not None:
         schema_problems(config["responseSchema"], f"{path}.response_schema", out)
     elif config.get("response_schema") is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import Enum
 
 TYPE_URL_PREFIX = "type.googleapis.com/google.ai.generativelanguage.v1beta."
@@ -39,17 +40,39 @@ class Kind(Enum):
     OPAQUE = "opaque"  # a message whose inside is not modelled: any JSON object
 
 
+_PLAIN_TYPES: Mapping[Kind, type] = {
+    Kind.STRING: str,
+    Kind.BOOL: bool,
+    Kind.FLOAT: float,
+    Kind.DOUBLE: float,
+    Kind.STRUCT: dict,
+    Kind.OPAQUE: dict,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class EnumType:
-    """A proto enum: its type URL and value names (matched case-insensitively, like ESF)."""
+    """A proto enum: its type URL and value names (matched case-insensitively, like ESF).
+
+    `spellings` adds the lower-case names, the common spellings a lookup can take directly.
+    """
 
     type_url: str
     names: frozenset[str]
+    spellings: frozenset[str] = dataclass_field(default=frozenset(), init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lower = {name.lower() for name in self.names}
+        object.__setattr__(self, "spellings", self.names | lower)
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field: proto name (used in error paths), kind, cardinality, element type, oneof group."""
+    """One field: proto name (used in error paths), kind, cardinality, element type, oneof group.
+
+    `plain` is the JSON type a value of this field may have with nothing more to check (str for
+    a string field, dict for a Struct); it lets the parse pass skip most values in one test.
+    """
 
     name: str
     kind: Kind
@@ -57,6 +80,10 @@ class Field:
     message: str = ""  # element message name for MESSAGE and MAP
     enum: EnumType | None = None
     oneof: str = ""
+    plain: type | None = dataclass_field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain", _PLAIN_TYPES.get(self.kind))
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,9 +77,10 @@ def _show(value: object) -> str:
 def _walk_message(
     value: dict[Any, Any], message: Message, location: str, depth: int, out: list[FieldViolation]
 ) -> None:
+    fields = message.fields
     taken_oneofs: dict[str, str] = {}
     for key, item in value.items():
-        field = message.fields.get(key) if type(key) is str else None
+        field = fields.get(key)
         if field is None:
             out.append(_unknown_name(str(key), location, "Cannot find field."))
             continue
@@ -91,17 +92,22 @@ def _walk_message(
                 out.append(_invalid_value(location, "oneof", shown))
                 continue
             taken_oneofs[field.oneof] = key
+        item_type = type(item)
+        if item_type is field.plain or field.kind is Kind.VALUE:
+            continue
+        if item_type is str and field.enum is not None and item in field.enum.spellings:
+            continue
         field_location = f"{location}.{field.name}" if location else field.name
-        if type(item) is list and field.kind is not Kind.VALUE:
-            if not field.repeated:
-                reason = "Proto field is not repeating, cannot start list."
-                out.append(_unknown_name(key, location, reason))
-                continue
-            for index, element in enumerate(item):
-                if element is not None:
-                    _walk_value(element, field, f"{field_location}[{index}]", depth, out)
-        else:
+        if item_type is not list:
             _walk_value(item, field, field_location, depth, out)
+        elif not field.repeated:
+            reason = "Proto field is not repeating, cannot start list."
+            out.append(_unknown_name(key, location, reason))
+        else:
+            plain = field.plain
+            for index, element in enumerate(item):
+                if element is not None and type(element) is not plain:
+                    _walk_value(element, field, f"{field_location}[{index}]", depth, out)
 
 
 def _walk_value(

@@ -27,30 +27,41 @@ ENUM_PROBLEM = "function declaration enum only allowed for STRING type"
 
 def schema_problems(schema: object, path: str, out: list[tuple[str, str]]) -> None:
     """Append the validation problems of `schema` (a parsed Schema object) found at `path`."""
-    if type(schema) is not dict:
-        return
+    if type(schema) is dict:
+        _check(schema, [path], out)
+
+
+def _check(schema: dict[str, Any], trail: list[str], out: list[tuple[str, str]]) -> None:
+    # `trail` holds the path segments; they are joined only when a problem is found.
     schema_type = _type_name(schema.get("type"))
-    schema_format = schema.get("format")
-    if (
-        schema_type == "STRING"
-        and schema_format is not None
-        and schema_format not in STRING_FORMATS
-    ):
-        out.append((f"{path}.format", FORMAT_PROBLEM))
-    if schema.get("enum") and schema_type != "STRING":
-        out.append((f"{path}.enum", ENUM_PROBLEM))
+    if schema_type == "STRING":
+        schema_format = schema.get("format")
+        if schema_format is not None and schema_format not in STRING_FORMATS:
+            out.append(("".join(trail) + ".format", FORMAT_PROBLEM))
+    elif schema.get("enum"):
+        out.append(("".join(trail) + ".enum", ENUM_PROBLEM))
     properties = schema.get("properties")
     if type(properties) is dict:
         for key, child in properties.items():
-            schema_problems(child, f"{path}.properties[{key}]", out)
-    schema_problems(schema.get("items"), f"{path}.items", out)
+            if type(child) is dict:
+                trail.append(f".properties[{key}]")
+                _check(child, trail, out)
+                trail.pop()
+    items = schema.get("items")
+    if type(items) is dict:
+        trail.append(".items")
+        _check(items, trail, out)
+        trail.pop()
     for index, child in enumerate(as_list(get(schema, "anyOf", "any_of"))):
-        schema_problems(child, f"{path}.any_of[{index}]", out)
+        if type(child) is dict:
+            trail.append(f".any_of[{index}]")
+            _check(child, trail, out)
+            trail.pop()
 
 
 def _type_name(value: Any) -> str:
     if type(value) is str:
-        return value.upper()
+        return value if value == "STRING" else value.upper()
     if type(value) is int:  # proto JSON accepts enum numbers: STRING = 1
         return "STRING" if value == 1 else str(value)
     return ""

@@ -1,25 +1,29 @@
 """Validation rules of `contents`: parts, turn order, thought signatures (reference §B.2, §B.4).
 
 Operations:
-- `part_problems(contents, out)` / `content_problems(content, path, out)`: `(path, problem)` pairs for empty `parts`
-  (`contents.parts must not be empty.`), parts with no data field (`required oneof field 'data' must
-  have one initialized field`) and nameless function calls/responses (`Name cannot be empty.`, not
-  verified). Google reports all of these together, one `* GenerateContentRequest.<path>:` line each.
-- `turn_order_problem(contents)`: the first turn-structure error, as Google's one-line message
+- `read_contents(contents, out) -> list[Turn]`: one pass over every content and part. It appends
+  `(path, problem)` pairs for empty `parts` (`contents.parts must not be empty.`), parts with no
+  data field (`required oneof field 'data' must have one initialized field`) and nameless function
+  calls/responses (`Name cannot be empty.`, not verified) - Google reports all of these together,
+  one `* GenerateContentRequest.<path>:` line each - and returns a `Turn` summary per content.
+  `read_content` does the same for one Content (`systemInstruction`).
+- `turn_order_problem(turns)`: the first turn-structure error, as Google's one-line message
   (roles, alternation, where function call and function response turns may stand, how many
   responses answer a call turn, the last turn).
-- `thought_signature_problem(contents, model)`: the Gemini 3 error for a function call turn whose
+- `thought_signature_problem(turns, model)`: the Gemini 3 error for a function call turn whose
   first `functionCall` part has no `thoughtSignature`.
 
-Goal: the exact messages quoted in the reference. Plan: each function is one pass over `contents`,
-which the parse pass has already shaped (objects where messages belong, scalars well typed).
+Goal: the exact messages quoted in the reference. Plan: the parts are read once, into small
+`Turn` records the conversation rules then judge; the parse pass has already shaped `contents`
+(objects where messages belong, scalars well typed).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from conformance.emulator._json_access import as_list, dicts, get
+from conformance.emulator._json_access import dicts, get
 from conformance.emulator._proto_fields import PART_DATA_FIELDS
 
 VALID_ROLES = frozenset({"user", "model"})
@@ -43,45 +47,73 @@ RESPONSE_COUNT_MESSAGE = (
 EMPTY_PARTS_PROBLEM = "contents.parts must not be empty."
 NO_DATA_PROBLEM = "required oneof field 'data' must have one initialized field"
 EMPTY_NAME_PROBLEM = "Name cannot be empty."  # not verified
-SIGNATURE_SENTINEL = "skip_thought_signature_validator"
-
-_NAMED_PARTS = (("functionCall", "function_call"), ("functionResponse", "function_response"))
 
 _DATA_KEYS = tuple(
-    (snake, snake.split("_")[0] + "".join(w.title() for w in snake.split("_")[1:]))
+    (snake, snake.split("_")[0] + "".join(word.title() for word in snake.split("_")[1:]))
     for snake in PART_DATA_FIELDS
 )
 
 
-def part_problems(contents: list[Any], out: list[tuple[str, str]]) -> None:
-    """Append the per-part problems of every content in `contents`."""
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the conversation rules need to know about one content."""
+
+    position: int  # 1-based index in `contents`
+    role: object
+    calls: int
+    responses: int
+    first_call_name: str
+    first_call_signed: bool
+
+
+def read_contents(contents: list[Any], out: list[tuple[str, str]]) -> list[Turn]:
+    """Append the per-part problems of every content; return one `Turn` per content."""
+    turns: list[Turn] = []
     for index, content in enumerate(contents):
-        content_problems(content, f"contents[{index}]", out)
+        if type(content) is dict:
+            turns.append(read_content(content, f"contents[{index}]", index + 1, out))
+    return turns
 
 
-def content_problems(
-    content: object, path: str, out: list[tuple[str, str]], *, require_parts: bool = True
-) -> None:
-    """Append the per-part problems of one Content found at `path`.
+def read_content(
+    content: dict[str, Any],
+    path: str,
+    position: int,
+    out: list[tuple[str, str]],
+    *,
+    require_parts: bool = True,
+) -> Turn:
+    """Append the per-part problems of one Content found at `path`; return its `Turn`.
 
     `require_parts=False` is for `systemInstruction`, where an empty `parts` list was not seen
     refused in the reference.
     """
-    if type(content) is not dict:
-        return
-    parts = get(content, "parts")
-    if not as_list(parts):
-        if require_parts:
-            out.append((f"{path}.parts", EMPTY_PARTS_PROBLEM))
-        return
-    for part_index, part in dicts(parts):
-        part_path = f"{path}.parts[{part_index}]"
+    role = content.get("role")
+    role = "user" if role is None or role == "" else role
+    parts = dicts(get(content, "parts"))
+    if not parts and require_parts:
+        out.append((f"{path}.parts", EMPTY_PARTS_PROBLEM))
+    calls = responses = 0
+    first_call_name = ""
+    first_call_signed = False
+    for part_index, part in parts:
         if not _has_data(part):
-            out.append((f"{part_path}.data", NO_DATA_PROBLEM))
-        for camel, snake in _NAMED_PARTS:
-            call = get(part, camel, snake)
-            if type(call) is dict and not call.get("name"):
-                out.append((f"{part_path}.{snake}.name", EMPTY_NAME_PROBLEM))
+            out.append((f"{path}.parts[{part_index}].data", NO_DATA_PROBLEM))
+        call = get(part, "functionCall", "function_call")
+        if type(call) is dict:
+            if not call.get("name"):
+                out.append((f"{path}.parts[{part_index}].function_call.name", EMPTY_NAME_PROBLEM))
+            if not calls:
+                first_call_name = str(call.get("name") or "")
+                first_call_signed = bool(get(part, "thoughtSignature", "thought_signature"))
+            calls += 1
+        response = get(part, "functionResponse", "function_response")
+        if type(response) is dict:
+            if not response.get("name"):
+                where = f"{path}.parts[{part_index}].function_response.name"
+                out.append((where, EMPTY_NAME_PROBLEM))
+            responses += 1
+    return Turn(position, role, calls, responses, first_call_name, first_call_signed)
 
 
 def _has_data(part: dict[str, Any]) -> bool:
@@ -94,46 +126,29 @@ def _has_data(part: dict[str, Any]) -> bool:
         # An empty text with nothing else beside it reads as an unset oneof (observed in
         # clients that strip the bare `{"text": ""}` Gemini streams end with); not verified
         # for an empty text that carries a thought signature, so that one passes.
-        if (
-            value == ""
-            and snake == "text"
-            and get(part, "thoughtSignature", "thought_signature") is None
-        ):
+        if value == "" and get(part, "thoughtSignature", "thought_signature") is None:
             continue
         return True
     return False
 
 
-def _role(content: dict[str, Any]) -> Any:
-    role = content.get("role")
-    return "user" if role is None or role == "" else role
-
-
-def _count_parts(content: dict[str, Any], camel: str, snake: str) -> int:
-    return sum(1 for _, part in dicts(get(content, "parts")) if get(part, camel, snake) is not None)
-
-
-def turn_order_problem(contents: list[Any]) -> str | None:
-    """The first turn-structure error of `contents`, or None."""
-    turns = [content for content in contents if type(content) is dict]
-    if any(_role(content) not in VALID_ROLES for content in turns):
+def turn_order_problem(turns: list[Turn]) -> str | None:
+    """The first turn-structure error of the conversation, or None."""
+    if any(turn.role not in VALID_ROLES for turn in turns):
         return ROLE_MESSAGE
-    previous_role = ""
-    previous_calls = 0
-    for index, content in enumerate(turns):
-        role = _role(content)
-        calls = _count_parts(content, "functionCall", "function_call")
-        responses = _count_parts(content, "functionResponse", "function_response")
-        if calls and (index == 0 or previous_role != "user"):
+    previous: Turn | None = None
+    for turn in turns:
+        if turn.calls and (previous is None or previous.role != "user"):
             return CALL_POSITION_MESSAGE
-        if index and role == previous_role:
+        if previous is not None and turn.role == previous.role:
             return ALTERNATE_MESSAGE
-        if responses and not previous_calls:
+        previous_calls = previous.calls if previous is not None else 0
+        if turn.responses and not previous_calls:
             return RESPONSE_POSITION_MESSAGE
-        if previous_calls and responses != previous_calls:
+        if previous_calls and turn.responses != previous_calls:
             return RESPONSE_COUNT_MESSAGE
-        previous_role, previous_calls = role, calls
-    if turns and _role(turns[-1]) != "user":
+        previous = turn
+    if previous is not None and previous.role != "user":
         return LAST_TURN_MESSAGE
     return None
 
@@ -143,7 +158,7 @@ def requires_thought_signatures(model: str) -> bool:
     return model.removeprefix("models/").startswith("gemini-3")
 
 
-def thought_signature_problem(contents: list[Any], model: str) -> str | None:
+def thought_signature_problem(turns: list[Turn], model: str) -> str | None:
     """The missing-signature error for the current turn's first unsigned call turn, or None.
 
     Only the current turn is checked: the model turns after the last user turn that is not a
@@ -154,23 +169,13 @@ def thought_signature_problem(contents: list[Any], model: str) -> str | None:
     """
     if not requires_thought_signatures(model):
         return None
-    turns = [content for content in contents if type(content) is dict]
     start = 0
-    for index, content in enumerate(turns):
-        if _role(content) == "user" and not _count_parts(
-            content, "functionResponse", "function_response"
-        ):
+    for index, turn in enumerate(turns):
+        if turn.role == "user" and not turn.responses:
             start = index + 1
-    for index in range(start, len(turns)):
-        if _role(turns[index]) != "model":
-            continue
-        for _, part in dicts(get(turns[index], "parts")):
-            call = get(part, "functionCall", "function_call")
-            if type(call) is not dict:
-                continue
-            if not get(part, "thoughtSignature", "thought_signature"):
-                return _missing_signature_message(str(call.get("name") or ""), index + 1)
-            break
+    for turn in turns[start:]:
+        if turn.role == "model" and turn.calls and not turn.first_call_signed:
+            return _missing_signature_message(turn.first_call_name, turn.position)
     return None
 
 

@@ -20,8 +20,9 @@ Plan, in Google's own order:
 2. request validation (`_turn_rules`, `_field_rules`, `_schema_rules`): empty contents and parts,
    parts without data, names, Schema formats and enums, limits and ranges. All problems at once,
    as `* GenerateContentRequest.<path>: <problem>\\n` lines, no details.
-3. conversation rules, first failure only, as Google's one-line messages: roles and turn order,
-   then Gemini 3 thought signatures, then the model-dependent thinking budget.
+3. request-wide rules, first failure only, as Google's one-line messages: `cachedContent` with its
+   own system instruction or tools, roles and turn order, Gemini 3 thought signatures, the
+   model-dependent thinking budget.
 The body is walked once per step; field tables and patterns are precomputed at import.
 """
 
@@ -35,6 +36,7 @@ import orjson
 from conformance.emulator._field_rules import (
     generation_config_problems,
     thinking_budget_problem,
+    tool_config_problems,
     tool_problems,
 )
 from conformance.emulator._json_access import as_list, get
@@ -42,8 +44,8 @@ from conformance.emulator._proto_fields import MESSAGES
 from conformance.emulator._proto_json import parse_violations
 from conformance.emulator._schema_rules import schema_problems
 from conformance.emulator._turn_rules import (
-    content_problems,
-    part_problems,
+    read_content,
+    read_contents,
     thought_signature_problem,
     turn_order_problem,
 )
@@ -62,6 +64,16 @@ __all__ = [
 Surface = Literal["gemini", "code_assist"]
 CONTENTS_MISSING_PROBLEM = "contents is not specified"
 SCHEMA_TYPE_URL = MESSAGES["Schema"].type_url
+CACHED_CONTENT_MESSAGE = (
+    "CachedContent can not be used with GenerateContent request setting system_instruction, "
+    "tools or tool_config.\n\nProposed fix: move those values to CachedContent from "
+    "GenerateContent request."
+)
+_CACHE_OWNED_FIELDS = (
+    ("systemInstruction", "system_instruction"),
+    ("tools", "tools"),
+    ("toolConfig", "tool_config"),
+)
 
 
 def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
@@ -124,9 +136,9 @@ def validate_count_tokens_request(body: object, *, surface: Surface = "gemini") 
     inner = get(request, "generateContentRequest", "generate_content_request")
     problems: list[tuple[str, str]] = []
     if contents:
-        part_problems(contents, problems)
+        read_contents(contents, problems)
     elif isinstance(inner, dict):
-        part_problems(as_list(get(inner, "contents")), problems)
+        read_contents(as_list(get(inner, "contents")), problems)
         problems = [(f"generate_content_request.{path}", text) for path, text in problems]
     # The `CountTokensRequest.` prefix follows the GenerateContentRequest pattern; not verified.
     return invalid_argument(_star_lines("CountTokensRequest", problems)) if problems else None
@@ -154,20 +166,32 @@ def _request_rejection(request: dict[str, Any], model: str) -> Rejection | None:
     problems: list[tuple[str, str]] = []
     if not contents:
         problems.append(("contents", CONTENTS_MISSING_PROBLEM))
-    part_problems(contents, problems)
+    turns = read_contents(contents, problems)
     system = get(request, "systemInstruction", "system_instruction")
-    if system is not None:
-        content_problems(system, "system_instruction", problems, require_parts=False)
+    if type(system) is dict:
+        read_content(system, "system_instruction", 0, problems, require_parts=False)
     tool_problems(get(request, "tools"), problems)
+    tool_config_problems(get(request, "toolConfig", "tool_config"), problems)
     generation_config_problems(config, problems)
     if problems:
         return invalid_argument(_star_lines("GenerateContentRequest", problems))
     message = (
-        turn_order_problem(contents)
-        or thought_signature_problem(contents, model)
+        _cached_content_problem(request)
+        or turn_order_problem(turns)
+        or thought_signature_problem(turns, model)
         or thinking_budget_problem(config, model)
     )
     return invalid_argument(message) if message else None
+
+
+def _cached_content_problem(request: dict[str, Any]) -> str | None:
+    """A cached context already holds the system instruction and tools (wording not verified)."""
+    if not get(request, "cachedContent", "cached_content"):
+        return None
+    for camel, snake in _CACHE_OWNED_FIELDS:
+        if get(request, camel, snake):
+            return CACHED_CONTENT_MESSAGE
+    return None
 
 
 def _parse_rejection(violations: list[FieldViolation]) -> Rejection:

@@ -196,3 +196,64 @@ def test_field_problems_are_all_reported_together() -> None:
         + star("generation_config.temperature", "temperature must be between 0 and 2, inclusive")
         + star("generation_config.top_p", "top_p must be between 0 and 1, inclusive")
     )
+
+
+@pytest.mark.parametrize("mime_type", ["text/plain", "application/json", "text/x.enum"])
+def test_known_response_mime_types_pass(mime_type: str) -> None:
+    body = {"contents": [USER_HI], "generationConfig": {"responseMimeType": mime_type}}
+    assert message_of(body) is None
+
+
+def test_an_unknown_response_mime_type_is_refused() -> None:
+    body = {"contents": [USER_HI], "generationConfig": {"responseMimeType": "application/jsonl"}}
+    assert message_of(body) == star(
+        "generation_config.response_mime_type",
+        "allowed mimetypes are `text/plain`, `application/json`, `application/xml`, "
+        "`application/yaml` and `text/x.enum`.",
+    )
+
+
+@pytest.mark.parametrize("mode", ["ANY", "VALIDATED", "any"])
+def test_allowed_function_names_pass_with_a_forcing_mode(mode: str) -> None:
+    body = with_declarations({"name": "f"})
+    body["toolConfig"] = {"functionCallingConfig": {"mode": mode, "allowedFunctionNames": ["f"]}}
+    assert message_of(body) is None
+
+
+@pytest.mark.parametrize("mode", ["AUTO", "NONE", None])
+def test_allowed_function_names_need_mode_any(mode: str | None) -> None:
+    body = with_declarations({"name": "f"})
+    calling: dict[str, Any] = {"allowed_function_names": ["f"]}
+    if mode is not None:
+        calling["mode"] = mode
+    body["tool_config"] = {"function_calling_config": calling}
+    assert message_of(body) == star(
+        "tool_config.function_calling_config.allowed_function_names",
+        "allowed_function_names can be set only when the mode is ANY or VALIDATED",
+    )
+
+
+CACHED_CONTENT = (
+    "CachedContent can not be used with GenerateContent request setting system_instruction, "
+    "tools or tool_config.\n\nProposed fix: move those values to CachedContent from "
+    "GenerateContent request."
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("systemInstruction", {"parts": [{"text": "s"}]}),
+        ("tools", [{"functionDeclarations": [{"name": "f"}]}]),
+        ("tool_config", {"functionCallingConfig": {"mode": "AUTO"}}),
+    ],
+)
+def test_cached_content_cannot_come_with_its_own_system_instruction_or_tools(
+    key: str, value: object
+) -> None:
+    body = {"contents": [USER_HI], "cachedContent": "cachedContents/abc", key: value}
+    assert message_of(body) == CACHED_CONTENT
+
+
+def test_cached_content_alone_passes() -> None:
+    assert message_of({"contents": [USER_HI], "cachedContent": "cachedContents/abc"}) is None
