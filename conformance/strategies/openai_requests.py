@@ -10,6 +10,7 @@ Building blocks
                                  removed), or a dict of the known keys holding arbitrary JSON
     gemini_streams()             upstream GenerateContentResponse chunk sequences that end
                                  with a finishReason (or a blocked prompt)
+    odd_gemini_responses()       response-shaped dicts with arbitrary JSON in their fields
     encode_gemini_stream(chunks, framing) -> bytes, FRAMINGS
     byte_splits(data)            cut points to feed `data` in pieces
 
@@ -372,6 +373,36 @@ def gemini_streams(draw: st.DrawFn) -> list[JSON]:
     if draw(st.integers(0, 4)) == 0:
         chunks.append({"usageMetadata": draw(usage_metadata)})
     return chunks
+
+
+def odd_gemini_responses() -> st.SearchStrategy[JSON]:
+    """GenerateContentResponse-shaped dicts with arbitrary JSON where fields should be."""
+    part = st.one_of(gemini_parts, json_values, st.builds(lambda v: {"text": v}, json_values),
+                     st.builds(lambda v: {"functionCall": v}, json_values))  # fmt: skip
+    candidate = st.fixed_dictionaries(
+        {},
+        optional={
+            "content": st.one_of(
+                json_values,
+                st.builds(
+                    lambda parts: {"parts": parts},
+                    st.one_of(st.lists(part, max_size=4), json_values),
+                ),
+            ),
+            "finishReason": st.one_of(st.sampled_from(FINISH_REASONS), json_values),
+        },
+    )
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "candidates": st.one_of(
+                st.lists(st.one_of(candidate, json_values), max_size=2), json_values
+            ),
+            "promptFeedback": st.one_of(st.just({"blockReason": "SAFETY"}), json_values),
+            "usageMetadata": st.one_of(usage_metadata, json_values),
+            "response": json_values,
+        },
+    )
 
 
 FRAMINGS = ("sse", "sse_crlf", "code_assist_sse", "json_array")

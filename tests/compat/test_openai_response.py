@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 
-from compat import loads, to_openai_completion
+from compat import dumps, loads, to_openai_completion
+from conformance.strategies.openai_requests import odd_gemini_responses
 
 CALL_ID = re.compile(r"call_[0-9A-Za-z]{24}")
 
@@ -227,3 +230,12 @@ def test_a_stop_sequence_split_across_parts_is_found() -> None:
 def test_text_that_only_begins_a_stop_sequence_is_kept() -> None:
     completion = complete(response({"text": "abc EN"}), stop=["END"])
     assert message_of(completion)["content"] == "abc EN"
+
+
+@given(odd_gemini_responses(), st.lists(st.sampled_from(["a", "END"]), max_size=2))
+def test_any_response_shape_gives_a_completion_the_sdk_accepts(
+    gemini_response: Any, stop: list[str]
+) -> None:
+    completion = complete(gemini_response, stop=stop)
+    dumps(completion).decode("utf-8")
+    assert finish_of(completion) in {"stop", "length", "tool_calls", "content_filter"}

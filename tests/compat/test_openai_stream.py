@@ -25,6 +25,7 @@ from conformance.strategies.openai_requests import (
     byte_splits,
     encode_gemini_stream,
     gemini_streams,
+    odd_gemini_responses,
 )
 
 CALL_ID = re.compile(r"call_[0-9A-Za-z]{24}")
@@ -457,3 +458,21 @@ def test_a_stream_cut_anywhere_ends_with_an_sdk_error_or_a_complete_reply(
         return
     assert sse_body.endswith(b"data: [DONE]\n\n")
     assert chunks[-1].choices[0].finish_reason is not None
+
+
+@given(st.lists(odd_gemini_responses(), min_size=1, max_size=4), st.data())
+def test_odd_upstream_chunks_still_give_a_stream_the_sdk_reads_or_raises_on(
+    upstream: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    body = encode_gemini_stream(upstream, "sse")
+    translator = OpenAIStreamTranslator(model="m", include_usage=True)
+    sse_body = (
+        b"".join(translator.feed_sse(piece) for piece in data.draw(byte_splits(body)))
+        + translator.close_sse()
+    )
+    try:
+        chunks = sdk_read(sse_body)
+    except openai.APIError:
+        return
+    sdk_accumulate(chunks)
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
