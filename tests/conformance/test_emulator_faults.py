@@ -69,7 +69,7 @@ def test_status_faults_answer_with_google_error_bodies(
 
 def test_quota_exhausted_is_terminal_per_surface(base_url: str) -> None:
     gemini = post(base_url, GENERATE, "quota_exhausted").json()
-    quota = [d for d in gemini["error"]["details"] if d["@type"].endswith("QuotaFailure")][0]
+    quota = next(d for d in gemini["error"]["details"] if d["@type"].endswith("QuotaFailure"))
     assert "PerDay" in quota["violations"][0]["quotaId"]
     envelope = {"model": "gemini-2.5-pro", "project": "p", "request": HELLO}
     code_assist = httpx.post(
