@@ -7,8 +7,9 @@ a missing optional part only fails the subcommand that needs it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 
 def _convert(argv: Sequence[str]) -> int:
@@ -18,8 +19,11 @@ def _convert(argv: Sequence[str]) -> int:
         description="Convert an Anthropic Messages request read on stdin to a Gemini request.",
     )
     parser.add_argument("--openai", action="store_true", help="the input is an OpenAI Chat request")
-    parser.add_argument("--json-schema", action="store_true",
-                        help="send tool schemas as parametersJsonSchema instead of parameters")
+    parser.add_argument(
+        "--json-schema",
+        action="store_true",
+        help="send tool schemas as parametersJsonSchema instead of parameters",
+    )
     args = parser.parse_args(argv)
 
     import compat
@@ -42,7 +46,16 @@ def _convert(argv: Sequence[str]) -> int:
 def _serve(argv: Sequence[str]) -> int:
     from server.serve import main
 
-    return main(argv)
+    return main(argv, fallback_upstream=_in_process_emulator)
+
+
+@contextlib.contextmanager
+def _in_process_emulator() -> Iterator[str]:
+    """`serve` with no upstream configured runs against the emulator (the one wiring point)."""
+    from conformance.emulator.testing import running_emulator
+
+    with running_emulator() as emulator:
+        yield emulator.base_url
 
 
 def _emulate(argv: Sequence[str]) -> int:

@@ -155,6 +155,18 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
                 response.headers["server-timing"] = f"proxy;dur={elapsed * 1000:.3f}"
                 metrics.e2e.labels(route, g.model).observe(elapsed)
         metrics.requests.labels(route, getattr(g, "model", "-"), str(response.status_code)).inc()
+        if started is not None and log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "route": route,
+                    "model": getattr(g, "model", "-"),
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000, 3),
+                    "stream": getattr(g, "streaming", False),
+                },
+            )
         return response
 
     @app.teardown_request

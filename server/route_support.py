@@ -14,6 +14,7 @@ Operations:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -26,6 +27,8 @@ from server.flags import FLAG_OVERRIDE_HEADER, FlagError, Flags, request_flags
 from server.services import Services
 from server.streaming import StreamBody, StreamDialect, StreamResult, register_cleanup
 from server.upstream import OpenStream, Upstream
+
+log = logging.getLogger("compatkit.server")
 
 
 def authorise_client(services: Services) -> None:
@@ -98,7 +101,7 @@ def stream_flag(body: dict[str, Any]) -> bool:
 def stream_response(services: Services, stream: OpenStream, dialect: StreamDialect) -> Response:
     """The SSE response relaying `stream`; TTFT, E2E and stream errors counted when it ends."""
     metrics = services.metrics
-    route, model, started = g.route, g.model, g.started
+    route, model, started, request_id = g.route, g.model, g.started, g.request_id
     started_loop = _loop_time() - (time.monotonic() - started)
 
     async def on_close(result: StreamResult) -> None:
@@ -108,6 +111,17 @@ def stream_response(services: Services, stream: OpenStream, dialect: StreamDiale
         if result.error_type is not None:
             metrics.stream_errors.labels(route, result.error_type).inc()
         metrics.in_flight.labels(route).dec()
+        log.info(
+            "stream closed",
+            extra={
+                "request_id": request_id,
+                "route": route,
+                "model": model,
+                "duration_ms": round((time.monotonic() - started) * 1000, 3),
+                "complete": result.complete,
+                "error_type": result.error_type or "",
+            },
+        )
 
     body = StreamBody(
         stream, dialect, ping_interval=services.config.ping_interval, on_close=on_close

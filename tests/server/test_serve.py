@@ -1,0 +1,80 @@
+"""`compatkit serve` as a real process: it starts, speaks HTTP/1.1 and h2c, logs JSON lines
+with request ids, stops on SIGTERM, and refuses a bad configuration with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
+        cwd=ROOT,
+        env={**os.environ, "COMPATKIT_PROXY_KEYS": "cli-key", **(env or {})},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def json_lines(process: subprocess.Popen[str]) -> Iterator[dict[str, object]]:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("{"):
+            yield json.loads(line)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    process = start_serve("--log-level", "info")
+    lines = json_lines(process)
+    url = ""
+    for record in lines:
+        message = str(record["message"])
+        if "listening on" in message:
+            url = message.rsplit(" ", 1)[1]
+            break
+    assert url, "the server never said where it listens"
+    yield url, process
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+
+
+def test_serve_without_upstream_runs_against_the_in_process_emulator(
+    served: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, process = served
+    client = anthropic.Anthropic(base_url=url, api_key="cli-key", max_retries=0)
+    message = client.messages.create(
+        model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert message.content[0].text
+    with httpx.Client(http1=False, http2=True) as h2c:  # HTTP/2 with prior knowledge
+        response = h2c.get(url + "/healthz")
+    assert response.http_version == "HTTP/2" and response.status_code == 200
+    for record in json_lines(process):
+        if record["message"] == "request" and record.get("route") == "/v1/messages":
+            assert str(record["request_id"]).startswith("req_") and record["status"] == 200
+            assert "cli-key" not in json.dumps(record)
+            break
+    else:
+        pytest.fail("no access log line for the request")
+
+
+def test_a_bad_configuration_exits_with_status_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = 'eighty'\n")
+    process = start_serve("--config", str(bad))
+    assert process.wait(timeout=20) == 2
+    assert process.stderr is not None and "server.port" in process.stderr.read()
