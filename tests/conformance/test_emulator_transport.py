@@ -1,0 +1,101 @@
+"""Transports: HTTP/1.1, h2c with prior knowledge, TLS with ALPN h2 from a fresh test CA (serve.py, tls.py)."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import sys
+
+import httpx
+import orjson
+
+from conformance.emulator.testing import RunningEmulator, running_emulator
+
+STREAM = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+HELLO = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}
+KEY = {"x-goog-api-key": "k"}
+
+
+def events(text: str) -> list[dict]:
+    return [orjson.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+
+
+def test_plain_listener_speaks_http_1_1(emulator: RunningEmulator) -> None:
+    with httpx.Client(base_url=emulator.base_url, headers=KEY) as client:
+        response = client.post(STREAM, json=HELLO)
+    assert response.http_version == "HTTP/1.1"
+    assert len(events(response.text)) == 3
+
+
+def test_plain_listener_speaks_h2c_with_prior_knowledge(emulator: RunningEmulator) -> None:
+    with httpx.Client(base_url=emulator.base_url, headers=KEY, http1=False, http2=True) as client:
+        responses = [client.post(STREAM, json=HELLO) for _ in range(3)]
+    assert {r.http_version for r in responses} == {"HTTP/2"}
+    assert all(len(events(r.text)) == 3 for r in responses)
+
+
+def test_tls_listener_negotiates_h2_with_the_generated_ca() -> None:
+    with running_emulator(tls=True) as emu:
+        assert emu.base_url.startswith("https://127.0.0.1:")
+        assert emu.ca_path is not None
+        context = ssl.create_default_context(cafile=str(emu.ca_path))
+        with httpx.Client(base_url=emu.base_url, headers=KEY, http2=True, verify=context) as client:
+            response = client.post(STREAM, json=HELLO)
+        assert response.http_version == "HTTP/2"
+        assert len(events(response.text)) == 3
+        with httpx.Client(base_url=emu.base_url, headers=KEY, verify=context) as client:
+            assert client.post(STREAM, json=HELLO).http_version == "HTTP/1.1"
+
+
+def test_tls_listener_is_not_trusted_without_the_ca() -> None:
+    with running_emulator(tls=True) as emu, httpx.Client(base_url=emu.base_url) as client:
+        try:
+            client.get("/v1beta/models")
+        except httpx.ConnectError as exc:
+            assert "CERTIFICATE_VERIFY_FAILED" in str(exc)
+        else:
+            raise AssertionError("an untrusted certificate was accepted")
+
+
+def test_compatkit_emulate_serves_until_terminated(tmp_path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import compat_cli, sys; sys.exit(compat_cli.main())",
+            "emulate",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("emulator listening on http://127.0.0.1:")
+        base_url = line.split()[-1]
+        assert httpx.post(base_url + STREAM, json=HELLO, headers=KEY, timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+
+def test_compatkit_emulate_rejects_a_bad_config(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[scenarios.a]\nnope = 1\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import compat_cli, sys; sys.exit(compat_cli.main())",
+            "emulate",
+            "--config",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "scenarios.a.nope" in result.stderr
