@@ -45,8 +45,8 @@ def generation_config(request: dict[str, Any]) -> dict[str, Any]:
         config["topP"] = _unit_interval(top_p, "top_p")
     top_k = request.get("top_k")
     if top_k is not None:
-        if expect_int(top_k, "top_k") < 0:
-            raise RequestError("top_k", "top_k must be non-negative")
+        if expect_int(top_k, "top_k") < 1:  # Gemini refuses topK 0 (Anthropic allows it)
+            raise RequestError("top_k", "top_k must be at least 1 for Gemini")
         config["topK"] = top_k
     stop_sequences = request.get("stop_sequences")
     if stop_sequences is not None:

@@ -34,6 +34,7 @@ Decisions where Anthropic and Gemini differ (documented choices, not accidents):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from compat._errors import RequestError
@@ -67,6 +68,8 @@ _IMAGE_EXTENSIONS = {
     "gif": "image/gif",
     "webp": "image/webp",
 }
+# Proto3 JSON `bytes`: standard or URL-safe alphabet, padding optional.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _THINKING_TYPES = frozenset({"thinking", "redacted_thinking"})
 _ASSISTANT_ONLY = frozenset({"tool_use", "thinking", "redacted_thinking"})
 _USER_ONLY = frozenset({"image", "document", "tool_result", "search_result"})
@@ -366,7 +369,7 @@ def _image_part(block: dict[str, Any], path: str) -> Part:
                 child(source_path, "media_type"),
                 "expected one of image/jpeg, image/png, image/gif, image/webp",
             )
-        data = str_field(source, "data", source_path)
+        data = _base64_field(source, "data", source_path)
         return {"inlineData": {"mimeType": media_type, "data": data}}
     if kind == "url":
         url_path = child(source_path, "url")
@@ -380,6 +383,16 @@ def _image_part(block: dict[str, Any], path: str) -> Part:
             )
         return {"fileData": {"mimeType": url_type, "fileUri": url}}
     raise _unsupported_source(kind, source_path, ("base64", "url"))
+
+
+def _base64_field(obj: dict[str, Any], key: str, path: str, *, empty_ok: bool = False) -> str:
+    """A required base64 string field: Gemini parses it as proto `bytes` and refuses others."""
+    value = str_field(obj, key, path)
+    if not value and empty_ok:
+        return value
+    if not _BASE64.fullmatch(value) or len(value.rstrip("=")) % 4 == 1:
+        raise RequestError(child(path, key), "expected non-empty base64 data")
+    return value
 
 
 def _image_type_from_url(url: str) -> str | None:
@@ -408,7 +421,7 @@ def _document_parts(block: dict[str, Any], path: str) -> list[Part]:
     kind = str_field(source, "type", source_path)
     if kind == "base64":
         _expect_media_type(source, source_path, "application/pdf")
-        data = str_field(source, "data", source_path)
+        data = _base64_field(source, "data", source_path)
         parts.append({"inlineData": {"mimeType": "application/pdf", "data": data}})
     elif kind == "text":
         _expect_media_type(source, source_path, "text/plain")
@@ -540,9 +553,9 @@ def _assistant_parts(content: object, path: str) -> tuple[list[Part], list[_Call
 
 def _thinking(kind: str, block: dict[str, Any], path: str) -> tuple[str, str]:
     if kind == "redacted_thinking":
-        return "", str_field(block, "data", path)
+        return "", _base64_field(block, "data", path, empty_ok=True)
     text = str_field(block, "thinking", path)
-    signature = str_field(block, "signature", path)
+    signature = _base64_field(block, "signature", path, empty_ok=True)
     return text, signature
 
 

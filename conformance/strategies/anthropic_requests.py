@@ -26,6 +26,7 @@ judges).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from hypothesis import strategies as st
@@ -93,7 +94,7 @@ def sampling_fields(draw: st.DrawFn) -> Json:
     optional: dict[str, st.SearchStrategy[Any]] = {
         "temperature": st.one_of(st.floats(0, 1), st.sampled_from([0, 1])),
         "top_p": st.floats(0, 1),
-        "top_k": st.integers(0, 500),
+        "top_k": st.integers(1, 500),
         "stop_sequences": st.lists(texts(10), max_size=5),
         "metadata": st.one_of(
             st.just({}), st.builds(lambda u: {"user_id": u}, st.none() | texts())
@@ -194,10 +195,15 @@ def tool_definitions(draw: st.DrawFn, min_size: int = 1, max_size: int = 5) -> l
 # media and thinking
 
 
+def _base64() -> st.SearchStrategy[str]:
+    """Standard base64 with padding (image data and thought signatures are bytes)."""
+    return st.binary(min_size=1, max_size=18).map(lambda raw: base64.b64encode(raw).decode("ascii"))
+
+
 @st.composite
 def image_blocks(draw: st.DrawFn) -> Json:
     if draw(st.booleans()):
-        data = draw(st.text(_BASE62 + "+/", min_size=4, max_size=24))
+        data = draw(_base64())
         source: Json = {
             "type": "base64",
             "media_type": draw(st.sampled_from(_IMAGE_TYPES)),
@@ -214,12 +220,9 @@ def image_blocks(draw: st.DrawFn) -> Json:
 @st.composite
 def thinking_blocks(draw: st.DrawFn) -> Json:
     if draw(st.integers(0, 3)) == 0:
-        return {
-            "type": "redacted_thinking",
-            "data": draw(st.text(_BASE62, min_size=1, max_size=16)),
-        }
+        return {"type": "redacted_thinking", "data": draw(_base64())}
     thinking = draw(st.one_of(st.just(""), texts()))
-    signature = draw(st.one_of(st.just(""), st.text(_BASE62 + "+/=", min_size=1, max_size=24)))
+    signature = draw(st.one_of(st.just(""), _base64()))
     return {"type": "thinking", "thinking": thinking, "signature": signature}
 
 

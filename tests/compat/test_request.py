@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,7 @@ def test_a_missing_required_field_is_a_request_error_naming_it(field: str) -> No
         ("top_p", [0.5], "top_p"),
         ("top_k", 2.5, "top_k"),
         ("top_k", -1, "top_k"),
+        ("top_k", 0, "top_k"),
         ("stop_sequences", "END", "stop_sequences"),
         ("stop_sequences", ["ok", 3], "stop_sequences[1]"),
         ("stop_sequences", [""], "stop_sequences[0]"),
@@ -385,3 +388,30 @@ def test_the_agent_request_is_not_mutated_by_conversion() -> None:
     to_gemini_request(anthropic, options=ConversionOptions(upstream_model="gemini-3-pro-preview"))
     to_gemini_request(anthropic, options=ConversionOptions(schema_mode="parametersJsonSchema"))
     assert anthropic == snapshot
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_compatkit_convert_reads_an_anthropic_request_and_prints_the_gemini_request() -> None:
+    root = Path(__file__).parents[2]
+    run = subprocess.run(
+        [sys.executable, "-m", "compat_cli", "convert"],
+        input=json.dumps(request(system="S")).encode(),
+        capture_output=True,
+        cwd=root,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == to_gemini_request(request(system="S"))
+    refused_run = subprocess.run(
+        [sys.executable, "-m", "compat_cli", "convert"],
+        input=b'{"model": "m", "max_tokens": "many", "messages": [{"role": "user", "content": "x"}]}',
+        capture_output=True,
+        cwd=root,
+        timeout=60,
+        check=False,
+    )
+    assert refused_run.returncode == 2
+    assert b"max_tokens: expected an integer, got string" in refused_run.stderr

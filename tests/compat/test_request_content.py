@@ -173,6 +173,13 @@ def test_a_url_image_becomes_file_data_with_the_type_named_by_its_extension(
         ({"type": "base64", "media_type": "image/bmp", "data": "x"}, "source.media_type"),
         ({"type": "base64", "data": "x"}, "source.media_type"),
         ({"type": "base64", "media_type": "image/png"}, "source.data"),
+        ({"type": "base64", "media_type": "image/png", "data": ""}, "source.data"),
+        ({"type": "base64", "media_type": "image/png", "data": "abcde"}, "source.data"),
+        ({"type": "base64", "media_type": "image/png", "data": "ab=c"}, "source.data"),
+        (
+            {"type": "base64", "media_type": "image/png", "data": "data:image/png;base64,AAAA"},
+            "source.data",
+        ),
         ({"type": "url", "url": "https://example.com/cat"}, "source.url"),
         ({"type": "url", "url": "https://example.com/cat.svg"}, "source.url"),
         ({"type": "url", "url": "https://example.com.png/cat"}, "source.url"),
@@ -190,7 +197,7 @@ def test_an_image_that_cannot_be_sent_faithfully_is_refused(
 def test_documents_of_every_source_type_become_parts_with_title_and_context_as_text() -> None:
     pdf = {
         "type": "document",
-        "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBER"},
+        "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"},
         "title": "Report",
         "context": "Q3 numbers",
         "citations": {"enabled": True},
@@ -209,7 +216,7 @@ def test_documents_of_every_source_type_become_parts_with_title_and_context_as_t
     assert contents(user(pdf, plain, inline, short, linked))[0]["parts"] == [
         {"text": "Document title: Report"},
         {"text": "Document context: Q3 numbers"},
-        {"inlineData": {"mimeType": "application/pdf", "data": "JVBER"}},
+        {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0x"}},
         {"text": "plain words"},
         {"text": "c1"},
         {"text": "c2"},
@@ -564,6 +571,8 @@ def test_other_models_never_get_the_skip_sentinel() -> None:
         ({"type": "thinking", "signature": "s"}, "thinking"),
         ({"type": "thinking", "thinking": 1, "signature": "s"}, "thinking"),
         ({"type": "redacted_thinking"}, "data"),
+        ({"type": "thinking", "thinking": "t", "signature": "not base64!"}, "signature"),
+        ({"type": "redacted_thinking", "data": "a"}, "data"),
     ],
 )
 def test_a_malformed_thinking_block_is_refused(block: dict[str, Any], path: str) -> None:

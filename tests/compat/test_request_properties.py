@@ -1,6 +1,7 @@
 """Properties of to_gemini_request over generated requests (hypothesis).
 
-- valid requests convert, and the body obeys Gemini's turn rules (protocols.md B.2);
+- valid requests convert, and the body obeys Gemini's turn rules (protocols.md B.2), as
+  checked here and by the independent strict emulator's validator;
 - any JSON-ish input (random, request-shaped junk, or a valid request with one node
   replaced or deleted) either converts or raises RequestError: never KeyError, TypeError or anything else;
 - the input is never modified; the output always encodes with compat.dumps.
@@ -19,6 +20,7 @@ from compat._errors import RequestError
 from compat._json import dumps, loads
 from compat._options import ConversionOptions
 from compat._request import to_gemini_request
+from conformance.emulator.validation import validate_generate_content_request
 from conformance.strategies import anthropic_requests as anthropic
 
 PART_DATA = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
@@ -79,6 +81,10 @@ def test_valid_requests_convert_to_bodies_that_obey_geminis_turn_rules(
     assert request == snapshot, "the input is not modified"
     assert_gemini_turn_rules(body)
     assert loads(dumps(body)) == body
+    model = options.upstream_model or "gemini-2.5-pro"
+    assert validate_generate_content_request(body, model=model) is None, (
+        "the strict emulator accepts it"
+    )
 
 
 @given(anthropic.tool_requests())
