@@ -12,7 +12,7 @@ Goals
     one exception type with a message that says what went wrong and where.
 
 Plan
-    The fast path is orjson as is. Only when orjson refuses, or its output contains `null`
+    The fast path is orjson as is. Only when orjson refuses, or its output holds a `null` token
     (the token orjson writes for NaN), does a Python walk run: it repairs lone surrogates
     (JS clients such as Claude Code send them as `\\udXXX` escapes; Python strs may hold
     them), and locates non-finite floats, non-str keys and unsupported types for the error.
@@ -68,12 +68,49 @@ def dumps(obj: object, *, indent: bool = False) -> bytes:
         encoded = orjson.dumps(obj, option=option)
     except orjson.JSONEncodeError:
         return _dumps_repaired(obj, indent=indent)
-    if b"null" in encoded:
-        # orjson writes NaN and +-Infinity as null; only then is a walk worth its cost.
+    if _has_null_token(encoded) and _holds_non_finite(obj):
+        # orjson writes NaN and +-Infinity as null, so only a null token calls for a walk.
         segments = _non_finite_path(obj)
-        if segments is not None:
-            raise JSONError("NaN and Infinity are not valid JSON", _format_path(segments))
+        raise JSONError("NaN and Infinity are not valid JSON", _format_path(segments or []))
     return encoded
+
+
+def _has_null_token(encoded: bytes) -> bool:
+    """Whether orjson's output may hold a `null` value, not just the word inside a string.
+
+    One pass of `find`: a value follows `:`, `,`, `[`, or a space/newline when indented,
+    whereas the word in a string follows a quote or a letter.
+    """
+    at = encoded.find(b"null")
+    while at != -1:
+        if at == 0 or encoded[at - 1] in _BEFORE_VALUE:
+            return True
+        at = encoded.find(b"null", at + 4)
+    return False
+
+
+_BEFORE_VALUE = frozenset(b":,[ \n")
+
+
+def _holds_non_finite(root: object) -> bool:
+    """Whether a NaN/Infinity float sits anywhere in `root` (iterative, strings skipped fast)."""
+    if isinstance(root, float):
+        return not math.isfinite(root)
+    if not isinstance(root, dict | list | tuple):
+        return False
+    pending: list[Any] = [root]
+    while pending:
+        node = pending.pop()
+        for value in node.values() if isinstance(node, dict) else node:
+            kind = type(value)
+            if kind is str or kind is int or value is None:
+                continue
+            if isinstance(value, float):
+                if not math.isfinite(value):
+                    return True
+            elif isinstance(value, dict | list | tuple):
+                pending.append(value)
+    return False
 
 
 def _dumps_repaired(obj: object, *, indent: bool) -> bytes:
