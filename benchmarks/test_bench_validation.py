@@ -3,7 +3,7 @@
 Run: .venv/bin/pytest benchmarks/test_bench_validation.py --benchmark-enable --benchmark-only
 Baseline, measured side by side in the same run: decoding the same request bytes with
 `orjson.loads`, work the emulator pays for every request anyway. The ratio is the cost of
-validation itself, for a coding-agent request (17 tools, 12 rounds of parallel calls) and a
+validation itself, for a coding-agent request (17 tools, 12 rounds of parallel calls, 33 KB) and a
 small text chat. Figures go in docs/performance.md ("conformance.emulator: request validation").
 """
 
