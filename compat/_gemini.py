@@ -28,6 +28,8 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
+import orjson
+
 from compat._json import scrub
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "random_base62",
     "scrub_json",
     "tool_use_id",
+    "unwrap_response",
 ]
 
 PartKind = Literal["thought", "text", "function_call", "other"]
@@ -89,11 +92,20 @@ _PLAIN_STOPS = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
 # -- reading responses ---------------------------------------------------------------------
 
 
-def candidate_of(response: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The first candidate of a response (Code Assist envelope unwrapped), or None."""
+def unwrap_response(response: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The GenerateContentResponse inside a Code Assist envelope (one level), else itself."""
     if "response" in response and "candidates" not in response:
         inner = response["response"]
-        response = inner if isinstance(inner, Mapping) else {}
+        return inner if isinstance(inner, Mapping) else {}
+    return response
+
+
+def candidate_of(response: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first candidate of a response (Code Assist envelope unwrapped), or None."""
+    return _first_candidate(unwrap_response(response))
+
+
+def _first_candidate(response: Mapping[str, Any]) -> dict[str, Any] | None:
     candidates = response.get("candidates")
     if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
         return candidates[0]
@@ -109,11 +121,9 @@ def candidate_parts(candidate: Mapping[str, Any]) -> list[Any]:
 
 def prompt_block_reason(response: Mapping[str, Any]) -> str | None:
     """`promptFeedback.blockReason` when the prompt was blocked and no candidate exists."""
-    if "response" in response and "candidates" not in response:
-        inner = response["response"]
-        response = inner if isinstance(inner, Mapping) else {}
+    response = unwrap_response(response)
     feedback = response.get("promptFeedback")
-    if not isinstance(feedback, Mapping) or candidate_of(response) is not None:
+    if not isinstance(feedback, Mapping) or _first_candidate(response) is not None:
         return None
     reason = feedback.get("blockReason")
     return reason if isinstance(reason, str) and reason else None
@@ -139,7 +149,14 @@ def function_args(call: Mapping[str, Any]) -> dict[str, Any]:
     args = call.get("args")
     if args is None:
         return {}
-    cleaned = scrub_json(args)
+    try:
+        orjson.dumps(args)  # succeeds only when every string is valid UTF-8: nothing to scrub
+        cleaned = args
+    except orjson.JSONEncodeError:
+        try:
+            cleaned = scrub_json(args)
+        except RecursionError:
+            return {"error": "arguments from the model are nested too deeply to pass on"}
     return cleaned if isinstance(cleaned, dict) else {"value": cleaned}
 
 

@@ -42,6 +42,7 @@ from compat._gemini import (
     function_args,
     prompt_block_reason,
     tool_use_id,
+    unwrap_response,
 )
 from compat._gemini import message_id as new_message_id
 from compat._json import scrub
@@ -59,8 +60,8 @@ def to_anthropic_message(
     message_id: str | None = None,
 ) -> dict[str, Any]:
     """Convert one (non-streamed) Gemini response, Code Assist envelope or not, to a Message."""
-    response = _unwrapped(gemini_response)
-    candidate = candidate_of(response)
+    response = unwrap_response(gemini_response)
+    candidate = candidate_of(gemini_response)
     blocks = _BlockBuilder()
     finish_reason: str | None = None
     if candidate is not None:
@@ -71,7 +72,7 @@ def to_anthropic_message(
         notice = candidate.get("finishMessage")
         if finish_reason == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str) and notice:
             blocks.add_notice(scrub(notice))
-    elif prompt_block_reason(response) is not None:
+    elif prompt_block_reason(gemini_response) is not None:
         finish_reason = PROMPT_BLOCKED
     content = blocks.content
     stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=blocks.has_tool_calls)
@@ -95,13 +96,6 @@ def to_anthropic_message(
     }
 
 
-def _unwrapped(response: Mapping[str, Any]) -> Mapping[str, Any]:
-    if "response" in response and "candidates" not in response:
-        inner = response["response"]
-        return inner if isinstance(inner, Mapping) else {}
-    return response
-
-
 class _BlockBuilder:
     """Anthropic content blocks from Gemini parts, one part at a time (see module rules)."""
 
@@ -114,7 +108,7 @@ class _BlockBuilder:
         if not isinstance(part, dict):
             return
         signature = part.get("thoughtSignature")
-        signature = signature if isinstance(signature, str) and signature else None
+        signature = scrub(signature) if isinstance(signature, str) and signature else None
         call = part.get("functionCall")
         if isinstance(call, dict):
             if signature:

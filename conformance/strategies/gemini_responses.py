@@ -13,6 +13,8 @@ Building blocks
                             optionally in the Code Assist envelope
     byte_splits(body)       the body cut into pieces at arbitrary byte offsets
     merged_response(chunks) the one non-stream response holding the same content
+    hostile_chunks()        JSON objects built from response field names with values of any
+                            JSON type: what a broken or future upstream might send
 
 Independent of compat by rule: these describe Google's wire format from the references only.
 """
@@ -30,6 +32,7 @@ __all__ = [
     "GeminiStream",
     "byte_splits",
     "gemini_streams",
+    "hostile_chunks",
     "json_args",
     "merged_response",
     "parts",
@@ -263,3 +266,59 @@ def merged_response(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     if usage is not None:
         response["usageMetadata"] = usage
     return response
+
+
+_FIELD_NAMES = (
+    "candidates",
+    "content",
+    "parts",
+    "text",
+    "thought",
+    "thoughtSignature",
+    "functionCall",
+    "name",
+    "args",
+    "id",
+    "finishReason",
+    "finishMessage",
+    "usageMetadata",
+    "promptTokenCount",
+    "candidatesTokenCount",
+    "promptFeedback",
+    "blockReason",
+    "response",
+    "error",
+    "code",
+    "message",
+)
+
+
+def hostile_chunks() -> st.SearchStrategy[dict[str, Any]]:
+    """A JSON object shaped from response field names, with values of any JSON type."""
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        text_values(6),
+        st.sampled_from(FINISH_REASONS),
+    )
+    keys = st.sampled_from(_FIELD_NAMES) | text_values(4)
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=4),
+        max_leaves=20,
+    )
+    objects = st.dictionaries(keys, values, max_size=5)
+    candidates = st.fixed_dictionaries(
+        {
+            "content": st.fixed_dictionaries({"parts": st.lists(objects | values, max_size=4)})
+            | values
+        },
+        optional={"finishReason": values, "finishMessage": values},
+    )
+    shaped = st.fixed_dictionaries(
+        {"candidates": st.lists(candidates | values, max_size=2) | values},
+        optional={"usageMetadata": objects | values, "promptFeedback": objects},
+    )
+    return st.one_of(objects, shaped, shaped.map(lambda chunk: {"response": chunk}))

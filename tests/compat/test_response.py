@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from anthropic.types import Message
+from hypothesis import given
 
 from compat._response import to_anthropic_message
+from conformance.strategies.gemini_responses import hostile_chunks
 
 USAGE = {
     "promptTokenCount": 120,
@@ -108,6 +111,11 @@ def test_function_calls_become_tool_use_blocks_with_stop_reason_tool_use() -> No
     assert message["stop_reason"] == "tool_use"
 
 
+def test_lone_surrogates_are_scrubbed_from_signatures() -> None:
+    message = convert(response({"text": "t", "thought": True, "thoughtSignature": "S\ud800"}))
+    assert message["content"][0]["signature"] == "S\ufffd"
+
+
 def test_lone_surrogates_are_scrubbed_from_text_and_args() -> None:
     message = convert(
         response(
@@ -174,3 +182,9 @@ def test_unknown_parts_are_skipped_but_keep_their_signature() -> None:
         response({"inlineData": {"mimeType": "image/png", "data": ""}, "thoughtSignature": "S"})
     )
     assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "S"}]
+
+
+@given(chunk=hostile_chunks())
+def test_any_json_object_converts_to_a_valid_message(chunk: dict[str, Any]) -> None:
+    message = convert(chunk)
+    json.dumps(message, ensure_ascii=False).encode("utf-8")  # no lone surrogates anywhere

@@ -26,6 +26,7 @@ from conformance.strategies.gemini_responses import (
     GeminiStream,
     byte_splits,
     gemini_streams,
+    hostile_chunks,
     merged_response,
     stream_chunks,
 )
@@ -159,3 +160,13 @@ def test_stop_sequence_decision_is_the_same_streamed_and_not(
         expected["stop_reason"],
         expected["stop_sequence"],
     )
+
+
+@given(chunks=st.lists(hostile_chunks(), max_size=6), data=st.data())
+def test_any_json_chunks_give_a_well_formed_stream_never_an_exception(
+    chunks: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    body = b"".join(b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks)
+    output = translate(data.draw(byte_splits(body)))
+    checked = check_anthropic_stream(output)
+    assert (checked.error is None) == (checked.stop_reason is not None)
