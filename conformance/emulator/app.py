@@ -1,7 +1,8 @@
 """The emulator as a raw ASGI app: Gemini API v1beta, Code Assist v1internal, OAuth, control routes.
 
 Routes:
-- Gemini API (auth: `x-goog-api-key`, `?key=` or `Authorization: Bearer`):
+- Gemini API (auth: `x-goog-api-key`, `?key=` or `Authorization: Bearer`; `/v1/` is an alias of
+  `/v1beta/`, as on Google, since recent google-genai releases default to `v1`):
   `GET /v1beta/models`, `GET /v1beta/models/{model}`,
   `POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse] | :countTokens`,
   `POST /v1beta/cachedContents`, `GET|DELETE /v1beta/cachedContents/{id}`.
@@ -80,6 +81,7 @@ class Request:
     query: dict[str, str]
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    route: str = ""  # the path with `/v1/` read as `/v1beta/` (Google serves both)
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.headers:
@@ -213,6 +215,9 @@ class Emulator:
 
     def _route(self, request: Request) -> Handled:
         path, method = request.path, request.method
+        if path.startswith("/v1/"):
+            path = "/v1beta/" + path[4:]
+        request.route = path
         try:
             if path.startswith("/v1beta/models"):
                 return self._gemini_models(request)
@@ -244,7 +249,7 @@ class Emulator:
 
     def _gemini_models(self, request: Request) -> Handled:
         credential = self._authenticate(request, "gemini")
-        rest = request.path[len("/v1beta/models") :]
+        rest = request.route[len("/v1beta/models") :]
         if request.method == "GET":
             if rest in {"", "/"}:
                 return Handled(200, self._models_body, "ok", "gemini", credential=credential)
@@ -267,7 +272,7 @@ class Emulator:
 
     def _cached_content(self, request: Request) -> Handled:
         credential = self._authenticate(request, "gemini")
-        name = request.path.removeprefix("/v1beta/").rstrip("/")
+        name = request.route.removeprefix("/v1beta/").rstrip("/")
         if request.method == "POST" and name == "cachedContents":
             body = _parse_json(request.body)
             model = str(body.get("model", "")).removeprefix("models/")
@@ -308,7 +313,7 @@ class Emulator:
 
     def _code_assist(self, request: Request) -> Handled:
         credential = self._authenticate(request, "code_assist")
-        rest = request.path[len("/v1internal") :]
+        rest = request.route[len("/v1internal") :]
         if request.method == "GET" and rest.startswith("/"):
             answer = self.setup.get_operation(rest[1:])
             return _answer(answer, "code_assist", credential)

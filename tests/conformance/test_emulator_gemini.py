@@ -235,3 +235,13 @@ def test_unknown_routes_are_google_404s(gemini: httpx.Client) -> None:
     response = gemini.get("/v2/whatever")
     assert response.status_code == 404
     assert response.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_v1_paths_are_served_like_v1beta_and_recorded_as_sent(emulator: RunningEmulator) -> None:
+    response = httpx.post(
+        emulator.url("/v1/models/gemini-2.5-flash:generateContent"),
+        json=HELLO,
+        headers={"x-goog-api-key": "k"},
+    )
+    assert response.status_code == 200
+    assert emulator.requests()[-1]["path"] == "/v1/models/gemini-2.5-flash:generateContent"
