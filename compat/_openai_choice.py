@@ -9,8 +9,12 @@ they cannot drift apart. Rules:
 - visible text → `content`, cut at the first requested stop sequence (`compat._openai_stop`);
   after a cut, nothing more of the candidate is used.
 - thoughts (`thought: true`) → `reasoning_content`, the field DeepSeek and LiteLLM use; they
-  are never mixed into `content`. Thought signatures have no OpenAI field and are dropped
-  (the request side sends Google's skip sentinel for Gemini 3, see docs/mapping.md).
+  are never mixed into `content`.
+- a functionCall's `thoughtSignature` goes on its tool call as
+  `extra_content: {"google": {"thought_signature": ...}}`, the field Google's own
+  OpenAI-compatible endpoint uses; clients that send the assistant message back unchanged
+  round-trip it (Gemini 3 requires it). Signatures on other parts have no OpenAI field and
+  are dropped (Gemini validates only those on function calls).
 - functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X;
   `arguments` is `compat.dumps` of the args (valid UTF-8, no lone surrogates); indices
   0..n-1 in arrival order.
@@ -61,7 +65,7 @@ class ChoiceAssembler:
                     delta["reasoning_content"] = delta.get("reasoning_content", "") + part["text"]
             elif kind == FUNCTION_CALL:
                 self._add_text(delta, self._stop.flush())
-                delta.setdefault("tool_calls", []).append(self._tool_call(part["functionCall"]))
+                delta.setdefault("tool_calls", []).append(self._tool_call(part))
         return delta
 
     def flush(self) -> JSONObject:
@@ -88,9 +92,10 @@ class ChoiceAssembler:
             delta["content"] = delta.get("content", "") + text
             self.text_sent = True
 
-    def _tool_call(self, call: JSONObject) -> JSONObject:
+    def _tool_call(self, part: JSONObject) -> JSONObject:
+        call = part["functionCall"]
         name = call.get("name")
-        entry = {
+        entry: JSONObject = {
             "index": self.tool_calls,
             "id": openai_call_id(call.get("id")),
             "type": "function",
@@ -99,5 +104,8 @@ class ChoiceAssembler:
                 "arguments": dumps(function_args(call)).decode("utf-8"),
             },
         }
+        signature = part.get("thoughtSignature")
+        if isinstance(signature, str) and signature:
+            entry["extra_content"] = {"google": {"thought_signature": scrub(signature)}}
         self.tool_calls += 1
         return entry

@@ -9,6 +9,9 @@ Rules (docs/mapping.md, protocols.md §B.2, §D.1):
 - `assistant` → a model turn: `reasoning_content` (echoed DeepSeek-style) as a thought part,
   then its text/refusal, then one `functionCall` part per `tool_calls` entry (`arguments` is
   a JSON string that must encode an object; "" means `{}`); legacy `function_call` likewise.
+  A tool call's `extra_content.google.thought_signature` (the field Google's own
+  OpenAI-compatible endpoint uses, and which the response side emits) goes back as the
+  part's `thoughtSignature`, exactly as received.
 - `tool` messages answer the tool calls of the assistant message just before them. All the
   consecutive tool messages form ONE user turn whose `functionResponse` parts follow the
   order of the calls; `name` comes from the matching call, `response` is
@@ -19,9 +22,9 @@ Rules (docs/mapping.md, protocols.md §B.2, §D.1):
 - Turns: only `user`/`model` roles; adjacent same-role turns are merged; empty turns are
   dropped; the conversation must end with a user turn and may not open with a function
   call (the Gemini 400s listed in §B.2 are reported as the client's error, with its path).
-- Gemini 3: the first functionCall of each model turn carries Google's documented
-  `skip_thought_signature_validator` signature (OpenAI clients have no place to keep
-  Gemini's real signatures).
+- Gemini 3: the first functionCall of each model turn that has no signature gets Google's
+  documented `skip_thought_signature_validator` (histories from other models, or clients
+  that drop `extra_content`).
 """
 
 from __future__ import annotations
@@ -166,7 +169,25 @@ def _function_call(
     function_call: JSONObject = {"name": name, "args": _arguments(function, f"{path}.function")}
     if upstream_id:
         function_call["id"] = upstream_id
-    return {"functionCall": function_call}
+    part: JSONObject = {"functionCall": function_call}
+    signature = _thought_signature(call, path)
+    if signature:
+        part["thoughtSignature"] = signature
+    return part
+
+
+def _thought_signature(call: JSONObject, path: str) -> str | None:
+    """`extra_content.google.thought_signature`, where Gemini's own OpenAI endpoint puts it."""
+    extra = call.get("extra_content")
+    if extra is None:
+        return None
+    google = require_dict(extra, f"{path}.extra_content").get("google")
+    if google is None:
+        return None
+    signature = require_dict(google, f"{path}.extra_content.google").get("thought_signature")
+    if signature is None:
+        return None
+    return require_str(signature, f"{path}.extra_content.google.thought_signature")
 
 
 def _arguments(function: JSONObject, path: str) -> JSONObject:

@@ -337,10 +337,14 @@ gemini_parts = st.one_of(
     ),
     st.just({"text": "", "thoughtSignature": "c2ln"}),
     st.builds(
-        lambda name, args, call_id: {"functionCall": {"name": name, "args": args, **call_id}},
+        lambda name, args, call_id, signature: {
+            "functionCall": {"name": name, "args": args, **call_id},
+            **signature,
+        },
         function_names,
         st.dictionaries(hostile_text, st.one_of(json_scalars, hostile_text), max_size=3),
         st.sampled_from([{}, {}, {"id": "abc123"}, {"id": "x-\U0001f600"}]),
+        st.sampled_from([{}, {"thoughtSignature": "Q2lnbmF0dXJlMQ=="}]),
     ),
     st.just({"inlineData": {"mimeType": "image/png", "data": BASE64_PNG}}),
 )

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from openai.types.chat import ChatCompletion
 
-from compat import ConversionOptions, RequestError, openai_to_gemini_request
+from compat import ConversionOptions, RequestError, openai_to_gemini_request, to_openai_completion
 from compat._openai import openai_error_body
 from compat._openai_fast_path import fast_gemini_body
 from conformance.strategies.openai_requests import openai_requests, valid_openai_requests
@@ -317,6 +318,85 @@ def test_gemini_3_gets_the_skip_signature_on_the_first_call_of_each_model_turn()
     assert first["thoughtSignature"] == "skip_thought_signature_validator"
     assert "thoughtSignature" not in second
     assert "thoughtSignature" not in json.dumps(openai_to_gemini_request(request))
+
+
+def test_a_tool_call_thought_signature_in_google_extra_content_goes_back_on_its_part() -> None:
+    signed = {**call("call_1"), "extra_content": {"google": {"thought_signature": "c2lnMQ=="}}}
+    request = {
+        "messages": [
+            USER,
+            {"role": "assistant", "tool_calls": [call("call_0"), signed]},
+            *answers("call_0", "call_1"),
+        ]
+    }
+    body = openai_to_gemini_request(
+        request, options=ConversionOptions(upstream_model="gemini-3-pro-preview")
+    )
+    first, second = body["contents"][1]["parts"]
+    assert first["thoughtSignature"] == "skip_thought_signature_validator"
+    assert second["thoughtSignature"] == "c2lnMQ=="
+
+
+def test_a_real_signature_on_the_first_call_is_not_replaced_by_the_sentinel() -> None:
+    signed = {**call("call_1"), "extra_content": {"google": {"thought_signature": "c2lnMQ=="}}}
+    request = {
+        "messages": [USER, {"role": "assistant", "tool_calls": [signed]}, *answers("call_1")]
+    }
+    body = openai_to_gemini_request(
+        request, options=ConversionOptions(upstream_model="gemini-3-flash")
+    )
+    assert body["contents"][1]["parts"][0]["thoughtSignature"] == "c2lnMQ=="
+
+
+def test_a_malformed_extra_content_is_a_request_error_naming_it() -> None:
+    bad = {**call("call_1"), "extra_content": {"google": {"thought_signature": 7}}}
+    error = rejected([USER, {"role": "assistant", "tool_calls": [bad]}, *answers("call_1")])
+    assert error.path == "messages[1].tool_calls[0].extra_content.google.thought_signature"
+
+
+def test_a_gemini_tool_call_round_trips_through_an_openai_client_history() -> None:
+    gemini_reply = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {"text": "Checking."},
+                        {
+                            "functionCall": {
+                                "name": "get_weather",
+                                "args": {"city": "Oslo"},
+                                "id": "fc1",
+                            },
+                            "thoughtSignature": "c2lnMQ==",
+                        },
+                        {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}},
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    }
+    completion = ChatCompletion.model_validate(to_openai_completion(gemini_reply, model="gpt-4o"))
+    assistant = completion.choices[0].message.model_dump(exclude_none=True)  # what SDK users append
+    ids = [tool_call["id"] for tool_call in assistant["tool_calls"]]
+    request = {"messages": [USER, assistant, *answers(*ids)]}
+    body = openai_to_gemini_request(
+        request, options=ConversionOptions(upstream_model="gemini-3-pro-preview")
+    )
+    assert body["contents"][1]["parts"] == [
+        {"text": "Checking."},
+        {
+            "functionCall": {"name": "get_weather", "args": {"city": "Oslo"}, "id": "fc1"},
+            "thoughtSignature": "c2lnMQ==",
+        },
+        {"functionCall": {"name": "get_weather", "args": {"city": "Rome"}}},
+    ]
+    assert body["contents"][2]["parts"][0]["functionResponse"]["id"] == "fc1"
+
+
+def answers(*call_ids: str) -> list[Any]:
+    return [{"role": "tool", "tool_call_id": call_id, "content": "ok"} for call_id in call_ids]
 
 
 # -- turn structure (§B.2) -----------------------------------------------------------------

@@ -95,6 +95,18 @@ def test_a_gemini_call_id_is_kept_as_call_g_id() -> None:
     assert message_of(completion)["tool_calls"][0]["id"] == "call_g_abc"
 
 
+def test_a_function_call_signature_goes_on_the_tool_call_as_google_extra_content() -> None:
+    completion = complete(
+        response(
+            {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "c2lnMQ=="},
+            {"functionCall": {"name": "g", "args": {}}},
+        )
+    )
+    first, second = message_of(completion)["tool_calls"]
+    assert first["extra_content"] == {"google": {"thought_signature": "c2lnMQ=="}}
+    assert "extra_content" not in second
+
+
 def test_tool_arguments_never_carry_lone_surrogates() -> None:
     completion = complete(response({"functionCall": {"name": "f", "args": {"k\ud800": "v\udfff"}}}))
     arguments = message_of(completion)["tool_calls"][0]["function"]["arguments"]

@@ -135,6 +135,22 @@ def test_a_tool_call_is_one_delta_with_id_type_name_and_complete_arguments() -> 
     assert finishes(chunks) == ["tool_calls"]
 
 
+def test_a_function_call_signature_streams_once_in_the_tool_call_delta() -> None:
+    part = {"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "c2ln"}
+    body = sse(candidate_chunk(part, finish="STOP"))
+    (call,) = deltas(translate(body))[0]["tool_calls"]
+    assert call["extra_content"] == {"google": {"thought_signature": "c2ln"}}
+    streamed = sdk_accumulate(sdk_read(body_of(body)))
+    assert streamed.choices[0].message.tool_calls[0].extra_content == {
+        "google": {"thought_signature": "c2ln"}
+    }
+
+
+def body_of(upstream: bytes) -> bytes:
+    translator = OpenAIStreamTranslator(model="m")
+    return translator.feed_sse(upstream) + translator.close_sse()
+
+
 def test_thoughts_stream_as_reasoning_content() -> None:
     chunks = translate(
         sse(
@@ -359,6 +375,7 @@ def essence(completion: Any) -> dict[str, Any]:
             else call.id,
             call.function.name,
             call.function.arguments,
+            getattr(call, "extra_content", None),
         )
         for call in message.tool_calls or []
     ]
