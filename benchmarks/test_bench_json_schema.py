@@ -10,6 +10,7 @@ import copy
 import json
 from typing import Any
 
+import orjson
 import pytest
 
 from compat import clean_schema, dumps, loads
@@ -109,6 +110,11 @@ def test_payload_is_about_75_kb() -> None:
 @pytest.mark.benchmark(group="dumps 75 KB")
 def test_bench_dumps_fast_path(benchmark: Any) -> None:
     assert benchmark(dumps, PAYLOAD) == ENCODED
+
+
+@pytest.mark.benchmark(group="dumps 75 KB")
+def test_bench_dumps_raw_orjson_floor(benchmark: Any) -> None:
+    assert benchmark(orjson.dumps, PAYLOAD) == ENCODED
 
 
 @pytest.mark.benchmark(group="dumps 75 KB")
