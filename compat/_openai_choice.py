@@ -10,14 +10,14 @@ they cannot drift apart. Rules:
   after a cut, nothing more of the candidate is used.
 - thoughts (`thought: true`) → `reasoning_content`, the field DeepSeek and LiteLLM use; they
   are never mixed into `content`.
+- functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X;
+  `arguments` is `compat.dumps` of the args (valid UTF-8, no lone surrogates); indices
+  0..n-1 in arrival order.
 - a functionCall's `thoughtSignature` goes on its tool call as
   `extra_content: {"google": {"thought_signature": ...}}`, the field Google's own
   OpenAI-compatible endpoint uses; clients that send the assistant message back unchanged
   round-trip it (Gemini 3 requires it). Signatures on other parts have no OpenAI field and
   are dropped (Gemini validates only those on function calls).
-- functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X;
-  `arguments` is `compat.dumps` of the args (valid UTF-8, no lone surrogates); indices
-  0..n-1 in arrival order.
 - other parts (inline data, code execution) have no Chat Completions field and are skipped.
 - content is null when the reply has no text but tool calls or a content filter stop;
   otherwise it is a string (possibly empty).
