@@ -27,7 +27,10 @@ def fast_gemini_request(request: object) -> dict[str, Any] | None:
     """The Gemini body for a plain text request, or None when the full path must run."""
     if type(request) is not dict or "tools" in request or "tool_choice" in request:
         return None
-    if type(request.get("model")) is not str or not _plain_envelope(request):
+    stream = request.get("stream")
+    if type(request.get("model")) is not str or (stream is not None and type(stream) is not bool):
+        return None
+    if "metadata" in request and not _plain_metadata(request["metadata"]):
         return None
     contents = _text_contents(request.get("messages"))
     if contents is None:
@@ -50,14 +53,12 @@ def fast_gemini_request(request: object) -> dict[str, Any] | None:
     return body
 
 
-def _plain_envelope(request: dict[str, Any]) -> bool:
-    """`stream` and `metadata` are absent or well typed (they are not sent upstream)."""
-    stream = request.get("stream")
-    metadata = request.get("metadata")
+def _plain_metadata(metadata: object) -> bool:
+    """`metadata` is well typed (it is checked, never sent upstream)."""
     if metadata is None:
-        return stream is None or type(stream) is bool
+        return True
     user_id = metadata.get("user_id") if type(metadata) is dict else 0
-    return (stream is None or type(stream) is bool) and (user_id is None or type(user_id) is str)
+    return user_id is None or type(user_id) is str
 
 
 def _text_contents(messages: object) -> list[dict[str, Any]] | None:

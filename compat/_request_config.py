@@ -65,7 +65,7 @@ def _refuse_max_tokens(request: dict[str, Any]) -> None:
 
 
 def _unit_interval(value: object, path: str) -> int | float:
-    number = expect_number(value, path)
+    number = value if type(value) is float else expect_number(value, path)
     if not 0 <= number <= 1:  # also refuses NaN
         raise RequestError(path, f"{path} must be between 0 and 1")
     return number

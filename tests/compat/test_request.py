@@ -17,6 +17,7 @@ import pytest
 from compat._errors import RequestError
 from compat._options import ConversionOptions
 from compat._request import to_gemini_request
+from conformance.emulator.validation import validate_generate_content_request
 
 AGENT_REQUEST = Path(__file__).parent / "fixtures" / "agent_request.json"
 
@@ -380,6 +381,16 @@ def test_the_agent_request_converts_with_every_tool_and_turn() -> None:
         "exclusiveMinimum",
     ):
         assert f'"{keyword}"' not in encoded
+
+
+@pytest.mark.parametrize("schema_mode", ["parameters", "parametersJsonSchema"])
+@pytest.mark.parametrize("model", ["gemini-2.5-pro", "gemini-3-pro-preview"])
+def test_the_strict_emulator_accepts_the_converted_agent_request(
+    schema_mode: Any, model: str
+) -> None:
+    options = ConversionOptions(schema_mode=schema_mode, upstream_model=model)
+    body = to_gemini_request(agent_request(), options=options)
+    assert validate_generate_content_request(body, model=model) is None
 
 
 def test_the_agent_request_is_not_mutated_by_conversion() -> None:
