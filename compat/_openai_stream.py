@@ -11,8 +11,8 @@ Operations
 Goals (protocols.md §D.3, checked against the official SDK's accumulator in the tests)
     - the same `id`, `created` and `model` in every chunk; `role` only in the first delta;
     - a tool call's `id`, `type`, `function.name` (and `extra_content`) only in its first (and
-      only) delta, with
-      indices 0..n-1 in order; `arguments` complete in that delta (Gemini sends whole calls);
+      only) delta, with indices 0..n-1 in order; `arguments` complete in that delta (Gemini
+      sends whole calls);
     - exactly one chunk with a `finish_reason`, after all content, with an empty delta;
     - with `include_usage`, every chunk has `"usage": null` and one last chunk has
       `"choices": []` and the usage; then `data: [DONE]`;
