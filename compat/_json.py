@@ -92,6 +92,9 @@ def _has_null_token(encoded: bytes) -> bool:
 _BEFORE_VALUE = frozenset(b":,[ \n")
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _holds_non_finite(root: object) -> bool:
     """Whether a NaN/Infinity float sits anywhere in `root` (iterative, strings skipped fast)."""
     if isinstance(root, float):
@@ -102,8 +105,7 @@ def _holds_non_finite(root: object) -> bool:
     while pending:
         node = pending.pop()
         for value in node.values() if isinstance(node, dict) else node:
-            kind = type(value)
-            if kind is str or kind is int or value is None:
+            if type(value) in _LEAVES:
                 continue
             if isinstance(value, float):
                 if not math.isfinite(value):
