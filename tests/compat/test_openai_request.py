@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 
 from compat import ConversionOptions, RequestError, openai_to_gemini_request, to_openai_completion
@@ -677,10 +678,20 @@ def test_a_request_error_becomes_an_openai_invalid_request_body() -> None:
 # -- properties ----------------------------------------------------------------------------
 
 
-@given(openai_requests())
-def test_conversion_raises_nothing_but_request_error_on_any_input(request: Any) -> None:
+any_options = st.builds(
+    ConversionOptions,
+    fast_path=st.booleans(),
+    schema_mode=st.sampled_from(["parameters", "parametersJsonSchema"]),
+    upstream_model=st.sampled_from([None, "gemini-2.5-pro", "gemini-3-pro-preview"]),
+)
+
+
+@given(openai_requests(), any_options)
+def test_conversion_raises_nothing_but_request_error_on_any_input(
+    request: Any, options: ConversionOptions
+) -> None:
     try:
-        openai_to_gemini_request(request)
+        openai_to_gemini_request(request, options=options)
     except RequestError as error:
         assert isinstance(error.path, str)
         assert error.message
