@@ -44,10 +44,13 @@ def parse_violations(body: object, root: str, location: str = "") -> list[FieldV
     `location` places a sub-message (e.g. one Schema) at its path inside a request.
     """
     out: list[FieldViolation] = []
-    if type(body) is not dict:
+    message = MESSAGES[root]
+    if type(body) is dict:
+        _walk_message(body, message, location, 0, out)
+    elif location:
+        out.append(_invalid_value(location, message.type_url, _show(body)))
+    else:
         out.append(_unknown_name("", "", "Root element must be a message."))
-        return out
-    _walk_message(body, MESSAGES[root], location, 0, out)
     return out
 
 
@@ -70,6 +73,8 @@ def _show(value: object) -> str:
     """A value as the parser echoes it: strings quoted, containers as compact JSON."""
     try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except RecursionError:  # a hostile, deeply nested value: name its shape only
+        return "[...]" if type(value) is list else "{...}"
     except (TypeError, ValueError):  # not JSON at all (a caller passed a Python object)
         return repr(value)
 

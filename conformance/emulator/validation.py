@@ -40,7 +40,6 @@ from conformance.emulator._field_rules import (
     tool_problems,
 )
 from conformance.emulator._json_access import as_list, get
-from conformance.emulator._proto_fields import MESSAGES
 from conformance.emulator._proto_json import parse_violations
 from conformance.emulator._schema_rules import schema_problems
 from conformance.emulator._turn_rules import (
@@ -63,12 +62,14 @@ __all__ = [
 
 Surface = Literal["gemini", "code_assist"]
 CONTENTS_MISSING_PROBLEM = "contents is not specified"
-SCHEMA_TYPE_URL = MESSAGES["Schema"].type_url
 CACHED_CONTENT_MESSAGE = (
     "CachedContent can not be used with GenerateContent request setting system_instruction, "
     "tools or tool_config.\n\nProposed fix: move those values to CachedContent from "
     "GenerateContent request."
 )
+# orjson's messages for a lone-surrogate escape (3.8: "unexpected end of hex escape"; later: "no low
+# surrogate in string"); only these bodies are retried with the standard library.
+_LONE_SURROGATE_SIGNS = ("low surrogate", "hex escape")
 _CACHE_OWNED_FIELDS = (
     ("systemInstruction", "system_instruction"),
     ("tools", "tools"),
@@ -86,17 +87,30 @@ def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
         return {}, None
     try:
         return orjson.loads(raw), None
-    except orjson.JSONDecodeError:
-        pass
-    try:
+    except orjson.JSONDecodeError as error:
+        reason = _syntax_error_reason(raw, error)
+        if not any(sign in str(error) for sign in _LONE_SURROGATE_SIGNS):
+            return None, _syntax_rejection(reason)
+    try:  # the standard library decodes lone-surrogate escapes, orjson does not
         return json.loads(raw, parse_constant=_refuse_constant), None
-    except (ValueError, UnicodeDecodeError) as error:
-        position = getattr(error, "pos", len(raw))
-        at_end = position >= len(raw.rstrip())
-        # Wording of Google's JSON parser for syntax errors; not verified.
-        reason = "Unexpected end of string." if at_end else "Unexpected token."
-        line = f"Invalid JSON payload received. {reason}"
-        return None, invalid_argument(line, [FieldViolation("", line)])
+    except (ValueError, RecursionError) as error:
+        return None, _syntax_rejection(_syntax_error_reason(raw, error))
+
+
+def _syntax_error_reason(raw: bytes, error: Exception) -> str:
+    # Wordings in the style of Google's JSON parser; not verified.
+    if isinstance(error, RecursionError) or "depth limit" in str(error):
+        return "Message too deep. Max recursion depth reached."
+    if isinstance(error, UnicodeDecodeError):
+        return "Invalid UTF-8 in string."
+    position = getattr(error, "pos", 0)
+    at_end = position >= len(raw.rstrip())
+    return "Unexpected end of string." if at_end else "Unexpected token."
+
+
+def _syntax_rejection(reason: str) -> Rejection:
+    line = f"Invalid JSON payload received. {reason}"
+    return invalid_argument(line, [FieldViolation("", line)])
 
 
 def _refuse_constant(name: str) -> Any:
@@ -150,8 +164,6 @@ def validate_schema(schema: object, path: str) -> list[str]:
     Parse-level problems come first, in the parser's wording with `path` as the location prefix;
     validation problems follow as `<path>: <problem>`. An empty list means Google accepts it.
     """
-    if type(schema) is not dict:
-        return [f"Invalid value at '{path}' ({SCHEMA_TYPE_URL}), {schema!r}"]
     violations = parse_violations(schema, "Schema", location=path)
     if violations:
         return [violation.description for violation in violations]

@@ -437,3 +437,24 @@ class TestDecodeRequestBody:
         body, rejection = decode_request_body(b'{"contents": "\\ud800"}')
         assert rejection is None
         assert body == {"contents": "\ud800"}
+
+    def test_hostile_nesting_is_refused_not_raised(self) -> None:
+        for raw in (b"[" * 5000 + b"]" * 5000, b'["\\ud800", ' + b"[" * 5000 + b"]" * 5000 + b"]"):
+            body, rejection = decode_request_body(raw)
+            assert body is None
+            assert rejection is not None
+            assert rejection.message == (
+                "Invalid JSON payload received. Message too deep. Max recursion depth reached."
+            )
+
+
+def test_deeply_nested_lists_in_a_repeated_field_are_one_invalid_value() -> None:
+    nested: list[Any] = []
+    inner = nested
+    for _ in range(3000):
+        inner.append([])
+        inner = inner[0]
+    assert rejected({"contents": [nested]}).message == (
+        "Invalid value at 'contents[0]' "
+        "(type.googleapis.com/google.ai.generativelanguage.v1beta.Content), [...]"
+    )

@@ -161,5 +161,7 @@ class TestValidateSchema:
 
     def test_a_non_object_schema_is_one_problem(self) -> None:
         problems = validate_schema("OBJECT", self.PATH)
-        assert len(problems) == 1
-        assert problems[0].startswith(f"Invalid value at '{self.PATH}'")
+        assert problems == [
+            f"Invalid value at '{self.PATH}' "
+            '(type.googleapis.com/google.ai.generativelanguage.v1beta.Schema), "OBJECT"'
+        ]
