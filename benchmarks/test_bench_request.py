@@ -7,12 +7,16 @@ Without --benchmark-enable (the CI default) each benchmark runs once as a smoke 
   convert + compat.dumps, with the tools cache warm (the steady state of a session) and
   cold (the first turn, or a tools list never seen before);
 - the conversion step alone, warm, to separate it from JSON decoding and encoding;
-- a small text chat, full path vs fast path (the `ff_converter_fast_path` pair; compare
-  the medians of the `small-text` group for the ratio).
+- a small text chat, full path vs fast path (the `ff_converter_fast_path` pair): the
+  `small-text` group, plus a side-by-side run that alternates the two paths round by round
+  and prints the ratio of their medians (less exposed to a busy machine than two
+  benchmarks run one after the other).
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +94,31 @@ def test_small_text_fast_path(benchmark: Any) -> None:
 def test_small_text_end_to_end(benchmark: Any, options: ConversionOptions) -> None:
     raw = dumps(SMALL_TEXT)
     benchmark(lambda: dumps(to_gemini_request(loads(raw), options=options)))  # type: ignore[arg-type]
+
+
+def _microseconds_per_call(options: ConversionOptions, calls: int) -> float:
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        to_gemini_request(SMALL_TEXT, options=options)
+    return (time.perf_counter_ns() - start) / calls / 1000
+
+
+@pytest.mark.benchmark(group="small-text")
+def test_small_text_fast_path_ratio_side_by_side(benchmark: Any, capsys: Any) -> None:
+    if not benchmark.disabled:
+        full, fast = [], []
+        for _ in range(300):  # alternate the arms so both see the same machine
+            full.append(_microseconds_per_call(FULL, 200))
+            fast.append(_microseconds_per_call(FAST, 200))
+        ratio = statistics.median(full) / statistics.median(fast)
+        benchmark.extra_info.update(
+            full_median_us=statistics.median(full),
+            fast_median_us=statistics.median(fast),
+            ratio=ratio,
+        )
+        with capsys.disabled():
+            print(
+                f"\nsmall text, side by side: full {statistics.median(full):.2f} us, "
+                f"fast {statistics.median(fast):.2f} us, ratio {ratio:.2f}x"
+            )
+    benchmark(to_gemini_request, SMALL_TEXT, options=FAST)

@@ -77,12 +77,10 @@ def _text_contents(messages: object) -> list[dict[str, Any]] | None:
             return None
         content = message.get("content")
         if type(content) is str and content:
-            new_parts = [{"text": content}]
-        elif type(content) is list and content:
-            new_parts = _text_parts(content)  # type: ignore[assignment]
-            if new_parts is None:
-                return None
+            new_parts: list[dict[str, Any]] | None = [{"text": content}]
         else:
+            new_parts = _text_parts(content) if type(content) is list else None
+        if not new_parts:
             return None
         if role == previous_role:
             parts.extend(new_parts)
