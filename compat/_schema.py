@@ -104,6 +104,9 @@ def _type_names(node: Schema) -> tuple[set[str] | None, bool]:
     """(Gemini type names allowed, or None for any; whether null is allowed)."""
     declared = node.get("type")
     if isinstance(declared, str):
+        single = _TYPE_NAMES.get(declared) or _TYPE_NAMES.get(declared.lower())
+        if single is not None and single != "NULL":
+            return {single}, False  # the common case, without building sets twice
         declared = [declared]
     if not isinstance(declared, list):
         return None, False
@@ -286,11 +289,12 @@ class _GeminiSchemaBuilder:
             return out
         if "INTEGER" in names and "NUMBER" in names:
             names.discard("INTEGER")
-        typed = [self._typed(name, node, enum, depth) for name in _TYPE_ORDER if name in names]
-        if len(typed) == 1:
-            out.update(typed[0])
+        if len(names) == 1:
+            out.update(self._typed(next(iter(names)), node, enum, depth))
         else:
-            out["anyOf"] = typed
+            out["anyOf"] = [
+                self._typed(name, node, enum, depth) for name in _TYPE_ORDER if name in names
+            ]
         return _with_null(out) if allows_null else out
 
     def _typed(self, name: str, node: Schema, enum: list[str] | None, depth: int) -> Schema:
