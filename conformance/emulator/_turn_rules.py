@@ -163,9 +163,10 @@ def thought_signature_problem(turns: list[Turn], model: str) -> str | None:
 
     Only the current turn is checked: the model turns after the last user turn that is not a
     function response (the thought-signatures guide validates "the current turn"; gemini-cli adds
-    its sentinel only in the active loop). `position` is the 1-based index of the content, which
-    makes the reference's example (`position 2`) the first model turn of a plain conversation;
-    that reading is an inference.
+    its sentinel only in the active loop). `position` is the 1-based index of the content: the
+    reference's `position 2` is then the first model turn of a plain conversation, and the
+    positions seen in long Claude Code agent loops (10, 32, 136 in lbjlaq/Antigravity-Manager#3243
+    and Rahularya01/pi-antigravity#22) fit a content index, not a part index. Still an inference.
     """
     if not requires_thought_signatures(model):
         return None
