@@ -40,7 +40,9 @@ MALFORMED_CHUNK = "MALFORMED_CHUNK"
 _BOM = b"\xef\xbb\xbf"
 _BLANK = b" \t\r\n"
 _JSON_NEXT_VALUE = re.compile(rb"[^ \t\r\n,]")
-_JSON_STRUCTURE = re.compile(rb'[{}\[\]"]')
+# Inside a value: everything up to the next bracket, complete string literals included (a
+# string still missing its closing quote stops the match at its opening quote).
+_JSON_SKIP = re.compile(rb'(?:[^"{}\[\]]+|"[^"\\]*(?:\\.[^"\\]*)*")*')
 _JSON_STRING_STOP = re.compile(rb'["\\]')
 _PREVIEW_CHARS = 200
 
@@ -228,14 +230,13 @@ class GeminiChunkDecoder:
                 else:
                     break  # resume at the backslash once the escaped byte arrives
             else:
-                match = _JSON_STRUCTURE.search(buffer, position)
-                if match is None:
-                    position = len(buffer)
+                skipped = _JSON_SKIP.match(buffer, position)  # always matches, maybe empty
+                position = skipped.end() if skipped else position
+                if position == len(buffer):
                     break
-                position = match.start()
                 byte = buffer[position]
                 position += 1
-                if byte == 0x22:
+                if byte == 0x22:  # a string not complete yet: scan it incrementally
                     self._in_string = True
                 elif byte in b"{[":
                     self._depth += 1
