@@ -32,7 +32,7 @@ from typing import Any
 
 from compat._json import JSONError, loads
 
-__all__ = ["MALFORMED_CHUNK", "GeminiChunkDecoder"]
+__all__ = ["MALFORMED_CHUNK", "GeminiChunkDecoder", "malformed_chunk_error", "unwrap_chunk"]
 
 # The google.rpc-style `status` of the error dict reporting a chunk that is not valid JSON.
 MALFORMED_CHUNK = "MALFORMED_CHUNK"

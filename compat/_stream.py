@@ -27,7 +27,9 @@ Plan
     signatures placed per docs/mapping.md). A block stays open until a part of another kind
     arrives, because a later part may still hand its signature to an open thinking block.
     The first chunk with a finishReason (or a blocked prompt) ends the message; after the end,
-    input is ignored.
+    input is ignored. Stop sequences are decided as in `compat._response`: Gemini strips the
+    matched text, so `stop_sequence` only when the last text block still ends with one (the
+    translator keeps that block's last few characters), otherwise `end_turn`.
 """
 
 from __future__ import annotations
