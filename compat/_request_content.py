@@ -206,8 +206,8 @@ class _Conversation:
         self._parts.extend(parts)
         self._calls.extend(calls)
 
-    def add_tool_result(self, tool_use_id: str, build: _ResultBuilder, path: str) -> None:
-        """Answer a call of the preceding model turn; `build` makes the part from it."""
+    def add_tool_result(self, tool_use_id: str, response: dict[str, str], path: str) -> None:
+        """Answer a call of the preceding model turn with a functionResponse."""
         self._open("user")
         call = next((c for c in self._unanswered if c.id == tool_use_id), None)
         if call is None:
@@ -223,7 +223,10 @@ class _Conversation:
             raise RequestError(
                 child(path, "tool_use_id"), f"duplicate tool_result for {tool_use_id}"
             )
-        self._responses[tool_use_id] = build(call)
+        function_response: Part = {"name": call.name, "response": response}
+        if call.gemini_id is not None:
+            function_response["id"] = call.gemini_id
+        self._responses[tool_use_id] = {"functionResponse": function_response}
 
     # -- closing -------------------------------------------------------------------------
 
@@ -273,30 +276,14 @@ class _Conversation:
 
 def _add_skip_signature(parts: list[Part]) -> None:
     """Gemini 3: the first functionCall of a model turn must carry a signature."""
-    for index, part in enumerate(parts):
+    for part in parts:
         if "functionCall" in part:
-            if "thoughtSignature" not in part:
-                parts[index] = {**part, "thoughtSignature": SKIP_SIGNATURE}
+            part.setdefault("thoughtSignature", SKIP_SIGNATURE)
             return
 
 
 # ---------------------------------------------------------------------------------------
 # user content
-
-
-class _ResultBuilder:
-    """Turns one tool_result block into a functionResponse once its call is known."""
-
-    __slots__ = ("response",)
-
-    def __init__(self, response: dict[str, str]) -> None:
-        self.response = response
-
-    def __call__(self, call: _Call) -> Part:
-        function_response: Part = {"name": call.name, "response": self.response}
-        if call.gemini_id is not None:
-            function_response["id"] = call.gemini_id
-        return {"functionResponse": function_response}
 
 
 def _add_user_content(conversation: _Conversation, content: object, path: str) -> None:
@@ -312,9 +299,9 @@ def _add_user_content(conversation: _Conversation, content: object, path: str) -
         if kind == "text":
             parts.append(_text_part(block, block_path))
         elif kind == "tool_result":
-            builder, media = _tool_result(block, block_path)
+            response, media = _tool_result(block, block_path)
             tool_use_id = str_field(block, "tool_use_id", block_path)
-            conversation.add_tool_result(tool_use_id, builder, block_path)
+            conversation.add_tool_result(tool_use_id, response, block_path)
             parts.extend(media)
         else:
             parts.extend(_media_parts(kind, block, block_path, allowed="user"))
@@ -475,8 +462,8 @@ def _search_result_part(block: dict[str, Any], path: str) -> Part:
     return {"text": "\n".join([f"Search result: {title}", f"Source: {source}", "", *texts])}
 
 
-def _tool_result(block: dict[str, Any], path: str) -> tuple[_ResultBuilder, list[Part]]:
-    """The functionResponse builder of a tool_result, and its non-text parts."""
+def _tool_result(block: dict[str, Any], path: str) -> tuple[dict[str, str], list[Part]]:
+    """The functionResponse `response` object of a tool_result, and its non-text parts."""
     is_error = block.get("is_error")
     if is_error is not None:
         expect_bool(is_error, child(path, "is_error"))
@@ -502,7 +489,7 @@ def _tool_result(block: dict[str, Any], path: str) -> tuple[_ResultBuilder, list
             else:
                 raise _unexpected_block(kind, inner_path, allowed="tool_result")
         text = "\n".join(texts)
-    return _ResultBuilder({"error": text} if is_error else {"output": text}), media
+    return ({"error": text} if is_error else {"output": text}), media
 
 
 # ---------------------------------------------------------------------------------------
