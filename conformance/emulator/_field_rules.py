@@ -11,13 +11,15 @@ Operations, each appending `(field path, problem)` pairs in Google's
   [0, 1], topK, candidateCount and maxOutputTokens positive, thinkingBudget >= -1, a known
   `responseMimeType`, `responseSchema` xor `responseJsonSchema`, and the Schema rules on
   `responseSchema`.
-- `thinking_budget_problem(config, model)`: the model-dependent budget rule (2.5 Pro cannot
-  disable thinking).
+- `thinking_budget_problem(config, model)`: the model-dependent budget rule (Gemini 2.5 Pro and
+  Gemini 3 Pro cannot disable thinking).
 
-The limits come from the reference; their wording is not quoted there, so every problem text in
-this module is written in Google's style and is not verified. Parameter names are deliberately
-not checked: the reference quotes the documented rule ("letters, digits, underscores, at most 64")
-but no observed rejection, and real Claude Code tools (Grep's `-A`, `-B`, `-C`) break it.
+The limits come from the reference; their wording is not quoted there. The texts for invalid and
+empty function names, response MIME types and the zero thinking budget are Google's as quoted in
+public code (issues and client code, not the reference); the others are written in Google's style
+and are not verified. Parameter names are deliberately not checked: the reference quotes the
+documented rule ("letters, digits, underscores, at most 64") but no observed rejection, and real
+Claude Code tools (Grep's `-A`, `-B`, `-C`) break it.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from conformance.emulator._schema_rules import schema_problems
 MAX_FUNCTION_DECLARATIONS = 512
 MAX_STOP_SEQUENCES = 5
 FUNCTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
+# Google's text (quoted in public code) says "maximum length of 64"; the limit enforced here is the
+# reference's 128 (python-genai docstring), so the text says 128 to match it.
 INVALID_NAME_PROBLEM = (
     "Invalid function name. Must start with a letter or an underscore. Must be alphameric "
-    "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:) or dashes (-), with a maximum "
+    "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum "
     "length of 128."
 )
 EMPTY_NAME_PROBLEM = "Name cannot be empty."
@@ -42,9 +46,9 @@ BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mo
 RESPONSE_MIME_TYPES = frozenset(
     {"text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum"}
 )
-MIME_TYPE_PROBLEM = (
-    "allowed mimetypes are `text/plain`, `application/json`, `application/xml`, "
-    "`application/yaml` and `text/x.enum`."
+MIME_TYPE_PROBLEM = (  # as quoted in public code
+    "allowed mimetypes are text/plain, application/json, application/xml, application/yaml and "
+    "text/x.enum"
 )
 NAMES_NEED_ANY_PROBLEM = "allowed_function_names can be set only when the mode is ANY or VALIDATED"
 FORCING_MODES = frozenset({"ANY", "VALIDATED", "2", "4"})  # names or enum numbers
@@ -169,13 +173,18 @@ def _range_problem(name: str, low: float, high: float) -> str:
 
 
 def thinking_budget_problem(config: Any, model: str) -> str | None:
-    """Gemini 2.5 Pro only works in thinking mode: a budget of 0 is refused (not verified)."""
-    if type(config) is not dict or "2.5-pro" not in model:
+    """Pro models only work in thinking mode: a budget of 0 is refused."""
+    if type(config) is not dict or not _thinking_only(model):
         return None
     thinking = get(config, "thinkingConfig", "thinking_config")
     if type(thinking) is dict and _number(get(thinking, "thinkingBudget", "thinking_budget")) == 0:
         return BUDGET_ZERO_MESSAGE
     return None
+
+
+def _thinking_only(model: str) -> bool:
+    name = model.removeprefix("models/")
+    return name.startswith("gemini-2.5-pro") or (name.startswith("gemini-3") and "-pro" in name)
 
 
 def _number(value: Any) -> float | None:

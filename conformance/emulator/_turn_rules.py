@@ -4,7 +4,7 @@ Operations:
 - `read_contents(contents, out) -> list[Turn]`: one pass over every content and part. It appends
   `(path, problem)` pairs for empty `parts` (`contents.parts must not be empty.`), parts with no
   data field (`required oneof field 'data' must have one initialized field`) and nameless function
-  calls/responses (`Name cannot be empty.`, not verified) - Google reports all of these together,
+  calls/responses (`Name cannot be empty.`) - Google reports all of these together,
   one `* GenerateContentRequest.<path>:` line each - and returns a `Turn` summary per content.
   `read_content` does the same for one Content (`systemInstruction`).
 - `turn_order_problem(turns)`: the first turn-structure error, as Google's one-line message
@@ -46,7 +46,7 @@ RESPONSE_COUNT_MESSAGE = (
 )
 EMPTY_PARTS_PROBLEM = "contents.parts must not be empty."
 NO_DATA_PROBLEM = "required oneof field 'data' must have one initialized field"
-EMPTY_NAME_PROBLEM = "Name cannot be empty."  # not verified
+EMPTY_NAME_PROBLEM = "Name cannot be empty."  # quoted in public code, not in the reference
 
 _DATA_KEYS = tuple(
     (snake, snake.split("_")[0] + "".join(word.title() for word in snake.split("_")[1:]))

@@ -203,7 +203,7 @@ def not_found(message: str) -> Rejection:
 
 
 def model_not_found(model: str, method: str = "generateContent") -> Rejection:
-    """HTTP 404 for an unknown model on the Gemini API (wording not verified)."""
+    """HTTP 404 for an unknown model on the Gemini API (wording as quoted in public issues)."""
     name = model if model.startswith("models/") else f"models/{model}"
     return not_found(
         f"{name} is not found for API version v1beta, or is not supported for {method}. "

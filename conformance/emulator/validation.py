@@ -197,7 +197,8 @@ def _request_rejection(request: dict[str, Any], model: str) -> Rejection | None:
 
 
 def _cached_content_problem(request: dict[str, Any]) -> str | None:
-    """A cached context already holds the system instruction and tools (wording not verified)."""
+    """A cached context already holds the system instruction and tools (wording quoted in public
+    code as verified against the live API; not in the reference)."""
     if not get(request, "cachedContent", "cached_content"):
         return None
     for camel, snake in _CACHE_OWNED_FIELDS:

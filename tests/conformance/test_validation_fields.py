@@ -34,7 +34,7 @@ def star(path: str, problem: str) -> str:
 
 INVALID_NAME = (
     "Invalid function name. Must start with a letter or an underscore. Must be alphameric "
-    "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:) or dashes (-), with a maximum "
+    "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum "
     "length of 128."
 )
 
@@ -180,12 +180,13 @@ def test_thinking_budget_below_minus_one_is_refused() -> None:
     )
 
 
-def test_gemini_2_5_pro_cannot_disable_thinking() -> None:
+@pytest.mark.parametrize(
+    "model", ["gemini-2.5-pro", "models/gemini-3-pro-preview", "gemini-3.1-pro-preview"]
+)
+def test_pro_models_cannot_disable_thinking(model: str) -> None:
     config = {"thinkingConfig": {"thinkingBudget": 0}}
     body = {"contents": [USER_HI], "generationConfig": config}
-    assert message_of(body, "gemini-2.5-pro") == (
-        "Budget 0 is invalid. This model only works in thinking mode."
-    )
+    assert message_of(body, model) == "Budget 0 is invalid. This model only works in thinking mode."
 
 
 def test_field_problems_are_all_reported_together() -> None:
@@ -208,8 +209,8 @@ def test_an_unknown_response_mime_type_is_refused() -> None:
     body = {"contents": [USER_HI], "generationConfig": {"responseMimeType": "application/jsonl"}}
     assert message_of(body) == star(
         "generation_config.response_mime_type",
-        "allowed mimetypes are `text/plain`, `application/json`, `application/xml`, "
-        "`application/yaml` and `text/x.enum`.",
+        "allowed mimetypes are text/plain, application/json, application/xml, application/yaml "
+        "and text/x.enum",
     )
 
 
