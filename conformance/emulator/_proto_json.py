@@ -15,8 +15,11 @@ Paths use proto snake_case names, `[i]` for list elements and `[i].value` for ma
 Goal: the wording of protobuf's ProtoWriter (the open-source sibling of Google's ESF parser) and of
 the errors quoted in reference/protocols.md §B.3. Behaviour kept from that parser: `null` means
 "not set"; a single value is accepted for a repeated field; enum names match case-insensitively;
-numbers may arrive as strings. The "Invalid value" wording for wrong types is not verified against
-Google (the reference quotes none).
+numbers may arrive as strings. The reference quotes no "Invalid value" line; Gemini's own, quoted
+in public code, match this module for enums (`... (type.googleapis.com/google.ai.
+generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), "BOGUS"`) and for a scalar where a
+message belongs (`...properties[3].value' (type.googleapis.com/...v1beta.Schema), "string"`);
+the scalar-type lines (`(TYPE_INT32)`) follow Google's other APIs (FCM) and are not verified.
 Plan: plain recursive functions over dicts; nesting deeper than `MAX_DEPTH` messages stops the walk
 with one violation, so hostile input never exhausts the stack.
 """
