@@ -6,9 +6,12 @@ Operations:
 - `serve(app, sock, certificates=..., server=..., shutdown=...)`: run one server on an already bound
   socket until `shutdown` is set.
 
-Servers: hypercorn (default) speaks HTTP/1.1, h2c with prior knowledge on the plain listener, and
-HTTP/2 over TLS with ALPN; uvicorn (+httptools) speaks HTTP/1.1 only, and is there because it is the
-faster HTTP/1.1 listener (docs/performance.md has the figures).
+Servers (docs/performance.md has the figures and the reasoning):
+- granian (the CLI default): Rust HTTP/1.1, h2c with prior knowledge and TLS + ALPN h2 on one
+  listener; ~3-8x hypercorn's throughput on one core, so the emulator is never the bottleneck.
+  It runs the app in its own worker process, so it is for the CLI, not for in-process tests.
+- hypercorn: the same protocols in pure Python, in-process (what `testing.running_emulator` uses).
+- uvicorn (+httptools): HTTP/1.1 only; measured as the classic fast Python HTTP/1.1 listener.
 """
 
 from __future__ import annotations
@@ -17,18 +20,25 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from conformance.emulator.app import DroppedConnection, create_emulator
 from conformance.emulator.scenarios import ConfigError
 from conformance.emulator.tls import Certificates, make_certificates
 
-SERVERS = ("hypercorn", "uvicorn")
+SERVERS = ("granian", "hypercorn", "uvicorn")
+CONFIG_ENV = "COMPATKIT_EMULATOR_CONFIG"
+JSONL_ENV = "COMPATKIT_EMULATOR_JSONL"
+_READY_TIMEOUT_S = 30.0
 
 
 class _QuietDrops(logging.Filter):
@@ -129,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--cert-dir", help="where to write ca.pem / server.pem / server.key (with --tls)"
     )
-    parser.add_argument("--server", choices=SERVERS, default="hypercorn")
+    parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--record-jsonl", help="append every request as one JSON line to this file")
     args = parser.parse_args(argv)
     try:
@@ -139,20 +149,74 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     certificates = None
     if args.tls:
+        if args.server == "uvicorn":
+            print("compatkit emulate: --tls needs --server granian or hypercorn", file=sys.stderr)
+            return 2
         cert_dir = args.cert_dir or tempfile.mkdtemp(prefix="compatkit-emulator-")
         certificates = make_certificates(cert_dir)
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     scheme = "https" if certificates else "http"
-    print(f"emulator listening on {scheme}://{host}:{port}", flush=True)
+    announce = f"emulator listening on {scheme}://{host}:{port} ({args.server})"
     if certificates:
-        print(f"emulator CA: {certificates.ca_path}", flush=True)
+        announce += f"\nemulator CA: {certificates.ca_path}"
+    threading.Thread(target=_announce_when_ready, args=(host, port, announce), daemon=True).start()
+    if args.server == "granian":
+        sock.close()  # granian binds by itself; the port was only reserved
+        app.recorder.close()
+        _serve_granian(args, host, port, certificates)
+        return 0
     with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
     asyncio.run(_run_until_signal(app, sock, certificates, args.server))
     return 0
+
+
+def _announce_when_ready(host: str, port: int, announce: str) -> None:
+    """Print the base URL once the port accepts connections, so scripts can wait on that line."""
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            print(announce, flush=True)
+            return
+        time.sleep(0.05)
+
+
+def app_from_environment() -> Any:
+    """The ASGI app granian's worker process builds (configuration passed through the environment)."""
+    return create_emulator(
+        os.environ.get(CONFIG_ENV) or None, jsonl_path=os.environ.get(JSONL_ENV) or None
+    )
+
+
+def _serve_granian(
+    args: argparse.Namespace, host: str, port: int, certificates: Certificates | None
+) -> None:
+    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    os.environ[CONFIG_ENV] = str(Path(args.config).resolve()) if args.config else ""
+    os.environ[JSONL_ENV] = str(Path(args.record_jsonl).resolve()) if args.record_jsonl else ""
+    server = Server(
+        "conformance.emulator.serve:app_from_environment",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        runtime_threads=1,
+        runtime_mode=RuntimeModes.st,
+        loop=Loops.uvloop,
+        http=HTTPModes.auto,
+        websockets=False,
+        factory=True,
+        log_level=LogLevels.warning,
+        ssl_cert=certificates.cert_path if certificates else None,
+        ssl_key=certificates.key_path if certificates else None,
+    )
+    server.serve()
 
 
 async def _run_until_signal(
@@ -165,4 +229,5 @@ async def _run_until_signal(
     await serve(app, sock, certificates=certificates, server=server, shutdown=shutdown)
 
 
-__all__ = ["SERVERS", "bind_socket", "main", "serve"]
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import subprocess
 import sys
 
 import httpx
 import orjson
+import pytest
 
 from conformance.emulator.testing import RunningEmulator, running_emulator
 
@@ -57,25 +59,42 @@ def test_tls_listener_is_not_trusted_without_the_ca() -> None:
             raise AssertionError("an untrusted certificate was accepted")
 
 
-def test_compatkit_emulate_serves_until_terminated(tmp_path) -> None:
+def start_cli(*options: str) -> tuple[subprocess.Popen[str], str, str | None]:
+    """Run `compatkit emulate --port 0 ...`; return the process, base URL and CA path (if TLS)."""
+    command = [sys.executable, "-c", "import compat_cli, sys; sys.exit(compat_cli.main())"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import compat_cli, sys; sys.exit(compat_cli.main())",
-            "emulate",
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        [*command, "emulate", "--port", "0", *options], stdout=subprocess.PIPE, text=True
     )
+    assert process.stdout is not None
+    match = re.match(r"emulator listening on (\S+) \((\w+)\)", process.stdout.readline())
+    assert match is not None
+    ca = process.stdout.readline().split()[-1] if "--tls" in options else None
+    return process, match.group(1), ca
+
+
+@pytest.mark.parametrize("server", ["granian", "hypercorn", "uvicorn"])
+def test_compatkit_emulate_serves_until_terminated(server: str) -> None:
+    process, base_url, _ = start_cli("--server", server)
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("emulator listening on http://127.0.0.1:")
-        base_url = line.split()[-1]
+        assert base_url.startswith("http://127.0.0.1:")
         assert httpx.post(base_url + STREAM, json=HELLO, headers=KEY, timeout=30).status_code == 200
+        with httpx.Client(http1=False, http2=True) as h2c:
+            if server != "uvicorn":  # uvicorn is HTTP/1.1 only
+                assert h2c.post(base_url + STREAM, json=HELLO, headers=KEY).http_version == "HTTP/2"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+
+def test_compatkit_emulate_tls_on_granian_negotiates_h2() -> None:
+    process, base_url, ca = start_cli("--tls")
+    try:
+        assert base_url.startswith("https://") and ca is not None
+        context = ssl.create_default_context(cafile=ca)
+        with httpx.Client(http2=True, verify=context) as client:
+            response = client.post(base_url + STREAM, json=HELLO, headers=KEY)
+        assert response.http_version == "HTTP/2"
+        assert len(events(response.text)) == 3
     finally:
         process.terminate()
         assert process.wait(timeout=30) == 0
