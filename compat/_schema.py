@@ -35,7 +35,9 @@ __all__ = ["clean_schema"]
 
 Schema = dict[str, Any]
 
-_MAX_DEPTH = 40  # nesting levels of the output; deeper sub-schemas become unconstrained
+# Output nesting levels; deeper sub-schemas become unconstrained. Protobuf's JSON parser stops
+# at 100 nested messages and each level costs two (a Schema and its map entry).
+_MAX_DEPTH = 32
 _MAX_REF_REPEAT = 2  # how many times one $ref may be open in a single expansion chain
 _MAX_REF_EXPANSIONS = 256  # total $ref inlinings per call (guards exponential fan-out)
 _MAX_OPEN_REFS = 24  # refs being expanded at once (bounds the Python stack)
