@@ -383,18 +383,20 @@ def _blocks(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
 
 _BLOCKS = st.recursive(_blocks(st.just({"type": "text", "text": "x"})), _blocks, max_leaves=4)
 _MESSAGES = st.fixed_dictionaries(
-    {},
-    optional={
-        "role": st.sampled_from(["user", "assistant", "system"]) | _JSON_VALUES,
-        "content": st.text(max_size=6) | st.lists(_BLOCKS, max_size=4) | _JSON_VALUES,
-    },
+    {
+        "role": st.sampled_from(["user", "user", "assistant", "assistant", "system"]),
+        "content": st.text(max_size=6) | st.lists(_BLOCKS, max_size=4),
+    }
 )
+# The envelope is mostly valid so that the junk reaches the messages; `damaged_requests`
+# and plain JSON values cover a broken envelope.
 _JUNK_REQUESTS = st.fixed_dictionaries(
-    {},
+    {
+        "model": st.just("claude-sonnet-4-5"),
+        "max_tokens": st.integers(1, 100),
+        "messages": st.lists(_MESSAGES | _JSON_VALUES, min_size=1, max_size=5),
+    },
     optional={
-        "model": st.just("m") | _JSON_VALUES,
-        "max_tokens": st.integers(-2, 100) | _JSON_VALUES,
-        "messages": st.lists(_MESSAGES | _JSON_VALUES, max_size=5) | _JSON_VALUES,
         "system": st.text(max_size=6) | st.lists(_BLOCKS, max_size=2) | _JSON_VALUES,
         "tools": st.lists(
             st.fixed_dictionaries({}, optional={"name": st.text(max_size=6), "input_schema": _JSON_VALUES, "type": _JSON_VALUES})
