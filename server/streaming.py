@@ -178,13 +178,17 @@ class StreamBody:
         return self._dialect.encode(events)
 
     async def aclose(self) -> None:
-        """Cancel the upstream read, close the upstream response, report the result."""
+        """Cancel the upstream read; close the upstream response and report the result in the
+        background, so the client's response ends without waiting for the bookkeeping."""
         if self._closed:
             return
         self._closed = True
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        self._stream.spawn(self._finish())
+
+    async def _finish(self) -> None:
         complete = self._done and self._error_type is None
         usage = getattr(self._translator, "usage", None) or {}
         result = StreamResult(
@@ -197,6 +201,7 @@ class StreamBody:
         try:
             await self._stream.finish(
                 ok=self._error_type is None,
+                drain=complete,
                 input_tokens=result.input_tokens,
                 output_tokens=result.output_tokens,
             )

@@ -60,6 +60,8 @@ POOL_LIMITS = httpx.Limits(
 ceiling only bounds a burst of new connections while the first handshakes are in flight."""
 
 MAX_ERROR_BODY_BYTES = 1 << 20
+MAX_DRAIN_BYTES = 64 << 10
+DRAIN_TIMEOUT = 2.0
 MAX_REPLY_BYTES = 64 << 20
 
 
@@ -338,6 +340,7 @@ class OpenStream:
         self._iterator = iterator
         self._scheduler = scheduler
         self._finished = False
+        self.spawn = attempt.upstream.spawn
 
     async def next_chunk(self) -> bytes | None:
         """The next upstream bytes, None at the end; UpstreamBroken if the connection fails."""
@@ -348,12 +351,20 @@ class OpenStream:
         except httpx.HTTPError as exc:
             raise UpstreamBroken(_transport_message(exc)) from None
 
-    async def finish(self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0) -> None:
-        """Close the upstream response and return the credential's lease (idempotent)."""
+    async def finish(
+        self, *, ok: bool, drain: bool = False, input_tokens: int = 0, output_tokens: int = 0
+    ) -> None:
+        """Close the upstream response and return the credential's lease (idempotent).
+
+        `drain` reads what is left of a finished reply (usually only its end) first, so an
+        HTTP/1.1 connection goes back to the pool instead of being dropped.
+        """
         if self._finished:
             return
         self._finished = True
         try:
+            if drain:
+                await self._drain()
             await self._attempt.close()
         finally:
             kind = OutcomeKind.SUCCESS if ok else OutcomeKind.ERROR
@@ -364,6 +375,17 @@ class OpenStream:
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
             )
+
+    async def _drain(self) -> None:
+        received = 0
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                async for chunk in self._iterator:
+                    received += len(chunk)
+                    if received > MAX_DRAIN_BYTES:
+                        return
+        except (TimeoutError, httpx.HTTPError):
+            return
 
 
 # --- the client --------------------------------------------------------------------------------
@@ -390,9 +412,18 @@ class Upstream:
         self.metrics = metrics
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._background: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run cleanup work after a response went out, without delaying the client."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
-        """Close the pooled client."""
+        """Finish background cleanups, close the clients."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         await self.transport.aclose()
 
     async def generate(self, call: UpstreamCall) -> dict[str, Any]:

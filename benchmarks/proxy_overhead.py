@@ -1,0 +1,329 @@
+"""Proxy overhead against the emulator: the proxy's added latency, measured side by side.
+
+    .venv/bin/python benchmarks/proxy_overhead.py [--sequential 300] [--rounds 10]
+        [--concurrency 64] [--chunks 50] [--json results.json]
+
+Three targets, interleaved request by request (sequential) or round by round (concurrent), in
+one run against one emulator served over TLS (HTTP/2 by ALPN):
+    direct   the client talks to the emulator itself (pooled HTTP/2 client, the baseline)
+    h1       the client talks to the proxy, `ff_http2_pool_tuning=off` (new HTTP/1.1 client
+             per upstream request)
+    h2pool   the same proxy, `ff_http2_pool_tuning=on` (one pooled HTTP/2 client)
+The arm is chosen per request with the admin-authorised `x-compatkit-flags` header, so both
+arms share one proxy process. The emulator and the proxy each run in their own process
+(`compatkit emulate`, `compatkit serve`), the client in this one, so no two of them share a
+GIL. Overhead = a percentile of the proxied metric minus the same percentile measured
+directly (DESIGN.md). Metrics: TTFT for streams (request sent → first text delta), E2E for
+non-stream replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PROXY_KEY = "bench-proxy-key"
+ADMIN_KEY = "bench-admin-key"
+UPSTREAM_KEY = "bench-upstream-key"
+MODEL = "claude-haiku-4-5"  # → gemini-2.5-flash by the default model map
+UPSTREAM_MODEL = "gemini-2.5-flash"
+TARGETS = ("direct", "h1", "h2pool")
+ARM_FLAGS = {"h1": "ff_http2_pool_tuning=off", "h2pool": "ff_http2_pool_tuning=on"}
+
+SCENARIOS_TOML = """
+default_scenario = "small"
+[scenarios.small]
+text_tokens = 12
+chunk_tokens = 4
+[scenarios.long]
+text_tokens = {chunks}
+chunk_tokens = 1
+"""
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def _read_until(process: subprocess.Popen[str], pattern: str, timeout: float = 30) -> str:
+    """The first group of `pattern` in the process's output lines."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"process exited before printing {pattern!r}")
+        match = regex.search(line)
+        if match:
+            return match.group(1)
+    raise RuntimeError(f"timed out waiting for {pattern!r}")
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    assert process.stdout is not None
+    for _ in process.stdout:
+        pass
+
+
+@contextmanager
+def emulator_process(chunks: int, workdir: Path) -> Iterator[tuple[str, Path]]:
+    """`compatkit emulate --tls` with the benchmark scenarios; yields (base URL, CA path)."""
+    config = workdir / "scenarios.toml"
+    config.write_text(SCENARIOS_TOML.format(chunks=chunks))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compat_cli", "emulate", "--tls", "--port", "0",
+         "--config", str(config), "--cert-dir", str(workdir / "certs")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        url = _read_until(process, r"listening on (\S+)")
+        ca = Path(_read_until(process, r"emulator CA: (\S+)"))
+        threading.Thread(target=_drain, args=(process,), daemon=True).start()
+        yield url, ca
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def proxy_process(upstream_url: str, ca: Path) -> Iterator[str]:
+    """`compatkit serve` in front of the emulator; yields its base URL."""
+    env = {
+        **os.environ,
+        "COMPATKIT_PROXY_KEYS": PROXY_KEY,
+        "COMPATKIT_ADMIN_KEY": ADMIN_KEY,
+        "COMPATKIT_API_KEYS": UPSTREAM_KEY,
+        "COMPATKIT_GEMINI_BASE_URL": upstream_url,
+        "COMPATKIT_CA_FILE": str(ca),
+        "COMPATKIT_STATE_PATH": ":memory:",
+    }
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compat_cli", "serve", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(process, url)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_ready(process: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError("the proxy exited at start")
+        time.sleep(0.05)
+    raise RuntimeError("the proxy did not become ready")
+
+
+# --- one measured request ------------------------------------------------------------------
+
+
+@dataclass
+class Clients:
+    proxy: httpx.AsyncClient
+    direct: httpx.AsyncClient
+    proxy_url: str
+    emulator_url: str
+
+
+def anthropic_body(scenario: str, stream: bool) -> dict[str, Any]:
+    return {
+        "model": MODEL,
+        "max_tokens": 256,
+        "stream": stream,
+        "messages": [{"role": "user", "content": f"[scenario:{scenario}] Tell me something."}],
+    }
+
+
+def gemini_body(scenario: str) -> dict[str, Any]:
+    text = f"[scenario:{scenario}] Tell me something."
+    return {
+        "contents": [{"role": "user", "parts": [{"text": text}]}],
+        "generationConfig": {"maxOutputTokens": 256},
+    }
+
+
+async def measure(clients: Clients, target: str, scenario: str, stream: bool) -> float:
+    """Seconds to the first text (stream) or to the end of the body (non-stream)."""
+    if target == "direct":
+        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        url = f"{clients.emulator_url}/v1beta/models/{UPSTREAM_MODEL}:{method}"
+        client, body = clients.direct, gemini_body(scenario)
+        headers = {"x-goog-api-key": UPSTREAM_KEY}
+        marker = b'"text"'
+    else:
+        url = clients.proxy_url + "/v1/messages"
+        client, body = clients.proxy, anthropic_body(scenario, stream)
+        headers = {
+            "x-api-key": PROXY_KEY,
+            "x-compatkit-flags": ARM_FLAGS[target],
+            "x-compatkit-admin-key": ADMIN_KEY,
+        }
+        marker = b"event: content_block_delta"
+    started = time.perf_counter()
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{target}: HTTP {response.status_code}: {await response.aread()!r}")
+        if not stream:
+            await response.aread()
+            return time.perf_counter() - started
+        first: float | None = None
+        async for chunk in response.aiter_raw():
+            if first is None and marker in chunk:
+                first = time.perf_counter() - started
+        if first is None:
+            raise RuntimeError(f"{target}: no text in the stream")
+        return first
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def sequential(
+    clients: Clients, n: int, stream: bool, rng: random.Random
+) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {t: [] for t in TARGETS}
+    for target in TARGETS:  # warm-up: connections, caches
+        for _ in range(5):
+            await measure(clients, target, "small", stream)
+    for _ in range(n):
+        order = list(TARGETS)
+        rng.shuffle(order)
+        for target in order:
+            samples[target].append(await measure(clients, target, "small", stream))
+    return samples
+
+
+async def concurrent(
+    clients: Clients, rounds: int, concurrency: int, rng: random.Random
+) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {t: [] for t in TARGETS}
+    for round_number in range(rounds + 1):
+        order = list(TARGETS)
+        rng.shuffle(order)
+        for target in order:
+            results = await asyncio.gather(
+                *[measure(clients, target, "long", True) for _ in range(concurrency)]
+            )
+            if round_number > 0:  # round 0 warms up
+                samples[target].extend(results)
+    return samples
+
+
+def summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
+    """p50/p99 per target (ms) and each proxy arm's overhead over direct."""
+    summary: dict[str, Any] = {}
+    for target, values in samples.items():
+        summary[target] = {
+            "n": len(values),
+            "p50_ms": percentile(values, 50) * 1000,
+            "p99_ms": percentile(values, 99) * 1000,
+        }
+    for arm in ("h1", "h2pool"):
+        summary[f"overhead_{arm}"] = {
+            "p50_ms": summary[arm]["p50_ms"] - summary["direct"]["p50_ms"],
+            "p99_ms": summary[arm]["p99_ms"] - summary["direct"]["p99_ms"],
+        }
+    summary["h1_over_h2pool_p50"] = summary["h1"]["p50_ms"] / summary["h2pool"]["p50_ms"]
+    return summary
+
+
+async def run(
+    args: argparse.Namespace, proxy_url: str, emulator_url: str, ca: Path
+) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    limits = httpx.Limits(
+        max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2
+    )
+    timeout = httpx.Timeout(60.0)
+    async with (
+        httpx.AsyncClient(limits=limits, timeout=timeout) as proxy,
+        httpx.AsyncClient(http2=True, verify=str(ca), limits=limits, timeout=timeout) as direct,
+    ):
+        clients = Clients(proxy, direct, proxy_url, emulator_url)
+        return {
+            "sequential_non_stream_e2e": summarise(
+                await sequential(clients, args.sequential, False, rng)
+            ),
+            "sequential_stream_ttft": summarise(
+                await sequential(clients, args.sequential, True, rng)
+            ),
+            f"concurrent_{args.concurrency}x{args.chunks}_ttft": summarise(
+                await concurrent(clients, args.rounds, args.concurrency, rng)
+            ),
+        }
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = [f"{'run':<34}{'target':<10}{'p50 ms':>9}{'p99 ms':>9}"]
+    for name, summary in results.items():
+        for target in (*TARGETS, "overhead_h1", "overhead_h2pool"):
+            row = summary[target]
+            lines.append(f"{name:<34}{target:<10}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}")
+        lines.append(f"{name:<34}{'h1/h2pool p50 ratio':<19}{summary['h1_over_h2pool_p50']:>9.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sequential", type=int, default=300, help="requests per target per mode")
+    parser.add_argument("--rounds", type=int, default=10, help="concurrent rounds per target")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--chunks", type=int, default=50, help="chunks per concurrent stream")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="compatkit-bench-") as workdir,
+        emulator_process(args.chunks, Path(workdir)) as (emulator_url, ca),
+        proxy_process(emulator_url, ca) as proxy_url,
+    ):
+        results = asyncio.run(run(args, proxy_url, emulator_url, ca))
+    print(report(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
