@@ -207,3 +207,34 @@ def test_loads_raises_only_json_error_on_arbitrary_bytes(data: bytes) -> None:
 def test_loads_raises_only_json_error_on_json_like_text(text: str) -> None:
     with contextlib.suppress(JSONError):
         loads(text.encode())
+
+
+def _holds_non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_non_finite(item) for item in value)
+    return False
+
+
+_values_with_floats = st.recursive(
+    st.one_of(st.none(), st.floats(), st.sampled_from(["null", ":null", "[null", "a"])),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["null", "k", ""]), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(_values_with_floats, st.booleans())
+def test_dumps_refuses_exactly_the_values_holding_nan_or_infinity(
+    value: object, indent: bool
+) -> None:
+    if _holds_non_finite(value):
+        with pytest.raises(JSONError, match="NaN and Infinity"):
+            dumps(value, indent=indent)
+    else:
+        assert json.loads(dumps(value, indent=indent)) == value
