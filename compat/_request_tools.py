@@ -117,7 +117,11 @@ def _declaration(tool: dict[str, Any], path: str, schema_mode: SchemaMode) -> De
     description = tool.get("description")
     if description is not None and expect_str(description, child(path, "description")):
         declaration["description"] = description
-    declaration[schema_mode] = clean_schema(schema, mode=schema_mode)
+    cleaned = clean_schema(schema, mode=schema_mode)
+    if schema_mode == "parametersJsonSchema" or cleaned.get("properties"):
+        declaration[schema_mode] = cleaned
+    # else: a Gemini Schema OBJECT must list properties ("should be non-empty for OBJECT
+    # type"); a tool that takes no arguments is declared without `parameters`.
     return declaration
 
 

@@ -64,6 +64,25 @@ def test_a_custom_tool_becomes_a_declaration_with_its_schema_cleaned_for_the_mod
     ]
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object"},
+        {"type": "object", "properties": {}},
+        {"type": "object", "additionalProperties": True},
+    ],
+)
+def test_a_tool_without_arguments_is_declared_without_parameters(schema: dict[str, Any]) -> None:
+    assert declarations([tool("NoArgs", input_schema=schema)]) == [{"name": "NoArgs"}]
+    json_schema = declarations([tool("NoArgs", input_schema=schema)], "parametersJsonSchema")
+    assert json_schema == [
+        {
+            "name": "NoArgs",
+            "parametersJsonSchema": clean_schema(schema, mode="parametersJsonSchema"),
+        }
+    ]
+
+
 def test_tool_fields_with_no_gemini_meaning_are_accepted_and_not_sent() -> None:
     extras = {
         "type": "custom",
