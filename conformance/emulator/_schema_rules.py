@@ -6,7 +6,9 @@ Operation: `schema_problems(schema, path, out)` appends `(field path, problem)` 
   `only 'enum' and 'date-time' are supported for STRING type` (gemini-cli#3178, verbatim);
 - an `enum` on a schema whose type is not STRING (or missing):
   `function declaration enum only allowed for STRING type` (9router PR #380; the `.enum` path
-  suffix is not verified).
+  suffix is not verified);
+- an OBJECT without properties: `properties: should be non-empty for OBJECT type`;
+- a `required` name that is not a property: `required[i]: property is not defined`.
 Paths name map entries by key (`properties[links]`), as Google's validator does, unlike the
 parser's `properties[4].value`.
 
@@ -23,6 +25,10 @@ from conformance.emulator._json_access import as_list, get
 STRING_FORMATS = frozenset({"enum", "date-time"})
 FORMAT_PROBLEM = "only 'enum' and 'date-time' are supported for STRING type"
 ENUM_PROBLEM = "function declaration enum only allowed for STRING type"
+# Both quoted in public code (Gemini API and Vertex), not in the reference. A proto3 map has no
+# presence, so a missing `properties` is the same as an empty one.
+EMPTY_OBJECT_PROBLEM = "should be non-empty for OBJECT type"
+UNDEFINED_REQUIRED_PROBLEM = "property is not defined"
 
 
 def schema_problems(schema: object, path: str, out: list[tuple[str, str]]) -> None:
@@ -34,13 +40,18 @@ def schema_problems(schema: object, path: str, out: list[tuple[str, str]]) -> No
 def _check(schema: dict[str, Any], trail: list[str], out: list[tuple[str, str]]) -> None:
     # `trail` holds the path segments; they are joined only when a problem is found.
     schema_type = _type_name(schema.get("type"))
+    properties = schema.get("properties")
     if schema_type == "STRING":
         schema_format = schema.get("format")
         if schema_format is not None and schema_format not in STRING_FORMATS:
             out.append(("".join(trail) + ".format", FORMAT_PROBLEM))
     elif schema.get("enum"):
         out.append(("".join(trail) + ".enum", ENUM_PROBLEM))
-    properties = schema.get("properties")
+    if schema_type == "OBJECT" and not properties:
+        out.append(("".join(trail) + ".properties", EMPTY_OBJECT_PROBLEM))
+    required = schema.get("required")
+    if required:
+        _check_required(required, properties, trail, out)
     if type(properties) is dict:
         for key, child in properties.items():
             if type(child) is dict:
@@ -57,6 +68,15 @@ def _check(schema: dict[str, Any], trail: list[str], out: list[tuple[str, str]])
             trail.append(f".any_of[{index}]")
             _check(child, trail, out)
             trail.pop()
+
+
+def _check_required(
+    required: Any, properties: Any, trail: list[str], out: list[tuple[str, str]]
+) -> None:
+    names = properties if type(properties) is dict else {}
+    for index, name in enumerate(as_list(required)):
+        if name not in names:
+            out.append(("".join(trail) + f".required[{index}]", UNDEFINED_REQUIRED_PROBLEM))
 
 
 def _type_name(value: Any) -> str:

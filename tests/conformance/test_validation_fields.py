@@ -88,7 +88,7 @@ def test_at_most_512_function_declarations() -> None:
 def test_parameters_and_parameters_json_schema_are_mutually_exclusive() -> None:
     declaration = {
         "name": "f",
-        "parameters": {"type": "OBJECT"},
+        "parameters": {"type": "STRING"},
         "parametersJsonSchema": {"type": "object"},
     }
     assert message_of(with_declarations(declaration)) == star(

@@ -83,8 +83,8 @@ def test_json_schema_keywords_outside_the_gemini_schema_are_unknown_fields(keywo
     ("key", "value"),
     [
         ("type", "OBJECT"), ("format", "enum"), ("title", "t"), ("description", "d"),
-        ("nullable", True), ("maxItems", "3"), ("minItems", 1), ("properties", {}),
-        ("required", []), ("minProperties", 1), ("maxProperties", 2), ("minLength", 1),
+        ("nullable", True), ("maxItems", "3"), ("minItems", 1), ("properties", {"b": {}}),
+        ("required", ["a"]), ("minProperties", 1), ("maxProperties", 2), ("minLength", 1),
         ("maxLength", 2), ("pattern", "a"), ("example", {"a": 1}), ("anyOf", []),
         ("propertyOrdering", []), ("default", None), ("items", {"type": "STRING"}),
         ("minimum", 1.5), ("maximum", 9), ("max_items", 3), ("property_ordering", ["a"]),
@@ -92,7 +92,8 @@ def test_json_schema_keywords_outside_the_gemini_schema_are_unknown_fields(keywo
     ],
 )  # fmt: skip
 def test_every_gemini_schema_field_is_accepted_in_either_spelling(key: str, value: object) -> None:
-    body = request(tools=tool({"type": "object", key: value} if key != "type" else {key: value}))
+    schema = {"type": "object", "properties": {"a": {"type": "STRING"}}}
+    body = request(tools=tool({**schema, key: value}))
     assert validate_generate_content_request(body, model=MODEL) is None
 
 

@@ -80,6 +80,42 @@ def test_enum_on_string_in_any_case_is_accepted() -> None:
     assert validate_generate_content_request(body, model=MODEL) is None
 
 
+@pytest.mark.parametrize("schema", [{"type": "OBJECT", "properties": {}}, {"type": "object"}])
+def test_an_object_needs_properties(schema: dict[str, Any]) -> None:
+    # A proto3 map has no presence: a missing `properties` is an empty one.
+    assert message_of(with_parameters(schema)) == (
+        "* GenerateContentRequest.tools[0].function_declarations[0].parameters.properties: "
+        "should be non-empty for OBJECT type\n"
+    )
+
+
+def test_nested_empty_objects_are_refused_too() -> None:
+    schema = {"type": "OBJECT", "properties": {"params": {"type": "OBJECT", "properties": {}}}}
+    body = {"contents": [USER_HI], "generationConfig": {"responseSchema": schema}}
+    assert message_of(body) == (
+        "* GenerateContentRequest.generation_config.response_schema.properties[params].properties: "
+        "should be non-empty for OBJECT type\n"
+    )
+
+
+def test_a_declaration_without_parameters_passes() -> None:
+    body = {"contents": [USER_HI], "tools": [{"functionDeclarations": [{"name": "ExitPlanMode"}]}]}
+    assert validate_generate_content_request(body, model=MODEL) is None
+
+
+def test_required_names_must_be_properties() -> None:
+    item = {
+        "type": "OBJECT",
+        "properties": {"name": {"type": "STRING"}},
+        "required": ["name", "args"],
+    }
+    schema = {"type": "OBJECT", "properties": {"tools": {"type": "ARRAY", "items": item}}}
+    assert message_of(with_parameters(schema)) == (
+        "* GenerateContentRequest.tools[0].function_declarations[0].parameters.properties[tools]"
+        ".items.required[1]: property is not defined\n"
+    )
+
+
 def test_every_schema_problem_is_reported_one_line_each() -> None:
     body = with_parameters(
         {"type": "OBJECT", "properties": {"a": {"type": "STRING", "format": "email"}}},
