@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from compat._errors import RequestError
 from compat._fast_path import fast_gemini_request
 from compat._options import ConversionOptions
 from compat._request_checks import (
+    expect_bool,
     expect_dict,
     expect_list,
     expect_str,
@@ -82,8 +82,8 @@ def _check_envelope(request: dict[str, Any]) -> None:
     """Fields that are checked but have no Gemini body counterpart."""
     str_field(request, "model", "")
     stream = request.get("stream")
-    if stream is not None and type(stream) is not bool:
-        raise RequestError("stream", "expected a boolean")
+    if stream is not None:
+        expect_bool(stream, "stream")
     metadata = request.get("metadata")
     if metadata is not None:
         user_id = expect_dict(metadata, "metadata").get("user_id")
