@@ -140,3 +140,68 @@ def test_an_unknown_key_in_any_part_is_named_in_the_rejection(
 def test_decoding_never_raises(raw: bytes) -> None:
     body, rejection = decode_request_body(raw)
     assert (rejection is None) or (body is None and rejection.http_status == 400)
+
+
+# Where messages sit in a Gemini request, written out here independently of the validator's
+# tables: (JSON key, proto name, what the value holds). `schema_map` is Schema.properties.
+MESSAGE_KEYS = {
+    "contents": ("contents", "list"),
+    "parts": ("parts", "list"),
+    "systemInstruction": ("system_instruction", "one"),
+    "system_instruction": ("system_instruction", "one"),
+    "functionCall": ("function_call", "one"),
+    "function_call": ("function_call", "one"),
+    "functionResponse": ("function_response", "one"),
+    "function_response": ("function_response", "one"),
+    "tools": ("tools", "list"),
+    "functionDeclarations": ("function_declarations", "list"),
+    "function_declarations": ("function_declarations", "list"),
+    "parameters": ("parameters", "one"),
+    "items": ("items", "one"),
+    "properties": ("properties", "schema_map"),
+    "toolConfig": ("tool_config", "one"),
+    "tool_config": ("tool_config", "one"),
+    "functionCallingConfig": ("function_calling_config", "one"),
+    "generationConfig": ("generation_config", "one"),
+    "generation_config": ("generation_config", "one"),
+    "thinkingConfig": ("thinking_config", "one"),
+    "thinking_config": ("thinking_config", "one"),
+    "safetySettings": ("safety_settings", "list"),
+    "safety_settings": ("safety_settings", "list"),
+    "anyOf": ("any_of", "list"),
+}
+
+
+def message_positions(node: dict[str, Any], path: str) -> list[tuple[dict[str, Any], str]]:
+    """Every message object in a request with its error path (Struct values are not messages)."""
+    found = [(node, path)]
+    for key, value in node.items():
+        if key not in MESSAGE_KEYS or value is None:
+            continue
+        name, shape = MESSAGE_KEYS[key]
+        here = f"{path}.{name}" if path else name
+        if shape == "one" and isinstance(value, dict):
+            found += message_positions(value, here)
+        elif shape == "list" and isinstance(value, list):
+            for index, item in enumerate(value):
+                found += message_positions(item, f"{here}[{index}]")
+        elif shape == "schema_map" and isinstance(value, dict):
+            for index, item in enumerate(value.values()):
+                found += message_positions(item, f"{here}[{index}].value")
+    return found
+
+
+@settings(max_examples=min(settings().max_examples, 100))
+@given(generate_content_requests(), st.data())
+def test_an_unknown_field_anywhere_in_the_tree_is_named_with_its_path(
+    case: tuple[str, dict[str, Any]], data: st.DataObject
+) -> None:
+    model, body = case
+    target, path = data.draw(st.sampled_from(message_positions(body, "")))
+    target["zz_unknown"] = {"any": "thing"}
+    rejection = validate_generate_content_request(body, model=model)
+    assert rejection is not None
+    where = f" at '{path}'" if path else ""
+    line = f'Invalid JSON payload received. Unknown name "zz_unknown"{where}: Cannot find field.'
+    assert rejection.message == line
+    assert [(v.field, v.description) for v in rejection.violations] == [(path, line)]
