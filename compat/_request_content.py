@@ -467,7 +467,6 @@ def _tool_result(block: dict[str, Any], path: str) -> tuple[dict[str, str], list
     is_error = block.get("is_error")
     if is_error is not None:
         expect_bool(is_error, child(path, "is_error"))
-    content_path = child(path, "content")
     content = block.get("content")
     media: list[Part] = []
     if content is None:
@@ -475,6 +474,7 @@ def _tool_result(block: dict[str, Any], path: str) -> tuple[dict[str, str], list
     elif type(content) is str:
         text = content
     else:
+        content_path = child(path, "content")
         texts: list[str] = []
         for index, inner in enumerate(expect_list(content, content_path)):
             inner_path = item(content_path, index)
@@ -547,10 +547,9 @@ def _thinking(kind: str, block: dict[str, Any], path: str) -> tuple[str, str]:
 
 
 def _tool_use(block: dict[str, Any], path: str) -> tuple[Part, _Call]:
-    id_path = child(path, "id")
     tool_use_id = str_field(block, "id", path)
     if not tool_use_id:
-        raise RequestError(id_path, "tool_use id must be non-empty")
+        raise RequestError(child(path, "id"), "tool_use id must be non-empty")
     name = str_field(block, "name", path)
     arguments = dict_field(block, "input", path)
     function_call: Part = {"name": name, "args": arguments}
