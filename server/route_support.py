@@ -104,7 +104,7 @@ def stream_response(services: Services, stream: OpenStream, dialect: StreamDiale
     route, model, started, request_id = g.route, g.model, g.started, g.request_id
     started_loop = _loop_time() - (time.monotonic() - started)
 
-    async def on_close(result: StreamResult) -> None:
+    def on_close(result: StreamResult) -> None:
         if result.first_content_at is not None:
             metrics.ttft.labels(route, model).observe(result.first_content_at - started_loop)
         metrics.e2e.labels(route, model).observe(time.monotonic() - started)

@@ -10,8 +10,8 @@ Operations:
 Goals:
     - No buffering: each upstream chunk goes through the translator and out at once.
     - During upstream silence the client gets a ping every `ping_interval` seconds
-      (`event: ping` for Anthropic, an SSE comment for OpenAI); the pending upstream read is
-      never cancelled by a ping, only by the end of the response.
+      (`event: ping` for Anthropic, an SSE comment for OpenAI); a reader task owns the
+      upstream read, so a ping never interrupts it.
     - A connection that breaks mid-stream ends the reply with the translator's `error` event
       (it never saw a finish), counted in metrics; nothing is retried once bytes were sent.
     - A client that disconnects cancels the upstream request at once: Quart closes the body
@@ -22,6 +22,7 @@ Goals:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from server.upstream import OpenStream, UpstreamBroken, translator_error
 
 Event = dict[str, Any]
 _CLEANUP_KEY = "compatkit.cleanup"
+_QUEUE_CHUNKS = 64  # upstream chunks read ahead of a slow client, at most
+_DRAIN_TIMEOUT = 2.0  # seconds a finished reply may take to end upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ OPENAI_DIALECT = StreamDialect(
 
 @dataclass(slots=True)
 class StreamResult:
-    """How a relayed stream ended, reported to `on_close` exactly once."""
+    """How a relayed stream ended, reported to `on_close` exactly once, when it ends."""
 
     complete: bool  # the translator finished without an error
     error_type: str | None  # the `error` event's type, when one was sent
@@ -100,7 +103,12 @@ class StreamResult:
 
 
 class StreamBody:
-    """The response body of a streamed reply (Quart iterates it, then calls `aclose`)."""
+    """The response body of a streamed reply (Quart iterates it, then calls `aclose`).
+
+    A reader task moves upstream chunks into a small queue; the body takes them out, waiting
+    at most `ping_interval` each time (a ping when nothing came). The reader runs to the
+    upstream's end, which also drains a finished reply so its connection can be reused.
+    """
 
     def __init__(
         self,
@@ -108,35 +116,43 @@ class StreamBody:
         dialect: StreamDialect,
         *,
         ping_interval: float,
-        on_close: Callable[[StreamResult], Awaitable[None]],
+        on_close: Callable[[StreamResult], None],
     ) -> None:
         self._stream = stream
         self._translator = stream.translator
         self._dialect = dialect
         self._ping_interval = ping_interval
         self._on_close = on_close
-        self._queued: bytes | None = None
-        self._pending: asyncio.Future[bytes | None] | None = None
+        self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_QUEUE_CHUNKS)
+        self._reader: asyncio.Task[None] | None = None
         self._done = False
         self._closed = False
         self._error_type: str | None = None
         self._first_content_at: float | None = None
-        self._queued = self._frame(stream.first_events)
+        self._queued: bytes | None = self._frame(stream.first_events)
 
     def __aiter__(self) -> StreamBody:
         return self
 
     async def __anext__(self) -> bytes:
+        if self._reader is None:
+            self._reader = asyncio.ensure_future(self._read_upstream())
         if self._queued is not None:
             data, self._queued = self._queued, None
             return data
         while not self._done:
-            item = await self._next_upstream()
-            if item is _PING:
-                return self._dialect.ping
-            events = self._events_for(item)  # type: ignore[arg-type]
+            try:
+                chunk = self._chunks.get_nowait()
+            except asyncio.QueueEmpty:
+                try:
+                    async with asyncio.timeout(self._ping_interval):
+                        chunk = await self._chunks.get()
+                except TimeoutError:
+                    return self._dialect.ping
+            # None: the upstream ended (or broke); close() reports a stream left unfinished.
+            events = self._translator.close() if chunk is None else self._translator.feed(chunk)
             data = self._frame(events)
-            if self._translator.finished or item is None:
+            if self._translator.finished or chunk is None:
                 self._done = True
                 data += self._tail()
             if data:
@@ -144,22 +160,13 @@ class StreamBody:
         await self.aclose()
         raise StopAsyncIteration
 
-    async def _next_upstream(self) -> bytes | object | None:
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self._stream.next_chunk())
-        done, _ = await asyncio.wait((self._pending,), timeout=self._ping_interval)
-        if not done:
-            return _PING
-        pending, self._pending = self._pending, None
+    async def _read_upstream(self) -> None:
         try:
-            return pending.result()
+            while (chunk := await self._stream.next_chunk()) is not None:
+                await self._chunks.put(chunk)
         except UpstreamBroken:
-            return None  # the translator's close() reports the unfinished stream
-
-    def _events_for(self, data: bytes | None) -> list[Event]:
-        if data is None:
-            return self._translator.close()
-        return self._translator.feed(data)
+            pass
+        await self._chunks.put(None)
 
     def _tail(self) -> bytes:
         """After the last event: the rest of close() and the protocol's trailer."""
@@ -178,17 +185,11 @@ class StreamBody:
         return self._dialect.encode(events)
 
     async def aclose(self) -> None:
-        """Cancel the upstream read; close the upstream response and report the result in the
-        background, so the client's response ends without waiting for the bookkeeping."""
+        """Stop relaying and report the result; close the upstream response in the
+        background, so the client's response ends without waiting for it."""
         if self._closed:
             return
         self._closed = True
-        if self._pending is not None:
-            self._pending.cancel()
-            self._pending = None
-        self._stream.spawn(self._finish())
-
-    async def _finish(self) -> None:
         complete = self._done and self._error_type is None
         usage = getattr(self._translator, "usage", None) or {}
         result = StreamResult(
@@ -198,18 +199,27 @@ class StreamBody:
             input_tokens=_int(usage.get("input_tokens")),
             output_tokens=_int(usage.get("output_tokens")),
         )
-        try:
-            await self._stream.finish(
-                ok=self._error_type is None,
-                drain=complete,
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-            )
-        finally:
-            await self._on_close(result)
+        self._on_close(result)
+        self._stream.spawn(self._finish(result))
 
-
-_PING = object()
+    async def _finish(self, result: StreamResult) -> None:
+        reader = self._reader
+        if reader is not None and not reader.done():
+            if result.complete:  # let the reader reach the upstream's end (usually at once)
+                while not self._chunks.empty():
+                    self._chunks.get_nowait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_DRAIN_TIMEOUT):
+                        while not reader.done():
+                            await self._chunks.get()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        await self._stream.finish(
+            ok=self._error_type is None,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
 
 
 def _is_error(event: Event) -> bool:

@@ -60,8 +60,6 @@ POOL_LIMITS = httpx.Limits(
 ceiling only bounds a burst of new connections while the first handshakes are in flight."""
 
 MAX_ERROR_BODY_BYTES = 1 << 20
-MAX_DRAIN_BYTES = 64 << 10
-DRAIN_TIMEOUT = 2.0
 MAX_REPLY_BYTES = 64 << 20
 
 
@@ -351,20 +349,12 @@ class OpenStream:
         except httpx.HTTPError as exc:
             raise UpstreamBroken(_transport_message(exc)) from None
 
-    async def finish(
-        self, *, ok: bool, drain: bool = False, input_tokens: int = 0, output_tokens: int = 0
-    ) -> None:
-        """Close the upstream response and return the credential's lease (idempotent).
-
-        `drain` reads what is left of a finished reply (usually only its end) first, so an
-        HTTP/1.1 connection goes back to the pool instead of being dropped.
-        """
+    async def finish(self, *, ok: bool, input_tokens: int = 0, output_tokens: int = 0) -> None:
+        """Close the upstream response and return the credential's lease (idempotent)."""
         if self._finished:
             return
         self._finished = True
         try:
-            if drain:
-                await self._drain()
             await self._attempt.close()
         finally:
             kind = OutcomeKind.SUCCESS if ok else OutcomeKind.ERROR
@@ -375,17 +365,6 @@ class OpenStream:
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
             )
-
-    async def _drain(self) -> None:
-        received = 0
-        try:
-            async with asyncio.timeout(DRAIN_TIMEOUT):
-                async for chunk in self._iterator:
-                    received += len(chunk)
-                    if received > MAX_DRAIN_BYTES:
-                        return
-        except (TimeoutError, httpx.HTTPError):
-            return
 
 
 # --- the client --------------------------------------------------------------------------------

@@ -13,7 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.server.conftest import PROXY_KEY, RunningProxy, scenario
+from conformance.emulator.testing import running_emulator
+from server.app import create_app
+from server.hosting import ServerThread
+from tests.server.conftest import (
+    EMULATOR_SCENARIOS,
+    PROXY_KEY,
+    RunningProxy,
+    proxy_config,
+    scenario,
+)
 
 HEADERS = {"x-api-key": PROXY_KEY, "content-type": "application/json"}
 MESSAGE = {
@@ -190,13 +199,21 @@ def test_upstream_failures_before_any_byte_get_their_http_status(
         assert int(response.headers["retry-after"]) >= 1
 
 
-def test_upstream_400_is_a_400_with_googles_message(proxy: RunningProxy, emulator: Any) -> None:
-    request = {**MESSAGE, "top_k": 0}  # Anthropic's schema allows it, Gemini refuses it
-    response = post(proxy, "/v1/messages", httpx.Request("POST", "/", json=request).content)
-    body = assert_anthropic_error(response, 400, "invalid_request_error")
-    (record,) = emulator.requests()
+def test_upstream_400_is_a_400_with_googles_message() -> None:
+    # compat refuses what Gemini would refuse before sending; an upstream key the emulator
+    # does not know still gets Google's 400 INVALID_ARGUMENT (API_KEY_INVALID).
+    scenarios = {**EMULATOR_SCENARIOS, "auth": {"api_keys": ["the-only-good-key"]}}
+    with running_emulator(scenarios) as emulator:
+        with ServerThread(create_app(proxy_config(emulator.base_url))) as server:
+            proxy = RunningProxy(server)
+            body = assert_anthropic_error(
+                post(proxy, "/v1/messages", httpx.Request("POST", "/", json=MESSAGE).content),
+                400,
+                "invalid_request_error",
+            )
+        (record,) = emulator.requests()
     assert record["status"] == 400
-    assert "top_k" in body["error"]["message"]
+    assert "API key not valid" in body["error"]["message"]
 
 
 json_values = st.recursive(
