@@ -10,6 +10,8 @@ Strategies
     text_requests()          text-only requests: no tools, no media, no thinking blocks
     tool_definitions()       a list of custom tools with unique, Gemini-valid names
     image_blocks()           base64 and URL images
+    document_blocks()        PDF (base64, URL), text and content documents
+    search_result_blocks()   `search_result` blocks
     thinking_blocks()        `thinking` (with signature) and `redacted_thinking` blocks
     tool_requests()          requests with tools and well-formed tool_use/tool_result turns
                              (parallel calls, is_error, images in results, thinking, ids of
@@ -33,10 +35,12 @@ from hypothesis import strategies as st
 
 __all__ = [
     "damaged_requests",
+    "document_blocks",
     "hostile_requests",
     "image_blocks",
     "requests",
     "sampling_fields",
+    "search_result_blocks",
     "systems",
     "text_blocks",
     "text_contents",
@@ -218,6 +222,45 @@ def image_blocks(draw: st.DrawFn) -> Json:
 
 
 @st.composite
+def document_blocks(draw: st.DrawFn) -> Json:
+    """PDF (base64 or URL), plain-text and content documents, sometimes titled."""
+    kind = draw(st.sampled_from(["base64", "url", "text", "content"]))
+    if kind == "base64":
+        source: Json = {"type": "base64", "media_type": "application/pdf", "data": draw(_base64())}
+    elif kind == "url":
+        source = {
+            "type": "url",
+            "url": f"https://example.com/doc/{draw(st.text(_BASE62, min_size=1, max_size=8))}.pdf",
+        }
+    elif kind == "text":
+        source = {"type": "text", "media_type": "text/plain", "data": draw(texts())}
+    else:
+        content = draw(
+            st.one_of(
+                texts(), st.lists(st.one_of(text_blocks(), image_blocks()), min_size=1, max_size=2)
+            )
+        )
+        source = {"type": "content", "content": content}
+    block: Json = {"type": "document", "source": source}
+    for field in ("title", "context"):
+        if draw(st.booleans()):
+            block[field] = draw(texts())
+    if draw(st.booleans()):
+        block["citations"] = {"enabled": draw(st.booleans())}
+    return block
+
+
+@st.composite
+def search_result_blocks(draw: st.DrawFn) -> Json:
+    return {
+        "type": "search_result",
+        "source": f"https://example.com/{draw(st.text(_BASE62, min_size=1, max_size=8))}",
+        "title": draw(texts()),
+        "content": draw(st.lists(text_blocks(), min_size=1, max_size=2)),
+    }
+
+
+@st.composite
 def thinking_blocks(draw: st.DrawFn) -> Json:
     if draw(st.integers(0, 3)) == 0:
         return {"type": "redacted_thinking", "data": draw(_base64())}
@@ -293,8 +336,9 @@ def tool_requests(draw: st.DrawFn) -> Json:
     tools = draw(tool_definitions())
     names = [tool["name"] for tool in tools]
     first: list[Json] = [draw(text_blocks())]
-    if draw(st.booleans()):
-        first.append(draw(image_blocks()))
+    first += draw(
+        st.lists(st.one_of(image_blocks(), document_blocks(), search_result_blocks()), max_size=2)
+    )
     messages: list[Json] = [{"role": "user", "content": first}]
     used_ids: set[str] = set()
     for _ in range(draw(st.integers(0, 3))):
