@@ -9,6 +9,8 @@ Routes:
 - Code Assist (auth: Bearer): `POST /v1internal:{generateContent | streamGenerateContent |
   countTokens | loadCodeAssist | onboardUser | ...}`, `GET /v1internal/{operation name}`.
 - OAuth: `POST /token` (also `/oauth2/v4/token`), the refresh grant.
+- Account setup a Code Assist proxy does (auth: Bearer): `GET /oauth2/v2/userinfo`,
+  `GET /v1/projects`, `POST /v1/projects/{p}/services/{s}:enable` (codeassist.account_answer).
 - Control: `GET /_emulator/requests[?since=N]`, `POST /_emulator/reset`.
 
 Goals: the oracle is strict and fast. Strict: every request is authenticated, validated
@@ -59,6 +61,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's request payload limit
 SCENARIO_HEADER = b"x-emulator-scenario"
+_ACCOUNT_PREFIXES = ("/oauth2/v2/userinfo", "/oauth2/v3/userinfo", "/userinfo/", "/v1/projects")
 _CACHE_LIMIT = 1024
 
 _JSON = b"application/json; charset=UTF-8"
@@ -215,6 +218,8 @@ class Emulator:
 
     def _route(self, request: Request) -> Handled:
         path, method = request.path, request.method
+        if path.startswith(_ACCOUNT_PREFIXES):
+            return self._account(request)
         if path.startswith("/v1/"):
             path = "/v1beta/" + path[4:]
         request.route = path
@@ -340,6 +345,19 @@ class Emulator:
         raise _Refused(
             google_errors.not_found(f"No route for {request.method} {request.path}."), "not_found"
         )
+
+    def _account(self, request: Request) -> Handled:
+        try:
+            credential = self._authenticate(request, "code_assist")
+        except _Refused as refused:
+            return _refusal(refused.rejection, refused.verdict)
+        answer = codeassist.account_answer(request.method, request.path, credential)
+        if answer is None:
+            path = request.path
+            return _refusal(
+                google_errors.not_found(f"No route for {request.method} {path}."), "not_found"
+            )
+        return Handled(200, orjson.dumps(answer), "ok", "account", credential=credential)
 
     # --- generate / count (both surfaces) ----------------------------------------------------------
 

@@ -11,6 +11,9 @@ Operations:
 - `SetupFlow.get_operation(name)`: `GET /v1internal/{name}` — done on the first poll, with
   `response.cloudaicompanionProject {id, name}`.
 - `SIMPLE_METHODS`: the bookkeeping methods gemini-cli also calls, with their minimal valid answers.
+- `account_answer(method, path, identity)`: the few other Google endpoints a Code Assist proxy touches
+  while setting up a credential (userinfo, Cloud Resource Manager project list, Service Usage enable),
+  so such a proxy runs against the emulator unchanged; None for any other path.
 
 Sources: reference/protocols.md §C (gemini-cli `setup.ts`, `server.ts`, `types.ts`).
 """
@@ -115,3 +118,34 @@ class SetupFlow:
                 "cloudaicompanionProject": project,
             },
         }
+
+
+def account_answer(method: str, path: str, identity: str) -> dict[str, Any] | None:
+    """Userinfo, project list and service enablement answers (see the module docstring)."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    if method == "GET" and path in {
+        "/oauth2/v2/userinfo",
+        "/oauth2/v3/userinfo",
+        "/userinfo/v2/me",
+    }:
+        return {
+            "id": str(int(digest[:15], 16)),
+            "email": f"emulated-{digest[:8]}@example.com",
+            "verified_email": True,
+            "name": "Emulated User",
+        }
+    if method == "GET" and path == "/v1/projects":
+        project = f"emulated-{digest[:12]}"
+        return {
+            "projects": [
+                {
+                    "projectId": project,
+                    "name": project,
+                    "projectNumber": str(int(digest[:11], 16)),
+                    "lifecycleState": "ACTIVE",
+                }
+            ]
+        }
+    if method == "POST" and path.startswith("/v1/projects/") and path.endswith(":enable"):
+        return {"name": "operations/noop.DONE_OPERATION", "done": True}
+    return None

@@ -181,3 +181,17 @@ def test_issued_access_tokens_expire_after_their_lifetime() -> None:
     assert issuer.identity(body["access_token"]) is not None
     now[0] += 3599
     assert issuer.identity(body["access_token"]) is None
+
+
+def test_account_setup_endpoints_a_code_assist_proxy_calls(
+    strict_emulator: RunningEmulator,
+) -> None:
+    with bearer_client(strict_emulator) as client:
+        email = client.get("/oauth2/v2/userinfo").json()["email"]
+        assert email.endswith("@example.com")
+        project = client.get("/v1/projects").json()["projects"][0]["projectId"]
+        enabled = client.post(
+            f"/v1/projects/{project}/services/cloudaicompanion.googleapis.com:enable"
+        )
+        assert enabled.json()["done"] is True
+    assert httpx.get(strict_emulator.url("/oauth2/v2/userinfo")).status_code == 401
