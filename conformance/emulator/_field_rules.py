@@ -11,11 +11,11 @@ Operations, each appending `(field path, problem)` pairs in Google's
   [0, 1], topK, candidateCount and maxOutputTokens positive, thinkingBudget >= -1, a known
   `responseMimeType`, `responseSchema` xor `responseJsonSchema`, and the Schema rules on
   `responseSchema`.
-- `thinking_budget_problem(config, model)`: the model-dependent budget rule (Gemini 2.5 Pro and
-  Gemini 3 Pro cannot disable thinking).
+- `thinking_config_problem(config, model)`: a budget and a level together, and the model-dependent
+  budget rule (Gemini 2.5 Pro and Gemini 3 Pro cannot disable thinking).
 
 The limits come from the reference; their wording is not quoted there. The texts for invalid and
-empty function names, response MIME types and the zero thinking budget are Google's as quoted in
+empty function names, response MIME types and the two thinking errors are Google's as quoted in
 public code (issues and client code, not the reference); the others are written in Google's style
 and are not verified. Parameter names are deliberately not checked: the reference quotes the
 documented rule ("letters, digits, underscores, at most 64") but no observed rejection, and real
@@ -43,6 +43,7 @@ INVALID_NAME_PROBLEM = (
 )
 EMPTY_NAME_PROBLEM = "Name cannot be empty."
 BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
+BUDGET_AND_LEVEL_MESSAGE = "You can only set only one of thinking budget and thinking level."
 RESPONSE_MIME_TYPES = frozenset(
     {"text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum"}
 )
@@ -172,12 +173,18 @@ def _range_problem(name: str, low: float, high: float) -> str:
     return f"{name} must be between {low:g} and {high:g}, inclusive"
 
 
-def thinking_budget_problem(config: Any, model: str) -> str | None:
-    """Pro models only work in thinking mode: a budget of 0 is refused."""
-    if type(config) is not dict or not _thinking_only(model):
+def thinking_config_problem(config: Any, model: str) -> str | None:
+    """The thinking config's one-line errors: a budget and a level together (any model), or a
+    zero budget for a Pro model, which only works in thinking mode."""
+    if type(config) is not dict:
         return None
     thinking = get(config, "thinkingConfig", "thinking_config")
-    if type(thinking) is dict and _number(get(thinking, "thinkingBudget", "thinking_budget")) == 0:
+    if type(thinking) is not dict:
+        return None
+    budget = _number(get(thinking, "thinkingBudget", "thinking_budget"))
+    if budget is not None and get(thinking, "thinkingLevel", "thinking_level") is not None:
+        return BUDGET_AND_LEVEL_MESSAGE
+    if budget == 0 and _thinking_only(model):
         return BUDGET_ZERO_MESSAGE
     return None
 

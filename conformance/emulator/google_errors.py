@@ -306,7 +306,8 @@ def model_capacity_exhausted(
 
 
 def unavailable(message: str = "The model is overloaded. Please try again later.") -> Rejection:
-    """HTTP 503 UNAVAILABLE (default wording as Gemini sends it when overloaded; not verified)."""
+    """HTTP 503 UNAVAILABLE (default wording as Gemini sends it when overloaded, quoted in public
+    code)."""
     return Rejection(503, "UNAVAILABLE", message)
 
 

@@ -21,8 +21,9 @@ Plan, in Google's own order:
    parts without data, names, Schema formats and enums, limits and ranges. All problems at once,
    as `* GenerateContentRequest.<path>: <problem>\\n` lines, no details.
 3. request-wide rules, first failure only, as Google's one-line messages: `cachedContent` with its
-   own system instruction or tools, roles and turn order, Gemini 3 thought signatures, the
-   model-dependent thinking budget.
+   own system instruction or tools, the thinking config (budget and level together, a zero budget
+   for Pro models), roles and turn order, Gemini 3 thought signatures. Their relative order is
+   not known from Google; this one is a choice.
 The body is walked once per step; field tables and patterns are precomputed at import.
 """
 
@@ -35,7 +36,7 @@ import orjson
 
 from conformance.emulator._field_rules import (
     generation_config_problems,
-    thinking_budget_problem,
+    thinking_config_problem,
     tool_config_problems,
     tool_problems,
 )
@@ -189,9 +190,9 @@ def _request_rejection(request: dict[str, Any], model: str) -> Rejection | None:
         return invalid_argument(_star_lines("GenerateContentRequest", problems))
     message = (
         _cached_content_problem(request)
+        or thinking_config_problem(config, model)
         or turn_order_problem(turns)
         or thought_signature_problem(turns, model)
-        or thinking_budget_problem(config, model)
     )
     return invalid_argument(message) if message else None
 

@@ -258,3 +258,12 @@ def test_cached_content_cannot_come_with_its_own_system_instruction_or_tools(
 
 def test_cached_content_alone_passes() -> None:
     assert message_of({"contents": [USER_HI], "cachedContent": "cachedContents/abc"}) is None
+
+
+@pytest.mark.parametrize("model", ["gemini-2.5-flash", "gemini-3-flash-preview"])
+def test_a_thinking_budget_and_a_thinking_level_cannot_both_be_set(model: str) -> None:
+    config = {"thinkingConfig": {"thinkingBudget": 1024, "thinkingLevel": "HIGH"}}
+    body = {"contents": [USER_HI], "generationConfig": config}
+    assert message_of(body, model) == (
+        "You can only set only one of thinking budget and thinking level."
+    )
