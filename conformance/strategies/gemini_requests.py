@@ -9,7 +9,9 @@ Strategies
     generation_configs()     in-range sampling fields, at most 5 stop sequences, thinking config
     conversations(model)     `contents` that alternate user/model, end on a user turn, answer N
                              function calls with one turn of N function responses, and sign the
-                             first call of each model turn for Gemini 3
+                             first call of each model turn for Gemini 3; user turns sometimes
+                             carry images or files, call turns thought summaries, call ids and
+                             the trailing empty-text signature part
     generate_content_requests()   `(model, body)`: a whole request, keys sometimes in snake_case
     code_assist_requests()        `(model, envelope)`: the same wrapped as v1internal (§C)
 
@@ -186,6 +188,24 @@ def generation_configs() -> st.SearchStrategy[Json]:
     )
 
 
+def _media_parts() -> st.SearchStrategy[Json]:
+    inline = st.builds(
+        lambda data: {"inlineData": {"mimeType": "image/png", "data": data}},
+        st.sampled_from(["iVBORw0KGgo=", "AAAA", "R0lGODlhAQABAAAAACw="]),
+    )
+    remote = st.just(
+        {"fileData": {"mimeType": "application/pdf", "fileUri": "https://example.com/a.pdf"}}
+    )
+    return inline | remote
+
+
+def _user_parts() -> st.SearchStrategy[list[Json]]:
+    """Text, sometimes with an image or a file."""
+    return st.builds(
+        lambda text, media: text + media, _text_parts(), st.lists(_media_parts(), max_size=2)
+    )
+
+
 def _text_parts() -> st.SearchStrategy[list[Json]]:
     return st.lists(
         st.text(min_size=1, max_size=40).map(lambda t: {"text": t}), min_size=1, max_size=3
@@ -201,18 +221,31 @@ def _call_round(names: list[str], signed: bool) -> st.SearchStrategy[list[Json]]
     """A model turn with N function calls and the user turn holding the N responses."""
 
     def build(
-        chosen: list[str], args: list[Json], signature: str, outputs: list[str]
+        chosen: list[str],
+        args: list[Json],
+        signature: str,
+        outputs: list[str],
+        extras: tuple[str | None, bool, bool],
     ) -> list[Json]:
+        thought, with_ids, trailing_signature = extras
         calls: list[Json] = [
             {"functionCall": {"name": n, "args": a}} for n, a in zip(chosen, args, strict=False)
         ]
-        if signed:
-            calls[0]["thoughtSignature"] = signature
         responses = [
             {"functionResponse": {"name": n, "response": {"output": o}}}
             for n, o in zip(chosen, outputs, strict=False)
         ]
-        return [{"role": "model", "parts": calls}, {"role": "user", "parts": responses}]
+        if with_ids:
+            for index, (call, response) in enumerate(zip(calls, responses, strict=True)):
+                call["functionCall"]["id"] = response["functionResponse"]["id"] = f"call_{index}"
+        if signed:
+            calls[0]["thoughtSignature"] = signature
+        model_parts = calls
+        if thought is not None:  # summarized thinking before the calls (§B.4)
+            model_parts = [{"text": thought, "thought": True}, *calls]
+        if trailing_signature:  # the empty-text part Gemini ends a turn with (§B.4)
+            model_parts = [*model_parts, {"text": "", "thoughtSignature": "c2ln"}]
+        return [{"role": "model", "parts": model_parts}, {"role": "user", "parts": responses}]
 
     return st.integers(1, 3).flatmap(
         lambda count: st.builds(
@@ -223,6 +256,7 @@ def _call_round(names: list[str], signed: bool) -> st.SearchStrategy[list[Json]]
                 st.just(_SENTINEL), st.text(_SIGNATURE_CHARS, min_size=4, max_size=40).map(_pad)
             ),
             st.lists(st.text(max_size=20), min_size=count, max_size=count),
+            st.tuples(st.none() | st.text(min_size=1, max_size=20), st.booleans(), st.booleans()),
         )
     )
 
@@ -238,7 +272,7 @@ def _text_round() -> st.SearchStrategy[list[Json]]:
             {"role": "user", "parts": user_parts},
         ],
         _text_parts(),
-        _text_parts(),
+        _user_parts(),
     )
 
 
@@ -246,7 +280,7 @@ def conversations(model: str, names: list[str]) -> st.SearchStrategy[list[Json]]
     """Valid `contents`: a user turn, then rounds of (model text | model calls) + user answer."""
     signed = model.removeprefix("models/").startswith("gemini-3")
     round_ = _text_round() | _call_round(names, signed) if names else _text_round()
-    first = _text_parts().map(lambda parts: [{"role": "user", "parts": parts}])
+    first = _user_parts().map(lambda parts: [{"role": "user", "parts": parts}])
     return st.builds(
         lambda head, rounds: head + [turn for pair in rounds for turn in pair],
         first,
