@@ -57,7 +57,7 @@ def parse_violations(body: object, root: str, location: str = "") -> list[FieldV
     return out
 
 
-def unknown_name_line(key: str, location: str, reason: str) -> str:
+def _unknown_name_line(key: str, location: str, reason: str) -> str:
     """The parser's line for a key it cannot place."""
     if location:
         return f"Invalid JSON payload received. Unknown name \"{key}\" at '{location}': {reason}"
@@ -65,7 +65,7 @@ def unknown_name_line(key: str, location: str, reason: str) -> str:
 
 
 def _unknown_name(key: str, location: str, reason: str) -> FieldViolation:
-    return FieldViolation(location, unknown_name_line(key, location, reason))
+    return FieldViolation(location, _unknown_name_line(key, location, reason))
 
 
 def _invalid_value(location: str, type_name: str, shown: str) -> FieldViolation:
