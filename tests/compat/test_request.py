@@ -383,7 +383,18 @@ def test_the_agent_request_converts_with_every_tool_and_turn() -> None:
         assert f'"{keyword}"' not in encoded
 
 
-@pytest.mark.parametrize("schema_mode", ["parameters", "parametersJsonSchema"])
+# `mcp__fetch__fetch.headers` is a free-form object; clean_schema (compat/_schema.py, not this
+# part) leaves it as an OBJECT without properties, which Gemini refuses. Strict: the marker
+# must go once clean_schema handles it.
+SCHEMA_EMPTY_OBJECT = pytest.mark.xfail(
+    strict=True,
+    reason="clean_schema: nested OBJECT without properties ('should be non-empty for OBJECT type')",
+)
+
+
+@pytest.mark.parametrize(
+    "schema_mode", [pytest.param("parameters", marks=SCHEMA_EMPTY_OBJECT), "parametersJsonSchema"]
+)
 @pytest.mark.parametrize("model", ["gemini-2.5-pro", "gemini-3-pro-preview"])
 def test_the_strict_emulator_accepts_the_converted_agent_request(
     schema_mode: Any, model: str
