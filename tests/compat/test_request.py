@@ -1,6 +1,8 @@
-"""compat._request: the request envelope, sampling fields, thinking, system, tool_choice.
+"""compat.to_gemini_request (compat._request): the request envelope, sampling fields,
+thinking, system, tool_choice, the agent request and the `compatkit convert` command.
 
-Each test states one rule of the Anthropic -> Gemini request conversion.
+Each test states one rule of the Anthropic -> Gemini request conversion. This module uses
+the public front door; the other test_request_* modules test the private parts by role.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from typing import Any
 
 import pytest
 
-from compat._errors import RequestError
-from compat._options import ConversionOptions
-from compat._request import to_gemini_request
+from compat import ConversionOptions, RequestError, to_gemini_request
 from conformance.emulator.validation import validate_generate_content_request
 
 AGENT_REQUEST = Path(__file__).parent / "fixtures" / "agent_request.json"
