@@ -104,8 +104,8 @@ def emulator_process(chunks: int, workdir: Path) -> Iterator[tuple[str, Path]]:
 
 
 @contextmanager
-def proxy_process(upstream_url: str, ca: Path) -> Iterator[str]:
-    """`compatkit serve` in front of the emulator; yields its base URL."""
+def proxy_process(upstream_url: str, ca: Path) -> Iterator[tuple[str, int]]:
+    """`compatkit serve` in front of the emulator; yields its base URL and process id."""
     env = {
         **os.environ,
         "COMPATKIT_PROXY_KEYS": PROXY_KEY,
@@ -123,7 +123,7 @@ def proxy_process(upstream_url: str, ca: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_ready(process, url)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(10)
@@ -158,6 +158,16 @@ class Clients:
     direct: httpx.AsyncClient
     proxy_url: str
     emulator_url: str
+    proxy_pid: int
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 1/CLK_TCK resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def anthropic_body(scenario: str, stream: bool) -> dict[str, Any]:
@@ -221,8 +231,10 @@ def percentile(values: list[float], q: float) -> float:
 
 async def sequential(
     clients: Clients, n: int, stream: bool, rng: random.Random
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Latency samples per target, and the proxy's CPU seconds spent per target."""
     samples: dict[str, list[float]] = {t: [] for t in TARGETS}
+    cpu = dict.fromkeys(TARGETS, 0.0)
     for target in TARGETS:  # warm-up: connections, caches
         for _ in range(5):
             await measure(clients, target, "small", stream)
@@ -230,34 +242,42 @@ async def sequential(
         order = list(TARGETS)
         rng.shuffle(order)
         for target in order:
+            before = cpu_seconds(clients.proxy_pid)
             samples[target].append(await measure(clients, target, "small", stream))
-    return samples
+            cpu[target] += cpu_seconds(clients.proxy_pid) - before
+    return samples, cpu
 
 
 async def concurrent(
     clients: Clients, rounds: int, concurrency: int, rng: random.Random
-) -> dict[str, list[float]]:
+) -> tuple[dict[str, list[float]], dict[str, float]]:
     samples: dict[str, list[float]] = {t: [] for t in TARGETS}
+    cpu = dict.fromkeys(TARGETS, 0.0)
     for round_number in range(rounds + 1):
         order = list(TARGETS)
         rng.shuffle(order)
         for target in order:
+            before = cpu_seconds(clients.proxy_pid)
             results = await asyncio.gather(
                 *[measure(clients, target, "long", True) for _ in range(concurrency)]
             )
             if round_number > 0:  # round 0 warms up
                 samples[target].extend(results)
-    return samples
+                cpu[target] += cpu_seconds(clients.proxy_pid) - before
+    return samples, cpu
 
 
-def summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
-    """p50/p99 per target (ms) and each proxy arm's overhead over direct."""
+def summarise(measured: tuple[dict[str, list[float]], dict[str, float]]) -> dict[str, Any]:
+    """p50/p99 per target (ms), the proxy's CPU ms per request, and each proxy arm's
+    overhead over direct."""
+    samples, cpu = measured
     summary: dict[str, Any] = {}
     for target, values in samples.items():
         summary[target] = {
             "n": len(values),
             "p50_ms": percentile(values, 50) * 1000,
             "p99_ms": percentile(values, 99) * 1000,
+            "proxy_cpu_ms_per_request": cpu[target] * 1000 / len(values),
         }
     for arm in ("h1", "h2pool"):
         summary[f"overhead_{arm}"] = {
@@ -269,7 +289,7 @@ def summarise(samples: dict[str, list[float]]) -> dict[str, Any]:
 
 
 async def run(
-    args: argparse.Namespace, proxy_url: str, emulator_url: str, ca: Path
+    args: argparse.Namespace, proxy_url: str, proxy_pid: int, emulator_url: str, ca: Path
 ) -> dict[str, Any]:
     rng = random.Random(args.seed)
     limits = httpx.Limits(
@@ -280,7 +300,7 @@ async def run(
         httpx.AsyncClient(limits=limits, timeout=timeout) as proxy,
         httpx.AsyncClient(http2=True, verify=str(ca), limits=limits, timeout=timeout) as direct,
     ):
-        clients = Clients(proxy, direct, proxy_url, emulator_url)
+        clients = Clients(proxy, direct, proxy_url, emulator_url, proxy_pid)
         return {
             "sequential_non_stream_e2e": summarise(
                 await sequential(clients, args.sequential, False, rng)
@@ -295,12 +315,16 @@ async def run(
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = [f"{'run':<34}{'target':<10}{'p50 ms':>9}{'p99 ms':>9}"]
+    lines = [f"{'run':<30}{'target':<17}{'p50 ms':>9}{'p99 ms':>9}{'proxy CPU ms':>14}"]
     for name, summary in results.items():
         for target in (*TARGETS, "overhead_h1", "overhead_h2pool"):
             row = summary[target]
-            lines.append(f"{name:<34}{target:<10}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}")
-        lines.append(f"{name:<34}{'h1/h2pool p50 ratio':<19}{summary['h1_over_h2pool_p50']:>9.2f}")
+            cpu = row.get("proxy_cpu_ms_per_request")
+            cpu_text = f"{cpu:>14.3f}" if cpu is not None and target != "direct" else ""
+            lines.append(
+                f"{name:<30}{target:<17}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{cpu_text}"
+            )
+        lines.append(f"{name:<30}{'h1/h2pool p50':<17}{summary['h1_over_h2pool_p50']:>9.2f}")
     return "\n".join(lines)
 
 
@@ -316,9 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="compatkit-bench-") as workdir,
         emulator_process(args.chunks, Path(workdir)) as (emulator_url, ca),
-        proxy_process(emulator_url, ca) as proxy_url,
+        proxy_process(emulator_url, ca) as (proxy_url, proxy_pid),
     ):
-        results = asyncio.run(run(args, proxy_url, emulator_url, ca))
+        results = asyncio.run(run(args, proxy_url, proxy_pid, emulator_url, ca))
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
