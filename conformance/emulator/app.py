@@ -21,7 +21,7 @@ same bytes, so a cache is exact); constant headers precomputed; orjson throughou
 
 Plan: `Emulator.__call__` reads the request, `_route` picks a handler, the handler returns a
 `Handled` (a whole response or a planned stream, plus what to record), the call records it and
-`_transmit` sends it, applying the scenario's latency, framing, gzip and stream faults.
+`_transmit` hands it to wire.py, which applies the scenario's latency, framing, gzip and wire faults.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import asyncio
 import hashlib
 import random
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from conformance.emulator import codeassist, google_errors, replies, validation
+from conformance.emulator import codeassist, google_errors, json_text, replies, validation, wire
 from conformance.emulator.capacity import CapacityLedger
 from conformance.emulator.faults import FaultPicker, capacity_rejection, fault_rejection
 from conformance.emulator.google_errors import Rejection
@@ -63,11 +62,6 @@ MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's request payload limit
 SCENARIO_HEADER = b"x-emulator-scenario"
 _ACCOUNT_PREFIXES = ("/oauth2/v2/userinfo", "/oauth2/v3/userinfo", "/userinfo/", "/v1/projects")
 _CACHE_LIMIT = 1024
-
-_JSON = b"application/json; charset=UTF-8"
-_SSE = b"text/event-stream"
-_SERVER = (b"server", b"scaffolding on HTTPServer2")
-_VARY = (b"vary", b"Origin, X-Origin, Referer")
 
 
 def credential_id(secret: str) -> str:
@@ -95,11 +89,10 @@ class Request:
 
 @dataclass(slots=True)
 class PlannedStream:
-    """A stream reply: encoded JSON chunks, framed at send time."""
+    """A stream reply: encoded JSON chunks, framed at send time (wire.py)."""
 
     events: tuple[bytes, ...]
     sse: bool
-    fault: Fault | None = None
 
 
 @dataclass(slots=True)
@@ -114,9 +107,10 @@ class Handled:
     model: str | None = None
     scenario: Scenario | None = None
     credential: str | None = None
-    content_type: bytes = _JSON
+    content_type: bytes = wire.JSON
     request_number: int = 0
     chunk_count: int = 1
+    fault: Fault | None = None  # a wire fault (drop, stall, malformed_chunk) to apply when sending
 
 
 @dataclass(slots=True)
@@ -141,10 +135,6 @@ class _Refused(Exception):
         self.rejection = rejection
         self.verdict = verdict
         self.array_body = array_body
-
-
-class DroppedConnection(Exception):
-    """Raised mid-stream to make the server drop the connection (the `drop` fault)."""
 
 
 def create_emulator(
@@ -197,7 +187,8 @@ class Emulator:
                 ),
                 "too_large",
             )
-            await _send_whole(send, handled.status, handled.body, _JSON, False)  # type: ignore[arg-type]
+            assert isinstance(handled.body, bytes)
+            await wire.send_whole(send, status=handled.status, body=handled.body)
             return
         handled = self._route(request)
         if not request.path.startswith("/_emulator/"):
@@ -234,7 +225,7 @@ class Emulator:
                 return self._oauth_token(request)
             if path == "/_emulator/requests" and method == "GET":
                 since = int(request.query.get("since", "0") or 0)
-                return Handled(200, orjson.dumps(self.recorder.snapshot(since)), "control")
+                return Handled(200, json_text.dumps(self.recorder.snapshot(since)), "control")
             if path == "/_emulator/reset" and method == "POST":
                 self.reset()
                 return Handled(200, b"{}", "control")
@@ -301,7 +292,7 @@ class Emulator:
                 entry["displayName"] = body["displayName"]
             self._cached_contents[entry["name"]] = entry
             return Handled(
-                200, orjson.dumps(entry), "ok", "gemini", body, model, credential=credential
+                200, json_text.dumps(entry), "ok", "gemini", body, model, credential=credential
             )
         entry = self._cached_contents.get(name)
         if entry is None:
@@ -312,7 +303,7 @@ class Emulator:
         if request.method == "DELETE":
             del self._cached_contents[name]
             return Handled(200, b"{}", "ok", "gemini", credential=credential)
-        return Handled(200, orjson.dumps(entry), "ok", "gemini", credential=credential)
+        return Handled(200, json_text.dumps(entry), "ok", "gemini", credential=credential)
 
     # --- Code Assist ------------------------------------------------------------------------------
 
@@ -442,8 +433,8 @@ class Emulator:
         stream = call.method == "streamGenerateContent"
         handled = Handled(
             200,
-            PlannedStream(events, request.query.get("alt") == "sse", fault) if stream else whole,
-            "ok",
+            PlannedStream(events, request.query.get("alt") == "sse") if stream else whole,
+            f"fault:{fault.kind}" if fault is not None else "ok",
             call.surface,
             call.body,
             call.model,
@@ -451,9 +442,10 @@ class Emulator:
             call.credential,
             request_number=call.request_number,
             chunk_count=chunk_count,
+            fault=fault,
         )
         if stream and handled.body.sse:  # type: ignore[union-attr]
-            handled.content_type = _SSE
+            handled.content_type = wire.SSE
         return handled
 
     def _validate(
@@ -516,11 +508,11 @@ class Emulator:
         )
         if code_assist:
             trace = codeassist.trace_id(replies.request_seed(inner, call.scenario))
-            events = tuple(orjson.dumps(codeassist.wrap(c, trace)) for c in reply.chunks)
-            whole = orjson.dumps(codeassist.wrap(reply.whole, trace))
+            events = tuple(json_text.dumps(codeassist.wrap(c, trace)) for c in reply.chunks)
+            whole = json_text.dumps(codeassist.wrap(reply.whole, trace))
         else:
-            events = tuple(orjson.dumps(c) for c in reply.chunks)
-            whole = orjson.dumps(reply.whole)
+            events = tuple(json_text.dumps(c) for c in reply.chunks)
+            whole = json_text.dumps(reply.whole)
         result = (len(events), events, whole)
         self._remember(self._replies, key, result)
         return result
@@ -589,20 +581,37 @@ class Emulator:
             and scenario.gzip
             and "gzip" in (request.header(b"accept-encoding") or "")
         )
-        if scenario is None or scenario.latency.is_zero:
-            timing = None
-        else:
-            timing = random.Random(
-                f"{scenario.name}/{scenario.seed}/latency/{handled.request_number}"
-            )
+        timing = None
+        if scenario is not None and not scenario.latency.is_zero:
+            seed = f"{scenario.name}/{scenario.seed}/latency/{handled.request_number}"
+            timing = random.Random(seed)
         body = handled.body
         if isinstance(body, bytes):
             if timing is not None and scenario is not None:
-                await self._pause(_whole_delay_ms(scenario, timing, handled))
-            await _send_whole(send, handled.status, body, handled.content_type, gzip_ok)
+                await self._pause(
+                    wire.whole_delay_ms(scenario.latency, timing, handled.chunk_count)
+                )
+            await wire.send_whole(
+                send,
+                status=handled.status,
+                body=body,
+                content_type=handled.content_type,
+                gzip_ok=gzip_ok,
+                fault=handled.fault,
+                pause=self._pause,
+            )
             return
         assert scenario is not None
-        await _send_stream(send, body, scenario, timing, gzip_ok, self._pause)
+        await wire.send_stream(
+            send,
+            events=body.events,
+            sse=body.sse,
+            scenario=scenario,
+            timing=timing,
+            pause=self._pause,
+            gzip_ok=gzip_ok,
+            fault=handled.fault,
+        )
 
     async def _pause(self, milliseconds: float) -> None:
         if milliseconds > 0:
@@ -671,75 +680,6 @@ def _marker_in_first_user_text(inner: Mapping[str, Any]) -> str | None:
                     return scenario_marker(part["text"])
             return None
     return None
-
-
-def _whole_delay_ms(scenario: Scenario, rng: random.Random, handled: Handled) -> float:
-    """A non-stream reply is sent once fully generated: headers + first chunk + all gaps."""
-    latency = scenario.latency
-    delay = latency.headers_ms.sample(rng) + latency.first_chunk_ms.sample(rng)
-    return delay + sum(latency.chunk_gap_ms.sample(rng) for _ in range(handled.chunk_count - 1))
-
-
-async def _send_whole(
-    send: Send, status: int, body: bytes, content_type: bytes, gzip_ok: bool
-) -> None:
-    headers = [(b"content-type", content_type), _VARY, _SERVER]
-    if gzip_ok:
-        body = zlib.compress(body, wbits=31)
-        headers.append((b"content-encoding", b"gzip"))
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_stream(
-    send: Send,
-    stream: PlannedStream,
-    scenario: Scenario,
-    timing: random.Random | None,
-    gzip_ok: bool,
-    pause: Callable[[float], Awaitable[None]],
-) -> None:
-    """Frame and send the events, with latency and the scenario's stream fault."""
-    latency = scenario.latency
-    end = b"\r\n\r\n" if scenario.crlf else b"\n\n"
-    separator = b",\r\n" if scenario.crlf else b",\n"
-    compressor = zlib.compressobj(wbits=31) if gzip_ok else None
-    headers = [(b"content-type", _SSE if stream.sse else _JSON), _VARY, _SERVER]
-    if compressor is not None:
-        headers.append((b"content-encoding", b"gzip"))
-    fault = stream.fault
-
-    async def emit(data: bytes, more: bool = True) -> None:
-        if compressor is not None:
-            data = compressor.compress(data) + compressor.flush(
-                zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH
-            )
-        await send({"type": "http.response.body", "body": data, "more_body": more})
-
-    if timing is not None:
-        await pause(latency.headers_ms.sample(timing))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    if timing is not None:
-        await pause(latency.first_chunk_ms.sample(timing))
-    for index, event in enumerate(stream.events):
-        if fault is not None and index == fault.after_chunks:
-            if fault.kind == "drop":
-                raise DroppedConnection(f"scenario {scenario.name}: dropped after {index} chunks")
-            if fault.kind == "stall":
-                await pause(fault.stall_ms)
-            if fault.kind == "malformed_chunk":
-                broken = b'{"candidates": [{"content": {"parts": [{"text": "'
-                await emit(b"data: " + broken + end if stream.sse else separator + broken)
-        if index and timing is not None:
-            await pause(latency.chunk_gap_ms.sample(timing))
-        if stream.sse:
-            await emit(b"data: " + event + end)
-        else:
-            await emit((b"[" if index == 0 else separator) + event)
-    if fault is not None and fault.kind == "drop" and fault.after_chunks >= len(stream.events):
-        raise DroppedConnection(f"scenario {scenario.name}: dropped after the last chunk")
-    await emit(b"" if stream.sse else b"]", more=False)
 
 
 def _model_info(name: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+from conformance.emulator import json_text
 
 REDACTED = "<redacted>"
 SECRET_HEADERS = frozenset(
@@ -102,7 +102,7 @@ class Recorder:
                 self._dropped += 1
             self._records.append(entry)
             if self._jsonl is not None:
-                self._jsonl.write(orjson.dumps(entry, default=_bytes_as_text) + b"\n")
+                self._jsonl.write(json_text.dumps(entry) + b"\n")
 
     def snapshot(self, since: int = 0) -> dict[str, Any]:
         """`{"requests": [...], "dropped": n}` for records numbered after `since`."""
@@ -122,9 +122,3 @@ class Recorder:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
-
-
-def _bytes_as_text(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return bytes(value).decode("utf-8", "replace")
-    raise TypeError

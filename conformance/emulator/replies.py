@@ -29,8 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from conformance.emulator import json_text
 from conformance.emulator.scenarios import Scenario
 
 MEDIA_PART_TOKENS = 258  # what Gemini charges for one image; any media part counts this much
@@ -114,7 +113,7 @@ def count_request_tokens(request: Mapping[str, Any]) -> int:
         total += _content_tokens(system)
     tools = field(request, "tools")
     if tools:
-        total += count_tokens(orjson.dumps(tools).decode())
+        total += count_tokens(json_text.dumps(tools).decode())
     return total
 
 
@@ -133,7 +132,7 @@ def _part_tokens(part: Any) -> int:
     if field(part, "inlineData") is not None or field(part, "fileData") is not None:
         return MEDIA_PART_TOKENS
     return count_tokens(
-        orjson.dumps(
+        json_text.dumps(
             {k: v for k, v in part.items() if k not in {"thoughtSignature", "thought_signature"}}
         ).decode()
     )
@@ -160,7 +159,7 @@ def request_seed(request: Mapping[str, Any], scenario: Scenario) -> bytes:
     """A digest of what determines the reply: the conversation and the scenario."""
     digest = hashlib.blake2b(digest_size=16)
     for key in ("contents", "systemInstruction", "tools", "toolConfig", "generationConfig"):
-        digest.update(orjson.dumps(field(request, key), option=orjson.OPT_SORT_KEYS))
+        digest.update(json_text.dumps(field(request, key), sort_keys=True))
     digest.update(f"{scenario.name}/{scenario.seed}".encode())
     return digest.digest()
 
@@ -310,7 +309,7 @@ def _quote_response(function_response: Mapping[str, Any]) -> str:
     if isinstance(response, Mapping):
         output = field(response, "output", field(response, "error", response))
     if not isinstance(output, str):
-        output = orjson.dumps(output).decode()
+        output = json_text.dumps(output).decode()
     return f"Tool {field(function_response, 'name', '')} returned: {output.strip()}"
 
 
@@ -482,7 +481,7 @@ def merge_chunks(chunks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _call_tokens(call: Mapping[str, Any]) -> int:
-    return count_tokens(call["name"]) + count_tokens(orjson.dumps(call["args"]).decode())
+    return count_tokens(call["name"]) + count_tokens(json_text.dumps(call["args"]).decode())
 
 
 def _signature(seed: bytes) -> str:

@@ -31,9 +31,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.emulator.app import DroppedConnection, create_emulator
+from conformance.emulator.app import create_emulator
 from conformance.emulator.scenarios import ConfigError
 from conformance.emulator.tls import Certificates, make_certificates
+from conformance.emulator.wire import DroppedConnection
 
 SERVERS = ("granian", "hypercorn", "uvicorn")
 CONFIG_ENV = "COMPATKIT_EMULATOR_CONFIG"

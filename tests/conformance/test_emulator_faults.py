@@ -110,12 +110,15 @@ def test_a_dropped_stream_ends_without_completing_the_body(base_url: str) -> Non
 
 def test_dropped_stream_sends_exactly_k_events_first(base_url: str) -> None:
     received = b""
-    with httpx.stream(
-        "POST",
-        base_url + STREAM,
-        json=HELLO,
-        headers={**KEY, "x-emulator-scenario": "drop_after_2"},
-    ) as response, pytest.raises(httpx.RemoteProtocolError):
+    with (
+        httpx.stream(
+            "POST",
+            base_url + STREAM,
+            json=HELLO,
+            headers={**KEY, "x-emulator-scenario": "drop_after_2"},
+        ) as response,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
         for chunk in response.iter_raw():
             received += chunk
     assert received.count(b"data: ") == 2
@@ -259,3 +262,12 @@ async def test_a_stall_pauses_mid_stream_then_completes() -> None:
     sent = await call_app(app, STREAM, "slow")
     assert log == [1.5]
     assert sent[-1]["more_body"] is False
+
+
+def test_wire_faults_on_a_non_stream_reply_drop_or_truncate_the_body(base_url: str) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        post(base_url, GENERATE, "drop_after_2")
+    truncated = post(base_url, GENERATE, "malformed_chunk")
+    assert truncated.status_code == 200
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(truncated.content)

@@ -245,3 +245,18 @@ def test_v1_paths_are_served_like_v1beta_and_recorded_as_sent(emulator: RunningE
     )
     assert response.status_code == 200
     assert emulator.requests()[-1]["path"] == "/v1/models/gemini-2.5-flash:generateContent"
+
+
+def test_integers_beyond_64_bits_are_served_recorded_and_listed(gemini: httpx.Client) -> None:
+    # Struct numbers are doubles on Google's side: the value is quoted back as a float.
+    body = (
+        b'{"contents":[{"role":"user","parts":[{"text":"hi"}]},'
+        b'{"role":"model","parts":[{"functionCall":{"name":"f","args":{"n":1}}}]},'
+        b'{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"output":99999999999999999999999}}}]}],'
+        b'"tools":[{"functionDeclarations":[{"name":"f"}]}]}'
+    )
+    response = gemini.post(f"{MODEL_PATH}:generateContent", content=body)
+    assert response.status_code == 200, response.text
+    text = response.json()["candidates"][0]["content"]["parts"][0]["text"]
+    assert text == "Tool f returned: 1e+23"
+    assert gemini.get("/_emulator/requests").status_code == 200

@@ -105,7 +105,9 @@ def as_json_schema(schema: Any) -> Any:
             result["items"] = as_json_schema(value)
         elif key == "anyOf":
             result["anyOf"] = [as_json_schema(v) for v in value]
-        elif key in {"format", "nullable", "propertyOrdering", "example", "pattern"} or (key in {"minLength", "maxLength"} and "enum" in schema):
+        elif key in {"format", "nullable", "propertyOrdering", "example", "pattern"} or (
+            key in {"minLength", "maxLength"} and "enum" in schema
+        ):
             continue
         else:
             result[key] = value
@@ -247,3 +249,20 @@ def test_different_scenarios_or_conversations_give_different_text() -> None:
     c = plan_reply({"contents": [user("a")]}, model="m", scenario=seeded).whole
     texts = {x["candidates"][0]["content"]["parts"][0]["text"] for x in (a, b, c)}
     assert len(texts) == 3
+
+
+def test_python_integers_beyond_64_bits_in_a_request_do_not_break_the_reply() -> None:
+    request = {
+        "contents": [
+            user("x"),
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {"n": 2**70}}}]},
+            {
+                "role": "user",
+                "parts": [{"functionResponse": {"name": "f", "response": {"output": 2**70}}}],
+            },
+        ]
+    }
+    text = plan_reply(request, model="m", scenario=PACKAGED["default"]).whole["candidates"][0][
+        "content"
+    ]["parts"][0]["text"]
+    assert text == f"Tool f returned: {2**70}"
