@@ -6,7 +6,7 @@ Operations:
 - `send_stream(send, ...)`: stream events as `data: {...}` SSE events (CRLF or LF) or as one JSON
   array, with time to headers, time to first chunk and gaps between chunks.
 - Wire faults: `drop` (`DroppedConnection` is raised so the server drops the connection; on a
-  non-stream reply, before any byte), `stall` (a silence of `stall_ms`), `malformed_chunk` (one
+  non-stream reply, right after the headers), `stall` (a silence of `stall_ms`), `malformed_chunk` (one
   truncated JSON event; on a non-stream reply, a truncated body).
 
 The pause function is injected, so tests observe the latency plan without waiting for it.
@@ -55,8 +55,6 @@ async def send_whole(
 ) -> None:
     """Send a complete response (Content-Length set), applying a wire fault if one fired."""
     if fault is not None:
-        if fault.kind == "drop":
-            raise DroppedConnection("dropped before the response")
         if fault.kind == "stall" and pause is not None:
             await pause(fault.stall_ms)
         if fault.kind == "malformed_chunk":
@@ -67,6 +65,9 @@ async def send_whole(
         headers.append((b"content-encoding", b"gzip"))
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    if fault is not None and fault.kind == "drop":
+        # After the headers: before them, ASGI servers answer a failing app with a 500 instead.
+        raise DroppedConnection("dropped after the headers")
     await send({"type": "http.response.body", "body": body})
 
 
