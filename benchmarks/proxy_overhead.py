@@ -26,6 +26,7 @@ import os
 import random
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -298,7 +299,12 @@ async def run(
     timeout = httpx.Timeout(60.0)
     async with (
         httpx.AsyncClient(limits=limits, timeout=timeout) as proxy,
-        httpx.AsyncClient(http2=True, verify=str(ca), limits=limits, timeout=timeout) as direct,
+        httpx.AsyncClient(
+            http2=True,
+            verify=ssl.create_default_context(cafile=str(ca)),
+            limits=limits,
+            timeout=timeout,
+        ) as direct,
     ):
         clients = Clients(proxy, direct, proxy_url, emulator_url, proxy_pid)
         return {

@@ -9,7 +9,7 @@ Operations:
 
 Rules: a name is known when it matches a route of the model map, is itself an upstream
 model of the map (or one of its scarce models), or is a `gemini-*` name (passed through,
-the upstream decides). The map's routes are globs, so the listing shows the concrete
+the upstream decides; letters, digits, dots and dashes only). The map's routes are globs, so the listing shows the concrete
 (glob-free) patterns, the upstream models, and the well-known Claude ids some route accepts.
 """
 
@@ -32,6 +32,8 @@ WELL_KNOWN_CLAUDE_IDS = (
     "claude-3-5-haiku-20241022",
 )
 _GLOB_CHARS = re.compile(r"[*?\[]")
+# A pass-through name goes into the upstream URL path and a metrics label: keep it plain.
+_PASS_THROUGH = re.compile(r"gemini-[A-Za-z0-9.\-]{1,64}")
 _CREATED_AT = "2025-01-01T00:00:00Z"
 
 
@@ -54,7 +56,7 @@ class ModelCatalogue:
         """The upstream model for `client_model`, or None when the proxy does not serve it."""
         if self._matches_route(client_model):
             return self._map.resolve(client_model)
-        if client_model in self._upstream_models or client_model.startswith("gemini-"):
+        if client_model in self._upstream_models or _PASS_THROUGH.fullmatch(client_model):
             return client_model
         return None
 
