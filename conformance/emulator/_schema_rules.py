@@ -8,7 +8,8 @@ Operation: `schema_problems(schema, path, out)` appends `(field path, problem)` 
   `function declaration enum only allowed for STRING type` (9router PR #380; the `.enum` path
   suffix is not verified);
 - an OBJECT without properties: `properties: should be non-empty for OBJECT type`;
-- a `required` name that is not a property: `required[i]: property is not defined`.
+- a `required` name that is not a property: `required[i]: property is not defined`;
+- an ARRAY without a typed `items` schema: `items: missing field.`.
 Paths name map entries by key (`properties[links]`), as Google's validator does, unlike the
 parser's `properties[4].value`.
 
@@ -29,6 +30,9 @@ ENUM_PROBLEM = "function declaration enum only allowed for STRING type"
 # presence, so a missing `properties` is the same as an empty one.
 EMPTY_OBJECT_PROBLEM = "should be non-empty for OBJECT type"
 UNDEFINED_REQUIRED_PROBLEM = "property is not defined"
+# An ARRAY needs an `items` schema that has a `type` (an `anyOf`-only `items` fails the same
+# way, as public code reports).
+MISSING_ITEMS_PROBLEM = "missing field."
 
 
 def schema_problems(schema: object, path: str, out: list[tuple[str, str]]) -> None:
@@ -49,6 +53,10 @@ def _check(schema: dict[str, Any], trail: list[str], out: list[tuple[str, str]])
         out.append(("".join(trail) + ".enum", ENUM_PROBLEM))
     if schema_type == "OBJECT" and not properties:
         out.append(("".join(trail) + ".properties", EMPTY_OBJECT_PROBLEM))
+    elif schema_type == "ARRAY":
+        items = schema.get("items")
+        if type(items) is not dict or items.get("type") is None:
+            out.append(("".join(trail) + ".items", MISSING_ITEMS_PROBLEM))
     required = schema.get("required")
     if required:
         _check_required(required, properties, trail, out)

@@ -141,7 +141,8 @@ def schemas() -> st.SearchStrategy[Json]:
         lambda children: st.one_of(
             _object_schema(children),
             st.fixed_dictionaries(
-                {"type": st.just("ARRAY"), "items": children},
+                # `items` must carry a `type`: an anyOf-only items schema is refused.
+                {"type": st.just("ARRAY"), "items": children.filter(lambda c: "type" in c)},
                 optional={"minItems": st.integers(0, 2), "maxItems": st.integers(3, 9)},
             ),
             st.builds(

@@ -116,6 +116,22 @@ def test_required_names_must_be_properties() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "array",
+    [
+        {"type": "ARRAY"},
+        {"type": "array", "items": {}},
+        {"type": "ARRAY", "items": {"anyOf": [{"type": "STRING"}, {"type": "INTEGER"}]}},
+    ],
+)
+def test_an_array_needs_a_typed_items_schema(array: dict[str, Any]) -> None:
+    body = with_parameters({"type": "OBJECT", "properties": {"statuses": array}})
+    assert message_of(body) == (
+        "* GenerateContentRequest.tools[0].function_declarations[0].parameters.properties[statuses]"
+        ".items: missing field.\n"
+    )
+
+
 def test_every_schema_problem_is_reported_one_line_each() -> None:
     body = with_parameters(
         {"type": "OBJECT", "properties": {"a": {"type": "STRING", "format": "email"}}},
