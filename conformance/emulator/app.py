@@ -280,7 +280,7 @@ class Emulator:
             ident = hashlib.sha256(request.body).hexdigest()[:12] + f"{len(self._cached_contents)}"
             now = time.time()
             ttl = _duration_seconds(body.get("ttl", "3600s"))
-            entry = {
+            entry: dict[str, Any] = {
                 "name": f"cachedContents/{ident}",
                 "model": f"models/{model}",
                 "createTime": _timestamp(now),
@@ -294,8 +294,8 @@ class Emulator:
             return Handled(
                 200, json_text.dumps(entry), "ok", "gemini", body, model, credential=credential
             )
-        entry = self._cached_contents.get(name)
-        if entry is None:
+        found = self._cached_contents.get(name)
+        if found is None:
             raise _Refused(
                 google_errors.permission_denied("CachedContent not found (or permission denied)"),
                 "not_found",
@@ -303,7 +303,7 @@ class Emulator:
         if request.method == "DELETE":
             del self._cached_contents[name]
             return Handled(200, b"{}", "ok", "gemini", credential=credential)
-        return Handled(200, json_text.dumps(entry), "ok", "gemini", credential=credential)
+        return Handled(200, json_text.dumps(found), "ok", "gemini", credential=credential)
 
     # --- Code Assist ------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ def redact_fields(fields: dict[str, str]) -> dict[str, str]:
 class Recorder:
     """A bounded, ordered log of received requests, optionally mirrored to a JSONL file."""
 
-    def __init__(self, *, max_records: int = 100_000, jsonl_path: str | Path | None = None) -> None:
+    def __init__(self, *, max_records: int = 10_000, jsonl_path: str | Path | None = None) -> None:
         self._records: deque[dict[str, Any]] = deque(maxlen=max_records)
         self._sequence = 0
         self._dropped = 0

@@ -15,6 +15,7 @@ Unspecified fields take the built-in defaults below, never another scenario's va
 TOML shape (see default_scenarios.toml for a commented example):
     default_scenario = "default"
     models = ["gemini-2.5-flash", ...]
+    max_records = 10000                                   # recorded requests kept (oldest dropped)
     [auth]  api_keys = [...], access_tokens = [...]      # omitted: any credential is accepted
     [oauth] refresh_tokens = [...], clients = [{client_id, client_secret}], access_token_ttl_s
     [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
@@ -224,7 +225,7 @@ class EmulatorConfig:
     refresh_tokens: frozenset[str] = frozenset({"emulator-refresh-token"})
     oauth_clients: tuple[OAuthClient, ...] = ()
     access_token_ttl_s: int = 3599
-    max_records: int = 100_000
+    max_records: int = 10_000
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def scenario(self, name: str | None) -> Scenario:
@@ -286,7 +287,7 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
         ),
         oauth_clients=clients,
         access_token_ttl_s=int(oauth.get("access_token_ttl_s", 3599)),
-        max_records=int(data.get("max_records", 100_000)),
+        max_records=int(data.get("max_records", 10_000)),
     )
 
 

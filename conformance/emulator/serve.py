@@ -114,7 +114,6 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, shutdown: asyncio.Event)
         date_header=False,
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     stop = asyncio.ensure_future(shutdown.wait())
     await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
