@@ -44,6 +44,9 @@ INVALID_NAME_PROBLEM = (
 EMPTY_NAME_PROBLEM = "Name cannot be empty."
 BUDGET_ZERO_MESSAGE = "Budget 0 is invalid. This model only works in thinking mode."
 BUDGET_AND_LEVEL_MESSAGE = "You can only set only one of thinking budget and thinking level."
+# Gemini 2.5 Pro's budget range, as its refusals state it (quoted in public code).
+_PRO_25 = "gemini-2.5-pro"
+_PRO_25_BUDGETS = (128, 32768)
 RESPONSE_MIME_TYPES = frozenset(
     {"text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum"}
 )
@@ -174,8 +177,8 @@ def _range_problem(name: str, low: float, high: float) -> str:
 
 
 def thinking_config_problem(config: Any, model: str) -> str | None:
-    """The thinking config's one-line errors: a budget and a level together (any model), or a
-    zero budget for a Pro model, which only works in thinking mode."""
+    """The thinking config's one-line errors: a budget and a level together (any model), a zero
+    budget for a Pro model (it only works in thinking mode), a budget out of 2.5 Pro's range."""
     if type(config) is not dict:
         return None
     thinking = get(config, "thinkingConfig", "thinking_config")
@@ -186,6 +189,14 @@ def thinking_config_problem(config: Any, model: str) -> str | None:
         return BUDGET_AND_LEVEL_MESSAGE
     if budget == 0 and _thinking_only(model):
         return BUDGET_ZERO_MESSAGE
+    if budget is not None and budget != -1 and model.removeprefix("models/").startswith(_PRO_25):
+        low, high = _PRO_25_BUDGETS
+        if not low <= budget <= high:
+            shown = int(budget) if budget.is_integer() else budget
+            return (
+                f"The thinking budget {shown} is invalid. "
+                f"Please choose a value between {low} and {high}."
+            )
     return None
 
 

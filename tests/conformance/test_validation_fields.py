@@ -267,3 +267,18 @@ def test_a_thinking_budget_and_a_thinking_level_cannot_both_be_set(model: str) -
     assert message_of(body, model) == (
         "You can only set only one of thinking budget and thinking level."
     )
+
+
+@pytest.mark.parametrize("budget", [1, 127, 32769, 64000])
+def test_gemini_2_5_pro_budgets_outside_its_range_are_refused(budget: int) -> None:
+    config = {"thinkingConfig": {"thinkingBudget": budget}}
+    body = {"contents": [USER_HI], "generationConfig": config}
+    assert message_of(body, "gemini-2.5-pro") == (
+        f"The thinking budget {budget} is invalid. Please choose a value between 128 and 32768."
+    )
+
+
+@pytest.mark.parametrize("budget", [-1, 128, 32768])
+def test_gemini_2_5_pro_budgets_in_range_pass(budget: int) -> None:
+    config = {"thinkingConfig": {"thinkingBudget": budget}}
+    assert message_of({"contents": [USER_HI], "generationConfig": config}, "gemini-2.5-pro") is None
