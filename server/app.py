@@ -91,7 +91,7 @@ def create_app(
 
     for module in (routes_health, routes_admin, routes_anthropic, routes_openai):
         app.register_blueprint(module.blueprint(services))
-    app.asgi_app = CleanupMiddleware(app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = CleanupMiddleware(app.asgi_app)  # type: ignore[method-assign,assignment]
     return app
 
 

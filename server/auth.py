@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from server.errors import ProxyError
 
@@ -23,12 +24,18 @@ ADMIN_KEY_HEADER = "x-compatkit-admin-key"
 """An API request that carries `x-compatkit-flags` must also carry the admin key here."""
 
 
-def presented_key(headers: Mapping[str, str]) -> str | None:
+class HeaderLookup(Protocol):
+    """Case-insensitive header access (Quart's Headers, a plain dict with lower-case keys)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+def presented_key(headers: HeaderLookup | Mapping[str, str]) -> str | None:
     """The key a client sent: `x-api-key`, or a bearer token in `Authorization`."""
     key = headers.get("x-api-key")
     if key:
         return key.strip()
-    authorization = headers.get("authorization", "")
+    authorization = headers.get("authorization") or ""
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
@@ -59,7 +66,7 @@ class KeyRing:
         return matched
 
 
-def require_key(ring: KeyRing, headers: Mapping[str, str], what: str) -> None:
+def require_key(ring: KeyRing, headers: HeaderLookup | Mapping[str, str], what: str) -> None:
     """Raise a 401 `authentication_error` unless the request carries a key of `ring`."""
     key = presented_key(headers)
     if key is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from quart import Response, g, request
 
@@ -126,7 +126,7 @@ def stream_response(services: Services, stream: OpenStream, dialect: StreamDiale
     body = StreamBody(
         stream, dialect, ping_interval=services.config.ping_interval, on_close=on_close
     )
-    register_cleanup(request.scope, body.aclose)
+    register_cleanup(cast("dict[str, Any]", request.scope), body.aclose)
     g.streaming = True
     response = Response(body, status=200, content_type="text/event-stream; charset=utf-8")
     response.headers["cache-control"] = "no-cache"

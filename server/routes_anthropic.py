@@ -71,7 +71,9 @@ def blueprint(services: Services) -> Blueprint:
         options = compat.ConversionOptions(upstream_model=upstream_model)
         # count_tokens has no max_tokens; the converter wants one and it changes nothing counted.
         gemini = _convert({**body, "max_tokens": 1, "stream": False}, options)
-        counted = {k: gemini[k] for k in ("contents", "systemInstruction", "tools") if k in gemini}
+        counted: dict[str, Any] = {
+            k: gemini[k] for k in ("contents", "systemInstruction", "tools") if k in gemini
+        }
         upstream = require_upstream(services)
         call = UpstreamCall(upstream_model, "countTokens", counted, flags, g.started)
         reply = await upstream.generate(call)

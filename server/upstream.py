@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -52,6 +52,7 @@ from server.retry import OutcomeKind, RetryDecision, UpstreamOutcome, outcome_ki
 from server.scheduler import Lease, NoCredentialAvailable, RandomScheduler, Schedulers
 
 log = logging.getLogger("compatkit.server.upstream")
+_T = TypeVar("_T")
 
 POOL_LIMITS = httpx.Limits(
     max_connections=512, max_keepalive_connections=128, keepalive_expiry=120.0
@@ -466,8 +467,8 @@ class Upstream:
     async def _run(
         self,
         call: UpstreamCall,
-        complete: Callable[[_Attempt, httpx.Response], Awaitable[Any]],
-    ) -> Any:
+        complete: Callable[[_Attempt, httpx.Response], Awaitable[_T]],
+    ) -> _T:
         policy = retry_policy(call.flags, self.config.retry, self._rng)
         scheduler = self._scheduler_for(call)
         tried: set[str] = set()
