@@ -670,6 +670,8 @@ def _answer(
 
 
 def _marker_in_first_user_text(inner: Mapping[str, Any]) -> str | None:
+    """The `[scenario:NAME]` marker in any text part of the first user turn (clients such as
+    Claude Code put system reminders before the user's own words)."""
     contents = inner.get("contents")
     if not isinstance(contents, list):
         return None
@@ -677,7 +679,9 @@ def _marker_in_first_user_text(inner: Mapping[str, Any]) -> str | None:
         if isinstance(content, dict) and content.get("role", "user") == "user":
             for part in content.get("parts") or ():
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    return scenario_marker(part["text"])
+                    name = scenario_marker(part["text"])
+                    if name is not None:
+                        return name
             return None
     return None
 

@@ -195,7 +195,9 @@ def plan_reply(
     thought_count = 0 if budget == 0 else scenario.thoughts_tokens
     if isinstance(budget, int) and budget > 0:
         thought_count = min(thought_count, budget)
-    signature = _signature(seed) if thought_count else None
+    # Gemini 3 models sign their function calls even when they show no thoughts.
+    signed = thought_count > 0 or model.removeprefix("models/").startswith("gemini-3")
+    signature = _signature(seed) if signed else None
 
     finish_reason = scenario.finish_reason
     answer: list[_Piece] = []

@@ -260,3 +260,21 @@ def test_integers_beyond_64_bits_are_served_recorded_and_listed(gemini: httpx.Cl
     text = response.json()["candidates"][0]["content"]["parts"][0]["text"]
     assert text == "Tool f returned: 1e+23"
     assert gemini.get("/_emulator/requests").status_code == 200
+
+
+def test_the_marker_may_follow_other_text_parts_of_the_first_user_turn(
+    gemini: httpx.Client,
+) -> None:
+    body = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "<system-reminder>x</system-reminder>"},
+                    {"text": "[scenario:safety] go"},
+                ],
+            }
+        ]
+    }
+    answer = gemini.post(f"{MODEL_PATH}:generateContent", json=body).json()
+    assert answer["candidates"][0]["finishReason"] == "SAFETY"

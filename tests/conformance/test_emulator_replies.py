@@ -266,3 +266,12 @@ def test_python_integers_beyond_64_bits_in_a_request_do_not_break_the_reply() ->
         "content"
     ]["parts"][0]["text"]
     assert text == f"Tool f returned: {2**70}"
+
+
+def test_gemini_3_signs_its_function_calls_even_without_visible_thoughts() -> None:
+    request = {"contents": [user("go")], "tools": [{"functionDeclarations": [BASH]}]}
+    scenario = PACKAGED["tool_bash"]
+    signed = plan_reply(request, model="gemini-3-pro-preview", scenario=scenario).whole
+    assert "thoughtSignature" in signed["candidates"][0]["content"]["parts"][0]
+    unsigned = plan_reply(request, model="gemini-2.5-flash", scenario=scenario).whole
+    assert "thoughtSignature" not in unsigned["candidates"][0]["content"]["parts"][0]
