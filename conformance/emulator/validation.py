@@ -7,7 +7,9 @@ Operations:
 - `validate_count_tokens_request(body, surface=...)`: the same for `countTokens`.
 - `validate_schema(schema, path)`: the problems of one Gemini Schema, for other parts' tests.
 `surface="code_assist"` reads the v1internal envelope `{model, project, user_prompt_id?, request,
-enabled_credit_types?}`; parser paths then start with `request.`.
+enabled_credit_types?}`; parser paths then start with `request.` (`'request.contents[801].parts[0]'`
+in public quotes), while validation lines keep `* GenerateContentRequest.<path>` (as a public Code
+Assist client test quotes `* GenerateContentRequest.contents: contents is not specified`).
 
 Goal: the oracle of the conformance suite, written from reference/protocols.md §B-§C only (it
 never imports `compat`). Every message quoted by the reference is reproduced exactly; messages
