@@ -12,10 +12,10 @@ Operations, each appending `(field path, problem)` pairs in Google's
   `responseMimeType`, `responseSchema` xor `responseJsonSchema`, and the Schema rules on
   `responseSchema`.
 - `thinking_config_problem(config, model)`: a budget and a level together, and the model-dependent
-  budget rule (Gemini 2.5 Pro and Gemini 3 Pro cannot disable thinking).
+  budget rules (Gemini 2.5 Pro and Gemini 3 Pro cannot disable thinking; 2.5 Pro takes 128-32768).
 
 The limits come from the reference; their wording is not quoted there. The texts for invalid and
-empty function names, response MIME types and the two thinking errors are Google's as quoted in
+empty function names, response MIME types and the thinking errors are Google's as quoted in
 public code (issues and client code, not the reference); the others are written in Google's style
 and are not verified. Parameter names are deliberately not checked: the reference quotes the
 documented rule ("letters, digits, underscores, at most 64") but no observed rejection, and real
