@@ -29,7 +29,7 @@ from server.flags import FlagService
 from server.metrics import ProxyMetrics
 from server.models import ModelCatalogue
 from server.scheduler import CredentialBoard, Schedulers
-from server.services import Services
+from server.services import SchemaMode, Services
 from server.store import open_store
 from server.streaming import CleanupMiddleware
 from server.upstream import Upstream, UpstreamTimeouts
@@ -49,8 +49,13 @@ def create_app(
     *,
     timeouts: UpstreamTimeouts | None = None,
     rng: random.Random | None = None,
+    schema_mode: SchemaMode = "parametersJsonSchema",
 ) -> Quart:
-    """A proxy app for `config`. Serve it with Hypercorn (see server.serve)."""
+    """A proxy app for `config`. Serve it with Hypercorn (see server.serve).
+
+    `schema_mode`: client tool schemas go upstream as JSON Schema (`parametersJsonSchema`,
+    lossless, what gemini-cli sends) or cleaned into Gemini's `parameters` Schema subset.
+    """
     from server import routes_admin, routes_anthropic, routes_health, routes_openai
 
     app = Quart("compatkit", static_folder=None)
@@ -75,6 +80,7 @@ def create_app(
         admin_keys=KeyRing([config.admin_key] if config.admin_key else []),
         timeouts=timeouts or UpstreamTimeouts(),
         rng=rng or random.Random(),
+        schema_mode=schema_mode,
     )
     app.extensions[_EXTENSION] = services
 

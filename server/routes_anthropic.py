@@ -43,7 +43,9 @@ def blueprint(services: Services) -> Blueprint:
         stream = stream_flag(body)
         flags = await flags_for_request(services)
         options = compat.ConversionOptions(
-            fast_path=flags.ff_converter_fast_path, upstream_model=upstream_model
+            fast_path=flags.ff_converter_fast_path,
+            schema_mode=services.schema_mode,
+            upstream_model=upstream_model,
         )
         gemini = _convert(body, options)
         upstream = require_upstream(services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from server.auth import KeyRing
 from server.config import Config
@@ -14,6 +14,9 @@ from server.models import ModelCatalogue
 from server.scheduler import CredentialBoard, Schedulers
 from server.store import StateStore
 from server.upstream import Upstream, UpstreamTimeouts
+
+SchemaMode = Literal["parameters", "parametersJsonSchema"]
+"""How tool schemas go upstream (compat.ConversionOptions.schema_mode)."""
 
 
 @dataclass(slots=True)
@@ -30,6 +33,7 @@ class Services:
     admin_keys: KeyRing
     timeouts: UpstreamTimeouts
     rng: random.Random
+    schema_mode: SchemaMode
     board: CredentialBoard | None = None
     schedulers: Schedulers | None = None
     upstream: Upstream | None = None

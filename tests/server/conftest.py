@@ -1,8 +1,9 @@
 """Fixtures for the proxy's tests: the emulator and the proxy, both real servers on 127.0.0.1.
 
 - `emulator`: one emulator per test module (its scenarios below), reset before each test.
-- `proxy_factory(**config)`: start a proxy (Hypercorn in a background thread) in front of the
-  emulator; every keyword replaces a field of the test Config. Stopped at test end.
+- `proxy_factory(app_options=None, **config)`: start a proxy (Hypercorn in a background thread)
+  in front of the emulator; every keyword replaces a field of the test Config, `app_options`
+  go to create_app. Stopped at test end.
 - `proxy`: the default proxy (three API keys, short retry delays, all flags off).
 """
 
@@ -117,9 +118,9 @@ def proxy_factory(emulator: RunningEmulator) -> Iterator[Callable[..., RunningPr
     emulator.reset()
     servers: list[ServerThread] = []
 
-    def start(**changes: Any) -> RunningProxy:
+    def start(app_options: dict[str, Any] | None = None, **changes: Any) -> RunningProxy:
         config = proxy_config(emulator.base_url, **changes)
-        server = ServerThread(create_app(config)).start()
+        server = ServerThread(create_app(config, **(app_options or {}))).start()
         servers.append(server)
         return RunningProxy(server)
 

@@ -107,10 +107,15 @@ async def test_async_client_streams_and_creates(proxy: RunningProxy) -> None:
     await sdk.close()
 
 
+@pytest.mark.parametrize("schema_mode", ["parametersJsonSchema", "parameters"])
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
 def test_a_tool_call_round_trips_through_tool_use_and_tool_result(
-    proxy: RunningProxy, emulator: RunningEmulator, stream: bool
+    proxy_factory: Callable[..., RunningProxy],
+    emulator: RunningEmulator,
+    stream: bool,
+    schema_mode: str,
 ) -> None:
+    proxy = proxy_factory(app_options={"schema_mode": schema_mode})
     sdk = client(proxy)
     tools = [
         {
@@ -152,6 +157,8 @@ def test_a_tool_call_round_trips_through_tool_use_and_tool_result(
     assert [r["verdict"] for r in records] == ["ok", "ok"]
     parts = records[1]["body"]["contents"][-1]["parts"]
     assert parts[0]["functionResponse"]["name"] == "Bash"
+    (declaration,) = records[0]["body"]["tools"][0]["functionDeclarations"]
+    assert schema_mode in declaration
 
 
 def test_count_tokens_asks_upstream_count_tokens(
