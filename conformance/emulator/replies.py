@@ -585,16 +585,19 @@ def _example_array(schema: Mapping[str, Any], rng: random.Random, depth: int) ->
 
 
 def _example_string(schema: Mapping[str, Any], rng: random.Random) -> str:
-    fmt = field(schema, "format")
-    if fmt == "date-time":
-        return "2025-06-01T12:00:00Z"
-    if fmt == "date":
-        return "2025-06-01"
-    text = rng.choice(_WORDS)
+    """A formatted value when the format allows and the length limits agree, else a word."""
     min_length = int(field(schema, "minLength", 0))
     max_length = field(schema, "maxLength")
+    limit = int(max_length) if isinstance(max_length, int) else 1 << 30
+    formatted = _FORMATTED.get(str(field(schema, "format")))
+    if formatted is not None and min_length <= len(formatted) <= limit:
+        return formatted
+    text = rng.choice(_WORDS)
     text = text + "x" * max(0, min_length - len(text))
-    return text[: int(max_length)] if isinstance(max_length, int) else text
+    return text[:limit]
+
+
+_FORMATTED = {"date-time": "2025-06-01T12:00:00Z", "date": "2025-06-01"}
 
 
 def _bounds(schema: Mapping[str, Any], low: float, high: float) -> tuple[float, float]:
