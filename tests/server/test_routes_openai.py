@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
@@ -89,3 +90,24 @@ def test_upstream_rate_limit_is_an_openai_429(
         )
     assert raised.value.response.headers["retry-after"] == "26"
     assert raised.value.response.headers["request-id"].startswith("req_")
+
+
+def test_a_stream_broken_after_it_started_ends_with_an_error_chunk_and_no_done(
+    proxy: RunningProxy, emulator: RunningEmulator
+) -> None:
+    messages = [{"role": "user", "content": f"{scenario('drop_after_2')} hi"}]
+    with pytest.raises(openai.APIError):
+        for _ in client(proxy).chat.completions.create(
+            model="gpt-4o", messages=messages, stream=True
+        ):
+            pass
+    body = {"model": "gpt-4o", "messages": messages, "stream": True}
+    response = httpx.post(
+        proxy.url + "/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {PROXY_KEY}"},
+    )
+    frames = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    assert response.status_code == 200 and frames[-1] != "[DONE]"
+    assert '"error"' in frames[-1]
+    assert len(emulator.requests()) == 2  # one per client request: nothing retried

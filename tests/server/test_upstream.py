@@ -262,3 +262,16 @@ def test_code_assist_surface_with_oauth_credentials(tmp_path: Path) -> None:
         assert all(r["verdict"] == "ok" for r in generate)
         assert generate[0]["body"]["model"] == "gemini-2.5-pro"
         assert "contents" in generate[0]["body"]["request"]
+
+
+def test_health_scheduler_steers_scarce_model_requests_away_from_a_failing_credential(
+    proxy: RunningProxy, emulator: RunningEmulator
+) -> None:
+    flags = {"ff_preview_credential_scheduler_v2": True, "ff_retry_policy_v2": True}
+    client = sdk(proxy, flags)
+    assert ask(client, "unavailable_first", stream=False)  # one 503, then a success
+    failed = emulator.requests()[0]["credential"]
+    for _ in range(6):
+        ask(client, "default", stream=False)  # gemini-2.5-pro is scarce: health scheduler
+    later = [r["credential"] for r in emulator.requests()[2:]]
+    assert len(later) == 6 and failed not in later
