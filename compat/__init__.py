@@ -26,7 +26,12 @@ Schemas and JSON
 """
 
 from compat._errors import RequestError
-from compat._google_errors import GoogleError, anthropic_error_for, openai_error_for, parse_google_error
+from compat._google_errors import (
+    GoogleError,
+    anthropic_error_for,
+    openai_error_for,
+    parse_google_error,
+)
 from compat._json import JSONError, dumps, loads
 from compat._openai import OpenAIStreamTranslator, openai_to_gemini_request, to_openai_completion
 from compat._options import ConversionOptions

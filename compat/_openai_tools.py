@@ -74,7 +74,10 @@ def _declaration(function: JSONObject, path: str, options: ConversionOptions) ->
     if parameters is not None:
         schema = require_dict(parameters, f"{path}.parameters")
         mode = options.schema_mode
-        declaration[mode] = clean_schema(schema, mode=mode)
+        cleaned = clean_schema(schema, mode=mode)
+        # A Gemini Schema OBJECT must list properties: a tool without any declares none.
+        if mode == "parametersJsonSchema" or cleaned.get("properties"):
+            declaration[mode] = cleaned
     return declaration
 
 

@@ -206,6 +206,21 @@ def _is_unconstrained(schema: Schema) -> bool:
     return "type" not in schema and "anyOf" not in schema
 
 
+def _expressible(typed: Schema) -> bool:
+    """Whether Gemini accepts this typed schema as it is.
+
+    Gemini refuses an OBJECT without properties ("should be non-empty for OBJECT type") and an
+    ARRAY whose `items` has no `type`. A free-form object (only `additionalProperties`) or an
+    array of a union therefore becomes an unconstrained schema: relaxed, never stricter.
+    """
+    if typed["type"] == "OBJECT":
+        return bool(typed.get("properties"))
+    if typed["type"] == "ARRAY":
+        items = typed.get("items")
+        return isinstance(items, dict) and "type" in items
+    return True
+
+
 def _accepts_null(schema: Schema) -> bool:
     if _is_unconstrained(schema) or schema.get("nullable") is True:
         return True
@@ -291,12 +306,13 @@ class _GeminiSchemaBuilder:
             return out
         if "INTEGER" in names and "NUMBER" in names:
             names.discard("INTEGER")
-        if len(names) == 1:
-            out.update(self._typed(next(iter(names)), node, enum, depth))
+        typed = [self._typed(name, node, enum, depth) for name in _TYPE_ORDER if name in names]
+        if any(_is_unconstrained(branch) for branch in typed):
+            return out  # one branch accepts anything, so the whole node does
+        if len(typed) == 1:
+            out.update(typed[0])
         else:
-            out["anyOf"] = [
-                self._typed(name, node, enum, depth) for name in _TYPE_ORDER if name in names
-            ]
+            out["anyOf"] = typed
         return _with_null(out) if allows_null else out
 
     def _typed(self, name: str, node: Schema, enum: list[str] | None, depth: int) -> Schema:
@@ -323,7 +339,7 @@ class _GeminiSchemaBuilder:
             _copy_counts(node, out, ("minItems", "maxItems"))
         elif name == "OBJECT":
             self._object_keywords(node, out, depth)
-        return out
+        return out if _expressible(out) else {}
 
     def _object_keywords(self, node: Schema, out: Schema, depth: int) -> None:
         declared = node.get("properties")

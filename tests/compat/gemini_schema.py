@@ -134,6 +134,11 @@ def schema_violations(schema: object, path: str = "parameters") -> list[str]:
     for key in ("minimum", "maximum"):
         if key in schema and not _is_number(schema[key]):
             problems.append(f"{path}.{key}: must be a number")
+    if kind == "OBJECT" and not schema.get("properties"):
+        problems.append(f"{path}.properties: should be non-empty for OBJECT type")
+    items = schema.get("items")
+    if kind == "ARRAY" and not (isinstance(items, dict) and "type" in items):
+        problems.append(f"{path}.items: an ARRAY needs an items schema with a type")
     problems.extend(_children_violations(schema, path))
     return problems
 

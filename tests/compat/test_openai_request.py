@@ -784,3 +784,16 @@ def test_the_fast_path_hands_back_requests_with_tools_or_parts() -> None:
 @given(openai_requests())
 def test_the_fast_path_never_changes_the_outcome(request: Any) -> None:
     assert outcome(request, FAST) == outcome(request, None)
+
+
+def test_a_tool_without_properties_declares_no_parameters_in_parameters_mode() -> None:
+    # Gemini refuses an OBJECT schema without properties ("should be non-empty for OBJECT type").
+    request = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [
+            {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
+        ],
+    }
+    body = openai_to_gemini_request(request)
+    assert body["tools"] == [{"functionDeclarations": [{"name": "now"}]}]

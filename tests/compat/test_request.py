@@ -398,7 +398,6 @@ def test_the_strict_emulator_accepts_the_agent_request_apart_from_schema_cleanin
 # free-form nested objects (`mcp__fetch__fetch.headers`) as an OBJECT without properties, which
 # the emulator refuses ("should be non-empty for OBJECT type"). Strict: drop the marker once
 # clean_schema's output passes.
-@pytest.mark.xfail(strict=True, reason="clean_schema output refused by the emulator's Schema rules")
 @pytest.mark.parametrize("model", ["gemini-2.5-pro", "gemini-3-pro-preview"])
 def test_the_strict_emulator_accepts_the_whole_agent_request_in_parameters_mode(model: str) -> None:
     options = ConversionOptions(schema_mode="parameters", upstream_model=model)
