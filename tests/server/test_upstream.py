@@ -253,6 +253,10 @@ def test_code_assist_surface_with_oauth_credentials(tmp_path: Path) -> None:
         with ServerThread(create_app(config)) as server:
             client = sdk(RunningProxy(server), {})
             assert ask(client, "default", stream=False) == ask(client, "default", stream=True)
+            counted = client.messages.count_tokens(
+                model="claude-sonnet-4-6", messages=[{"role": "user", "content": "count me"}]
+            )
+            assert counted.input_tokens > 0
         generate = [
             r
             for r in emulator.requests()
@@ -262,6 +266,11 @@ def test_code_assist_surface_with_oauth_credentials(tmp_path: Path) -> None:
         assert all(r["verdict"] == "ok" for r in generate)
         assert generate[0]["body"]["model"] == "gemini-2.5-pro"
         assert "contents" in generate[0]["body"]["request"]
+        (count,) = [r for r in emulator.requests() if r["path"].endswith(":countTokens")]
+        assert (
+            count["verdict"] == "ok"
+            and count["body"]["request"]["model"] == "models/gemini-2.5-pro"
+        )
 
 
 def test_health_scheduler_steers_scarce_model_requests_away_from_a_failing_credential(
