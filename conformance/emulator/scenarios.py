@@ -45,6 +45,7 @@ DEFAULT_MODELS = (
     "gemini-2.0-flash",
     "gemini-3-pro-preview",
     "gemini-3-flash-preview",
+    "gemini-3.1-pro-preview",
 )
 
 FINISH_REASONS = frozenset(
