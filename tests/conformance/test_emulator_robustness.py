@@ -9,6 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.emulator import json_text
 from conformance.emulator.app import create_emulator
 from conformance.strategies.gemini_requests import code_assist_requests, generate_content_requests
 
@@ -101,7 +102,7 @@ def test_any_bytes_get_a_google_answer_never_a_500(
 def test_every_valid_gemini_request_is_answered(case: tuple[str, dict[str, Any]]) -> None:
     model, request = case
     path = f"/v1beta/models/{model.removeprefix('models/')}:generateContent"
-    status, body = call(path, b"", b"x-goog-api-key", orjson.dumps(request))
+    status, body = call(path, b"", b"x-goog-api-key", json_text.dumps(request))
     assert status == 200, body
     assert "usageMetadata" in orjson.loads(body)
 
@@ -111,7 +112,7 @@ def test_every_valid_gemini_request_is_answered(case: tuple[str, dict[str, Any]]
 def test_every_valid_code_assist_request_is_answered(case: tuple[str, dict[str, Any]]) -> None:
     _, envelope = case
     status, body = call(
-        "/v1internal:generateContent", b"", b"authorization", orjson.dumps(envelope)
+        "/v1internal:generateContent", b"", b"authorization", json_text.dumps(envelope)
     )
     assert status == 200, body
     assert set(orjson.loads(body)) == {"response", "traceId"}
