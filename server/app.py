@@ -49,12 +49,13 @@ def create_app(
     *,
     timeouts: UpstreamTimeouts | None = None,
     rng: random.Random | None = None,
-    schema_mode: SchemaMode = "parametersJsonSchema",
+    schema_mode: SchemaMode | None = None,
 ) -> Quart:
     """A proxy app for `config`. Serve it with Hypercorn (see server.serve).
 
-    `schema_mode`: client tool schemas go upstream as JSON Schema (`parametersJsonSchema`,
-    lossless, what gemini-cli sends) or cleaned into Gemini's `parameters` Schema subset.
+    `schema_mode` overrides `config.schema_mode`: client tool schemas go upstream cleaned into
+    Gemini's `parameters` Schema subset (the default) or as JSON Schema (`parametersJsonSchema`,
+    what gemini-cli sends for MCP tools).
     """
     from server import routes_admin, routes_anthropic, routes_health, routes_openai
 
@@ -80,7 +81,7 @@ def create_app(
         admin_keys=KeyRing([config.admin_key] if config.admin_key else []),
         timeouts=timeouts or UpstreamTimeouts(),
         rng=rng or random.Random(),
-        schema_mode=schema_mode,
+        schema_mode=schema_mode or config.schema_mode,
     )
     app.extensions[_EXTENSION] = services
 

@@ -10,7 +10,8 @@ Operations:
 
 File layout (every key optional):
 
-    [server]    host, port, proxy_keys = [..], admin_key, max_body_bytes, ping_interval
+    [server]    host, port, proxy_keys = [..], admin_key, max_body_bytes, ping_interval,
+                schema_mode = "parameters" | "parametersJsonSchema" (how tool schemas go upstream)
     [upstream]  kind = "gemini" | "code_assist", api_keys = [..], oauth_files = [..],
                 gemini_base_url, code_assist_base_url, code_assist_api_version,
                 oauth_token_uri, oauth_client_id, oauth_client_secret, ca_file, project,
@@ -23,7 +24,7 @@ File layout (every key optional):
                 capacity_cooldown, quota_cooldown
 
 Environment: COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list), _ADMIN_KEY, _MAX_BODY_BYTES,
-_PING_INTERVAL, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
+_PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
 _ONBOARD_POLL_INTERVAL, _STATE_PATH, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
@@ -44,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from compat._options import SchemaMode
 from server.flags import FLAG_NAMES, FlagError, Flags, parse_flag_value
 
 UpstreamKind = Literal["gemini", "code_assist"]
@@ -156,6 +158,7 @@ class Config:
     admin_key: str | None = field(default=None, repr=False)
     max_body_bytes: int = 32 * 1024 * 1024
     ping_interval: float = 10.0
+    schema_mode: SchemaMode = "parameters"
     upstream: UpstreamConfig | None = None
     models: ModelMap = field(default_factory=ModelMap)
     flags: Flags = field(default_factory=Flags)
@@ -203,6 +206,7 @@ def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None =
         ping_interval=reader.get(
             "server", "ping_interval", "PING_INTERVAL", _positive_float, defaults.ping_interval
         ),
+        schema_mode=reader.get("server", "schema_mode", "SCHEMA_MODE", _schema_mode, "parameters"),
         upstream=_read_upstream(reader),
         models=_read_models(reader),
         flags=_read_flags(reader),
@@ -331,7 +335,15 @@ class _Reader:
 
     _SECTION_KEYS: Mapping[str, frozenset[str]] = {
         "server": frozenset(
-            {"host", "port", "proxy_keys", "admin_key", "max_body_bytes", "ping_interval"}
+            {
+                "host",
+                "port",
+                "proxy_keys",
+                "admin_key",
+                "max_body_bytes",
+                "ping_interval",
+                "schema_mode",
+            }
         ),
         "upstream": frozenset(
             {
@@ -399,6 +411,14 @@ def _url(value: Any, where: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ConfigError(f"{where} must be an http:// or https:// URL, got {text!r}")
     return text.rstrip("/")
+
+
+def _schema_mode(value: Any, where: str) -> SchemaMode:
+    if value == "parameters":
+        return "parameters"
+    if value == "parametersJsonSchema":
+        return "parametersJsonSchema"
+    raise ConfigError(f'{where} must be "parameters" or "parametersJsonSchema", got {value!r}')
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:

@@ -209,3 +209,13 @@ def test_env_wins_over_the_file_whenever_both_are_set(
     config = config_from_mapping(data, env)
     assert config.port == (file_port if env_port is None else env_port)
     assert config.retry.base_delay == delay
+
+
+def test_tool_schemas_go_upstream_cleaned_unless_configured_as_json_schema() -> None:
+    assert config_from_mapping({}).schema_mode == "parameters"
+    file_says = config_from_mapping({"server": {"schema_mode": "parametersJsonSchema"}})
+    assert file_says.schema_mode == "parametersJsonSchema"
+    env_says = config_from_mapping({}, {"COMPATKIT_SCHEMA_MODE": "parametersJsonSchema"})
+    assert env_says.schema_mode == "parametersJsonSchema"
+    with pytest.raises(ConfigError, match="schema_mode"):
+        config_from_mapping({"server": {"schema_mode": "openapi"}})
