@@ -31,7 +31,7 @@ import hashlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -124,7 +124,6 @@ class _Call:
     credential: str
     scenario: Scenario | None = None
     request_number: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Refused(Exception):

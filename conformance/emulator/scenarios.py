@@ -32,7 +32,7 @@ import random
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +227,6 @@ class EmulatorConfig:
     oauth_clients: tuple[OAuthClient, ...] = ()
     access_token_ttl_s: int = 3599
     max_records: int = 10_000
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def scenario(self, name: str | None) -> Scenario:
         """The scenario called `name`, or the default one when `name` is None."""
