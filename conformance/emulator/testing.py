@@ -6,6 +6,9 @@ Operations:
   `RunningEmulator`, stop it on exit.
 - `RunningEmulator.requests()` / `.reset()`: the recorded requests (`GET /_emulator/requests`) and
   `POST /_emulator/reset`, read through the app object directly (no HTTP round trip needed).
+- `emulator_process(config_path=None, *, server="granian", tls=False)`: the same emulator as a
+  separate `compatkit emulate` process (its own core, no shared GIL), for benchmarks and load runs;
+  yields an `EmulatorProcess` whose `requests()` / `reset()` go over HTTP.
 
 `scenarios` is a TOML path, a mapping shaped like the TOML file (e.g.
 `{"scenarios": {"default": {"text_tokens": 3}}}`), an `EmulatorConfig`, or None for the packaged
@@ -18,12 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import ssl
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from conformance.emulator.app import Emulator, create_emulator
 from conformance.emulator.scenarios import EmulatorConfig, parse_config
@@ -103,3 +112,72 @@ def running_emulator(
             loop.call_soon_threadsafe(shutdown_holder[0].set)
             thread.join(_STOP_TIMEOUT_S)
             app.recorder.close()
+
+
+@dataclass(frozen=True)
+class EmulatorProcess:
+    """A `compatkit emulate` child process: where it listens and the CA to trust (TLS only)."""
+
+    base_url: str
+    ca_path: Path | None = None
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _client(self) -> httpx.Client:
+        verify: Any = ssl.create_default_context(cafile=str(self.ca_path)) if self.ca_path else True
+        return httpx.Client(base_url=self.base_url, verify=verify, timeout=30)
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        """The recorded requests (`GET /_emulator/requests?since=N`)."""
+        with self._client() as client:
+            response = client.get("/_emulator/requests", params={"since": since})
+        records: list[dict[str, Any]] = response.json()["requests"]
+        return records
+
+    def reset(self) -> None:
+        """`POST /_emulator/reset`."""
+        with self._client() as client:
+            client.post("/_emulator/reset").raise_for_status()
+
+
+@contextlib.contextmanager
+def emulator_process(
+    config_path: str | Path | None = None,
+    *,
+    server: str = "granian",
+    tls: bool = False,
+    cpu: int | None = None,
+) -> Iterator[EmulatorProcess]:
+    """Run `compatkit emulate` on a free port (pinned to CPU `cpu` if given) until the block ends."""
+    command = [
+        sys.executable,
+        "-m",
+        "conformance.emulator.serve",
+        "--port",
+        "0",
+        "--server",
+        server,
+    ]
+    if config_path is not None:
+        command += ["--config", str(config_path)]
+    with tempfile.TemporaryDirectory(prefix="compatkit-emulator-") as cert_dir:
+        if tls:
+            command += ["--tls", "--cert-dir", cert_dir]
+        if cpu is not None:
+            command = ["taskset", "-c", str(cpu), *command]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            match = re.match(r"emulator listening on (\S+)", process.stdout.readline())
+            if match is None:
+                raise RuntimeError(f"emulator process did not start (exit {process.poll()})")
+            ca_path = Path(cert_dir) / "ca.pem" if tls else None
+            yield EmulatorProcess(match.group(1), ca_path)
+        finally:
+            process.terminate()
+            try:
+                process.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(_STOP_TIMEOUT_S)

@@ -118,3 +118,16 @@ def test_compatkit_emulate_rejects_a_bad_config(tmp_path) -> None:
     )
     assert result.returncode == 2
     assert "scenarios.a.nope" in result.stderr
+
+
+def test_emulator_process_helper_runs_granian_and_reads_records_over_http() -> None:
+    from conformance.emulator.testing import emulator_process
+
+    with emulator_process(tls=True) as emu:
+        assert emu.ca_path is not None
+        context = ssl.create_default_context(cafile=str(emu.ca_path))
+        with httpx.Client(http2=True, verify=context) as client:
+            assert client.post(emu.url(STREAM), json=HELLO, headers=KEY).http_version == "HTTP/2"
+        assert [r["verdict"] for r in emu.requests()] == ["ok"]
+        emu.reset()
+        assert emu.requests() == []
