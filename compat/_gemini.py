@@ -4,6 +4,7 @@ Operations
     candidate_of(response) -> dict | None           the first candidate, envelope unwrapped
     part_kind(part) -> PartKind                     THOUGHT, TEXT, FUNCTION_CALL or OTHER
     function_args(call) -> dict                     a call's `args` as an object, strings scrubbed
+    other_part_text(part) -> str | None             the text shown for code, its result, media
     prompt_block_reason(response) -> str | None     set when the prompt itself was blocked
     anthropic_stop_reason(finish, has_tool_calls=)  §E "Recommended" column, Anthropic side
     openai_finish_reason(finish, has_tool_calls=)   §E "Recommended" column, OpenAI side
@@ -15,6 +16,8 @@ Goals
     One place for every Gemini → client decision that both protocols make the same way, so the
     non-stream and stream paths (and the Anthropic and OpenAI sides) cannot drift apart.
     Unknown finish reasons fall back to a plain stop; values are never invented.
+    Never silently drop content: parts neither protocol has a field for (executableCode,
+    codeExecutionResult, inlineData, fileData) are shown as text (docs/mapping.md).
 
 Plan
     Pure functions over the decoded JSON. Ids are random base62 from `secrets`; a Gemini-given
@@ -24,6 +27,7 @@ Plan
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
@@ -51,6 +55,7 @@ __all__ = [
     "openai_call_id",
     "openai_finish_reason",
     "openai_usage",
+    "other_part_text",
     "part_kind",
     "prompt_block_reason",
     "random_base62",
@@ -158,6 +163,71 @@ def function_args(call: Mapping[str, Any]) -> dict[str, Any]:
         except RecursionError:
             return {"error": "arguments from the model are nested too deeply to pass on"}
     return cleaned if isinstance(cleaned, dict) else {"value": cleaned}
+
+
+def other_part_text(part: Mapping[str, Any]) -> str | None:
+    """The text that stands for a part with no client field, or None for an unknown part.
+
+    executableCode → a fenced code block labelled with its language; codeExecutionResult →
+    its outcome and output; inlineData / fileData (model-made images, audio...) → a line
+    naming the mime type and the size or URI (the bytes have no place in a text reply).
+    """
+    code = part.get("executableCode")
+    if isinstance(code, Mapping):
+        language = code.get("language")
+        label = "" if language in _UNLABELLED or not isinstance(language, str) else language
+        return _fenced(_text_field(code, "code"), label.lower())
+    result = part.get("codeExecutionResult")
+    if isinstance(result, Mapping):
+        outcome = result.get("outcome")
+        outcome = scrub(outcome) if isinstance(outcome, str) and outcome else "OUTCOME_UNSPECIFIED"
+        output = _text_field(result, "output")
+        heading = f"Code execution result: {outcome}"
+        return f"{heading}\n{_fenced(output, '')}" if output else heading
+    for field in ("inlineData", "fileData"):
+        media = part.get(field)
+        if isinstance(media, Mapping):
+            return _media_line(field, media)
+    return None
+
+
+_UNLABELLED = frozenset({None, "", "LANGUAGE_UNSPECIFIED"})
+
+
+def _text_field(fields: Mapping[str, Any], key: str) -> str:
+    value = fields.get(key)
+    return scrub(value) if isinstance(value, str) else ""
+
+
+def _fenced(text: str, label: str) -> str:
+    """`text` in a Markdown code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    newline = "" if text.endswith("\n") or not text else "\n"
+    return f"{fence}{label}\n{text}{newline}{fence}"
+
+
+_BACKTICK_RUNS = re.compile(r"`+")
+
+
+def _media_line(field: str, media: Mapping[str, Any]) -> str:
+    mime_type = _text_field(media, "mimeType") or "application/octet-stream"
+    if field == "fileData":
+        uri = _text_field(media, "fileUri")
+        return (
+            f"[model output: {mime_type} file {uri}]"
+            if uri
+            else f"[model output: {mime_type} file]"
+        )
+    data = media.get("data")
+    size = _base64_size(data) if isinstance(data, str) else 0
+    return f"[model output: {mime_type}, {size} bytes, not shown]"
+
+
+def _base64_size(data: str) -> int:
+    """Decoded size of base64 text, without decoding it (whitespace-free, padded or not)."""
+    length = len(data.rstrip("="))
+    return length * 3 // 4
 
 
 def scrub_json(value: Any) -> Any:

@@ -16,9 +16,14 @@ they cannot drift apart. Rules:
 - a functionCall's `thoughtSignature` goes on its tool call as
   `extra_content: {"google": {"thought_signature": ...}}`, the field Google's own
   OpenAI-compatible endpoint uses; clients that send the assistant message back unchanged
-  round-trip it (Gemini 3 requires it). Signatures on other parts have no OpenAI field and
-  are dropped (Gemini validates only those on function calls).
-- other parts (inline data, code execution) have no Chat Completions field and are skipped.
+  round-trip it (Gemini 3 requires it). The first signature on any other part (text,
+  thought, empty text) goes on the message itself (the delta that carries it) under the same
+  key, where Google's endpoint puts it; later ones are dropped, because the SDK's stream
+  accumulator would concatenate two strings into one invalid signature (Gemini validates
+  only function-call signatures).
+- code, code results and media (no Chat Completions field) are shown in `content` as text
+  (`compat._gemini.other_part_text`), set apart from the text around them by a blank line;
+  they are not searched for stop sequences (they are not generated text to cut).
 - content is null when the reply has no text but tool calls or a content filter stop;
   otherwise it is a string (possibly empty).
 """
@@ -28,7 +33,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from compat._gemini import FUNCTION_CALL, TEXT, THOUGHT, function_args, openai_call_id, part_kind
+from compat._gemini import (
+    FUNCTION_CALL,
+    TEXT,
+    THOUGHT,
+    function_args,
+    openai_call_id,
+    other_part_text,
+    part_kind,
+)
 from compat._gemini import openai_finish_reason as gemini_to_openai_finish
 from compat._json import dumps, scrub
 from compat._openai_stop import StopMatcher
@@ -39,10 +52,12 @@ JSONObject = dict[str, Any]
 class ChoiceAssembler:
     """Builds the delta fields of choice 0 from Gemini parts, in arrival order."""
 
-    __slots__ = ("_stop", "text_sent", "tool_calls")
+    __slots__ = ("_break_due", "_signature_sent", "_stop", "text_sent", "tool_calls")
 
     def __init__(self, stop: Sequence[str] = ()) -> None:
         self._stop = StopMatcher(stop)
+        self._break_due = False  # the last content was a shown part: a blank line before more
+        self._signature_sent = False
         self.text_sent = False
         self.tool_calls = 0
 
@@ -58,14 +73,19 @@ class ChoiceAssembler:
             if self._stop.matched:
                 break
             kind = part_kind(part)
+            if kind == FUNCTION_CALL:
+                self._add_text(delta, self._stop.flush())
+                delta.setdefault("tool_calls", []).append(self._tool_call(part))
+                continue
             if kind == TEXT:
                 self._add_text(delta, self._stop.feed(part["text"]))
             elif kind == THOUGHT:
                 if part["text"]:
                     delta["reasoning_content"] = delta.get("reasoning_content", "") + part["text"]
-            elif kind == FUNCTION_CALL:
-                self._add_text(delta, self._stop.flush())
-                delta.setdefault("tool_calls", []).append(self._tool_call(part))
+            elif isinstance(part, dict):
+                self._add_shown_part(delta, part)
+            if isinstance(part, dict) and not self._signature_sent:
+                self._add_message_signature(delta, part)
         return delta
 
     def flush(self) -> JSONObject:
@@ -89,8 +109,26 @@ class ChoiceAssembler:
 
     def _add_text(self, delta: JSONObject, text: str) -> None:
         if text:
+            if self._break_due:
+                text = "\n\n" + text
+                self._break_due = False
             delta["content"] = delta.get("content", "") + text
             self.text_sent = True
+
+    def _add_shown_part(self, delta: JSONObject, part: JSONObject) -> None:
+        shown = other_part_text(part)
+        if shown is None:
+            return
+        self._add_text(delta, self._stop.flush())
+        self._break_due = self.text_sent
+        self._add_text(delta, shown)
+        self._break_due = True
+
+    def _add_message_signature(self, delta: JSONObject, part: JSONObject) -> None:
+        signature = part.get("thoughtSignature")
+        if isinstance(signature, str) and signature:
+            delta["extra_content"] = {"google": {"thought_signature": scrub(signature)}}
+            self._signature_sent = True
 
     def _tool_call(self, part: JSONObject) -> JSONObject:
         call = part["functionCall"]

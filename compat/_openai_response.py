@@ -70,6 +70,8 @@ def _message(delta: JSONObject) -> JSONObject:
     message: JSONObject = {"role": "assistant", "content": delta.get("content"), "refusal": None}
     if "reasoning_content" in delta:
         message["reasoning_content"] = delta["reasoning_content"]
+    if "extra_content" in delta:
+        message["extra_content"] = delta["extra_content"]
     if "tool_calls" in delta:
         message["tool_calls"] = [
             {key: value for key, value in call.items() if key != "index"}

@@ -22,6 +22,9 @@ Rules worth knowing
     - A signature on a non-thought part goes to the thinking block still open just before it,
       else to a new empty thinking block; either way the part then starts a new block.
     - MALFORMED_FUNCTION_CALL: Gemini's `finishMessage` is appended as its own text block.
+    - executableCode, codeExecutionResult, inlineData and fileData parts (no Anthropic block
+      fits) each become a text block of their own (`compat._gemini.other_part_text`): content
+      is never silently dropped.
     - Stop sequences: Gemini strips a matched sequence and reports STOP, so `stop_sequence` is
       reported only when the final text block still ends with a requested sequence; otherwise
       the honest answer is `end_turn`.
@@ -40,6 +43,7 @@ from compat._gemini import (
     candidate_parts,
     ending_stop_sequence,
     function_args,
+    other_part_text,
     prompt_block_reason,
     tool_use_id,
     unwrap_response,
@@ -117,8 +121,11 @@ class _BlockBuilder:
             return
         text = part.get("text")
         if not isinstance(text, str):
-            if signature:  # a part we cannot show still hands its signature on
+            if signature:  # a part shown as text, or not at all, still hands its signature on
                 self._place_signature(signature)
+            shown = other_part_text(part)
+            if shown is not None:
+                self.add_notice(shown)
             return
         if part.get("thought") is True:
             self._add_thought(scrub(text), signature)
@@ -129,7 +136,7 @@ class _BlockBuilder:
             self._add_text(scrub(text))
 
     def add_notice(self, text: str) -> None:
-        """A text block of its own (Gemini's finishMessage)."""
+        """A text block of its own (Gemini's finishMessage, code, its result, media)."""
         self.content.append({"type": "text", "text": text})
         self._open = None
 

@@ -24,7 +24,7 @@ Plan
     `compat._sse.GeminiChunkDecoder` turns bytes into response dicts; each part of the first
     candidate drives the same block rules as `compat._response` (consecutive thoughts form one
     thinking block, consecutive texts one text block, each functionCall one tool_use block,
-    signatures placed per docs/mapping.md). A block stays open until a part of another kind
+    code, code results and media one text block each, signatures placed per docs/mapping.md). A block stays open until a part of another kind
     arrives, because a later part may still hand its signature to an open thinking block.
     The first chunk with a finishReason (or a blocked prompt) ends the message; after the end,
     input is ignored. Stop sequences are decided as in `compat._response`: Gemini strips the
@@ -44,6 +44,7 @@ from compat._gemini import (
     ending_stop_sequence,
     function_args,
     longest_stop_sequence,
+    other_part_text,
     tool_use_id,
 )
 from compat._gemini import message_id as new_message_id
@@ -226,6 +227,9 @@ class StreamTranslator:
         if not isinstance(text, str):
             if signature:
                 self._place_signature(signature, events)
+            shown = other_part_text(part)
+            if shown is not None:
+                self._add_notice(shown, events)
             return
         if part.get("thought") is True:
             self._add_thought(text, signature, events)
@@ -295,7 +299,7 @@ class StreamTranslator:
         self._has_tool_calls = True
 
     def _add_notice(self, text: str, events: list[Event]) -> None:
-        """Gemini's finishMessage as a text block of its own."""
+        """A text block of its own (Gemini's finishMessage, code, its result, media)."""
         self._close_open(events)
         self._add_text(text, events)
         self._close_open(events)

@@ -4,7 +4,8 @@ Building blocks
     text_values()           unicode text incl. whitespace-only, emoji and lone surrogates
     json_args()             functionCall `args` objects (nested, unicode, lone surrogates)
     parts()                 text, thought (+signature), functionCall (+id, +signature),
-                            signature-only empty text, empty text
+                            signature-only empty text, empty text, executableCode,
+                            codeExecutionResult, inlineData, fileData (+signature)
     usage_metadata()        a running-total usageMetadata
     stream_chunks()         a list of GenerateContentResponse dicts ending with a finishReason
                             (usage-only chunks, empty parts and missing content included)
@@ -123,12 +124,43 @@ def _function_call_part(draw: st.DrawFn) -> dict[str, Any]:
     return part
 
 
+@st.composite
+def _shown_part(draw: st.DrawFn) -> dict[str, Any]:
+    """A part with no client field: executableCode, codeExecutionResult, inlineData, fileData."""
+    part: dict[str, Any] = draw(
+        st.one_of(
+            st.builds(
+                lambda language, code: {"executableCode": {"language": language, "code": code}},
+                st.sampled_from(["PYTHON", "LANGUAGE_UNSPECIFIED"]),
+                st.one_of(text_values(), st.just("print('```')\n")),
+            ),
+            st.builds(
+                lambda outcome, output: {
+                    "codeExecutionResult": {"outcome": outcome, **output},
+                },
+                st.sampled_from(["OUTCOME_OK", "OUTCOME_FAILED", "OUTCOME_DEADLINE_EXCEEDED"]),
+                st.one_of(st.just({}), text_values().map(lambda output: {"output": output})),
+            ),
+            st.builds(
+                lambda mime, data: {"inlineData": {"mimeType": mime, "data": data}},
+                st.sampled_from(["image/png", "image/jpeg", "audio/wav"]),
+                st.sampled_from(["", "AAAA", "iVBORw0KGgo=", "AA=="]),
+            ),
+            st.just({"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/out.png"}}),
+        )
+    )
+    if draw(st.integers(0, 3)) == 0:
+        part["thoughtSignature"] = draw(_signatures)
+    return part
+
+
 def parts() -> st.SearchStrategy[dict[str, Any]]:
     """One response part of any kind Gemini streams."""
     return st.one_of(
         _text_part(),
         _thought_part(),
         _function_call_part(),
+        _shown_part(),
         _signatures.map(lambda signature: {"text": "", "thoughtSignature": signature}),
         st.just({"text": ""}),
     )
@@ -276,6 +308,10 @@ _FIELD_NAMES = (
     "thought",
     "thoughtSignature",
     "functionCall",
+    "executableCode",
+    "codeExecutionResult",
+    "inlineData",
+    "fileData",
     "name",
     "args",
     "id",

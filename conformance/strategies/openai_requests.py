@@ -347,6 +347,21 @@ gemini_parts = st.one_of(
         st.sampled_from([{}, {"thoughtSignature": "Q2lnbmF0dXJlMQ=="}]),
     ),
     st.just({"inlineData": {"mimeType": "image/png", "data": BASE64_PNG}}),
+    st.builds(
+        lambda text, signature: {"text": text, "thoughtSignature": signature},
+        hostile_text,
+        st.sampled_from(["c2lnMQ==", "c2lnMg=="]),
+    ),
+    st.builds(
+        lambda code: {"executableCode": {"language": "PYTHON", "code": code}},
+        st.one_of(hostile_text, st.just("x = '```'")),
+    ),
+    st.builds(
+        lambda outcome, output: {"codeExecutionResult": {"outcome": outcome, "output": output}},
+        st.sampled_from(["OUTCOME_OK", "OUTCOME_FAILED"]),
+        hostile_text,
+    ),
+    st.just({"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/out.png"}}),
 )
 
 

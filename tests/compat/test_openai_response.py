@@ -214,11 +214,51 @@ def test_a_response_without_candidates_is_an_empty_stop() -> None:
     assert (message_of(completion)["content"], finish_of(completion)) == ("", "stop")
 
 
-def test_parts_without_a_chat_completions_field_are_skipped() -> None:
+def test_media_without_a_chat_completions_field_is_named_in_content_not_dropped() -> None:
     completion = complete(
         response({"inlineData": {"mimeType": "image/png", "data": "AAAA"}}, {"text": "caption"})
     )
-    assert message_of(completion)["content"] == "caption"
+    assert message_of(completion)["content"] == (
+        "[model output: image/png, 3 bytes, not shown]\n\ncaption"
+    )
+
+
+def test_code_and_its_result_are_shown_in_content_set_apart_by_blank_lines() -> None:
+    completion = complete(
+        response(
+            {"text": "Let me compute."},
+            {"executableCode": {"language": "PYTHON", "code": "print(2 + 2)"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "4\n"}},
+            {"text": "It is 4."},
+        )
+    )
+    assert message_of(completion)["content"] == (
+        "Let me compute.\n\n```python\nprint(2 + 2)\n```\n\n"
+        "Code execution result: OUTCOME_OK\n```\n4\n```\n\nIt is 4."
+    )
+
+
+def test_shown_parts_are_not_cut_at_a_stop_sequence() -> None:
+    code = {"executableCode": {"language": "PYTHON", "code": "print('END')"}}
+    completion = complete(response(code, {"text": "after END more"}), stop=["END"])
+    assert message_of(completion)["content"] == "```python\nprint('END')\n```\n\nafter "
+
+
+def test_a_signature_on_a_text_part_goes_on_the_message_as_google_extra_content() -> None:
+    completion = complete(
+        response(
+            {"text": "Hi", "thoughtSignature": "U0lHMQ=="},
+            {"text": "", "thoughtSignature": "U0lHMg=="},
+        )
+    )
+    assert message_of(completion)["extra_content"] == {"google": {"thought_signature": "U0lHMQ=="}}
+
+
+def test_a_function_call_signature_stays_on_its_tool_call_not_on_the_message() -> None:
+    completion = complete(
+        response({"functionCall": {"name": "f", "args": {}}, "thoughtSignature": "U0lH"})
+    )
+    assert "extra_content" not in message_of(completion)
 
 
 def test_text_is_cut_at_a_requested_stop_sequence_that_gemini_let_through() -> None:

@@ -146,6 +146,34 @@ def test_a_function_call_signature_streams_once_in_the_tool_call_delta() -> None
     }
 
 
+def test_a_text_signature_streams_once_on_its_delta_and_accumulates_intact() -> None:
+    body = sse(
+        candidate_chunk({"text": "Hi", "thoughtSignature": "U0lHMQ=="}),
+        candidate_chunk({"text": "!", "thoughtSignature": "U0lHMg=="}, finish="STOP"),
+    )
+    assert deltas(translate(body))[0] == {
+        "role": "assistant",
+        "content": "Hi",
+        "extra_content": {"google": {"thought_signature": "U0lHMQ=="}},
+    }
+    streamed = sdk_accumulate(sdk_read(body_of(body)))
+    assert streamed.choices[0].message.extra_content == {
+        "google": {"thought_signature": "U0lHMQ=="}
+    }
+
+
+def test_code_execution_streams_in_content_like_the_non_stream_reply() -> None:
+    parts = [
+        {"executableCode": {"language": "PYTHON", "code": "print(4)"}},
+        {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "4"}},
+    ]
+    body = sse(candidate_chunk(parts[0]), candidate_chunk(parts[1], finish="STOP"))
+    streamed = sdk_accumulate(sdk_read(body_of(body)))
+    whole = to_openai_completion(candidate_chunk(*parts, finish="STOP"), model="m")
+    assert streamed.choices[0].message.content == whole["choices"][0]["message"]["content"]
+    assert "```python\nprint(4)\n```" in whole["choices"][0]["message"]["content"]
+
+
 def body_of(upstream: bytes) -> bytes:
     translator = OpenAIStreamTranslator(model="m")
     return translator.feed_sse(upstream) + translator.close_sse()

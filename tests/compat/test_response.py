@@ -177,10 +177,57 @@ def test_message_id_can_be_given() -> None:
     assert convert(response({"text": "x"}), message_id="msg_abc")["id"] == "msg_abc"
 
 
-def test_unknown_parts_are_skipped_but_keep_their_signature() -> None:
+def test_media_becomes_a_text_block_naming_it_after_the_signature_it_carried() -> None:
     message = convert(
-        response({"inlineData": {"mimeType": "image/png", "data": ""}, "thoughtSignature": "S"})
+        response({"inlineData": {"mimeType": "image/png", "data": "AAAA"}, "thoughtSignature": "S"})
     )
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "", "signature": "S"},
+        {"type": "text", "text": "[model output: image/png, 3 bytes, not shown]"},
+    ]
+
+
+def test_a_file_part_is_named_with_its_uri() -> None:
+    message = convert(response({"fileData": {"mimeType": "audio/wav", "fileUri": "gs://b/o"}}))
+    assert message["content"] == [
+        {"type": "text", "text": "[model output: audio/wav file gs://b/o]"}
+    ]
+
+
+def test_code_and_its_result_are_text_blocks_of_their_own_between_the_text() -> None:
+    message = convert(
+        response(
+            {"text": "Let me compute."},
+            {"executableCode": {"language": "PYTHON", "code": "print(2 + 2)"}},
+            {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "4"}},
+            {"text": "It is 4."},
+        )
+    )
+    assert message["content"] == [
+        {"type": "text", "text": "Let me compute."},
+        {"type": "text", "text": "```python\nprint(2 + 2)\n```"},
+        {"type": "text", "text": "Code execution result: OUTCOME_OK\n```\n4\n```"},
+        {"type": "text", "text": "It is 4."},
+    ]
+
+
+def test_a_code_fence_is_longer_than_any_backtick_run_in_the_code() -> None:
+    code = 'print("```")'
+    message = convert(
+        response({"executableCode": {"language": "LANGUAGE_UNSPECIFIED", "code": code}})
+    )
+    assert message["content"] == [{"type": "text", "text": f"````\n{code}\n````"}]
+
+
+def test_a_failed_execution_without_output_shows_its_outcome() -> None:
+    message = convert(response({"codeExecutionResult": {"outcome": "OUTCOME_DEADLINE_EXCEEDED"}}))
+    assert message["content"] == [
+        {"type": "text", "text": "Code execution result: OUTCOME_DEADLINE_EXCEEDED"}
+    ]
+
+
+def test_parts_of_unknown_shape_add_nothing_but_keep_their_signature() -> None:
+    message = convert(response({"videoMetadata": {}, "thoughtSignature": "S"}))
     assert message["content"] == [{"type": "thinking", "thinking": "", "signature": "S"}]
 
 

@@ -316,6 +316,30 @@ def test_finish_is_emitted_as_soon_as_the_finish_chunk_arrives() -> None:
     assert translator.usage["output_tokens"] == 6
 
 
+def test_code_its_result_and_media_stream_as_text_blocks_of_their_own() -> None:
+    events = run(
+        chunk({"text": "Computing."}, {"executableCode": {"language": "PYTHON", "code": "1+1"}}),
+        chunk(
+            {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "2"}},
+            {"inlineData": {"mimeType": "image/png", "data": "AAAAAA=="}, "thoughtSignature": "S"},
+            finish="STOP",
+        ),
+    )
+    texts = [
+        event["delta"]["text"]
+        for event in events
+        if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta"
+    ]
+    assert texts == [
+        "Computing.",
+        "```python\n1+1\n```",
+        "Code execution result: OUTCOME_OK\n```\n2\n```",
+        "[model output: image/png, 4 bytes, not shown]",
+    ]
+    assert types(events).count("start:text") == 4
+    assert types(events).count("start:thinking") == 1  # the media part's signature
+
+
 def test_code_assist_envelope_streams_like_the_gemini_api() -> None:
     wrapped = {"response": chunk({"text": "hi"}, finish="STOP"), "traceId": "t1"}
     events = run(wrapped)
