@@ -64,7 +64,14 @@ def optional_bool(obj: JSONObject, key: str, path: str) -> bool | None:
     raise RequestError(f"{path}{key}", f"expected a boolean, got {describe(value)}")
 
 
-def optional_int(obj: JSONObject, key: str, path: str, *, minimum: int | None = None) -> int | None:
+def optional_int(
+    obj: JSONObject,
+    key: str,
+    path: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+) -> int | None:
     value = obj.get(key)
     if value is None:
         return None
@@ -72,6 +79,8 @@ def optional_int(obj: JSONObject, key: str, path: str, *, minimum: int | None = 
         raise RequestError(f"{path}{key}", f"expected an integer, got {describe(value)}")
     if minimum is not None and value < minimum:
         raise RequestError(f"{path}{key}", f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise RequestError(f"{path}{key}", f"must be at most {maximum}, got {value}")
     return value
 
 

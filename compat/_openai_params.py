@@ -6,7 +6,7 @@ Operations: `check_parameters(request)` (types of the accepted-and-ignored param
 Mapping (protocols.md §B.2, §D.1):
 - `max_completion_tokens` (else the deprecated `max_tokens`) → `maxOutputTokens`;
   `temperature` [0, 2], `top_p` [0, 1], `presence_penalty` / `frequency_penalty` [-2, 2],
-  `seed` → their Gemini names; `stop` (a string or up to 5 non-empty strings) →
+  `seed` → their Gemini names (token counts and seed within int32, as Gemini's proto); `stop` (a string or up to 5 non-empty strings) →
   `stopSequences`.
 - `response_format` json_object → `responseMimeType: application/json`; json_schema → also
   `responseJsonSchema` (cleaned as JSON Schema).
@@ -37,6 +37,7 @@ from compat._openai_fields import (
 from compat._schema import clean_schema
 
 MAX_STOP_SEQUENCES = 5
+INT32_MAX = 2**31 - 1  # Gemini's maxOutputTokens and seed are int32 fields
 _THINKING_LEVELS = {
     "minimal": "MINIMAL",
     "low": "LOW",
@@ -77,8 +78,8 @@ def check_parameters(request: JSONObject) -> None:
 def generation_config(request: JSONObject, *, gemini_3: bool) -> JSONObject:
     """`generationConfig` for the sampling, stop, output-format and reasoning parameters."""
     config: JSONObject = {}
-    max_tokens = optional_int(request, "max_completion_tokens", "", minimum=1)
-    legacy_max_tokens = optional_int(request, "max_tokens", "", minimum=1)
+    max_tokens = optional_int(request, "max_completion_tokens", "", minimum=1, maximum=INT32_MAX)
+    legacy_max_tokens = optional_int(request, "max_tokens", "", minimum=1, maximum=INT32_MAX)
     if max_tokens is None:
         max_tokens = legacy_max_tokens
     if max_tokens is not None:
@@ -92,7 +93,7 @@ def generation_config(request: JSONObject, *, gemini_3: bool) -> JSONObject:
         value = optional_number(request, openai_name, "", minimum=low, maximum=high)
         if value is not None:
             config[gemini_name] = value
-    seed = optional_int(request, "seed", "")
+    seed = optional_int(request, "seed", "", minimum=-INT32_MAX - 1, maximum=INT32_MAX)
     if seed is not None:
         config["seed"] = seed
     stop_sequences = _stop_sequences(request.get("stop"))
