@@ -176,6 +176,16 @@ def translate_stream(body: bytes, pieces: list[bytes]) -> int:
     return size + len(translator.close_sse())
 
 
+def translate_stream_strict_encoding(body: bytes, pieces: list[bytes]) -> int:
+    """The same translation, chunks encoded with the strict `compat.dumps` (the encoding
+    before `dumps_decoded`, and what a caller of `feed` that encodes with `compat.dumps` pays)."""
+    translator = OpenAIStreamTranslator(model="gpt-4o", include_usage=True)
+    size = 0
+    for piece in pieces:
+        size += sum(len(b"data: " + dumps(chunk) + b"\n\n") for chunk in translator.feed(piece))
+    return size + sum(len(b"data: " + dumps(chunk) + b"\n\n") for chunk in translator.close())
+
+
 def decode_stream(body: bytes, pieces: list[bytes]) -> int:
     decoder = GeminiChunkDecoder()
     count = 0
@@ -193,6 +203,14 @@ def network_pieces(body: bytes, size: int = 1400) -> list[bytes]:
 def test_bench_stream_translation(benchmark: Any) -> None:
     body = upstream_stream()
     assert benchmark(translate_stream, body, network_pieces(body)) > 0
+
+
+@pytest.mark.benchmark(group="openai-stream")
+def test_bench_stream_translation_strict_dumps(benchmark: Any) -> None:
+    body = upstream_stream()
+    pieces = network_pieces(body)
+    size = benchmark(translate_stream_strict_encoding, body, pieces)
+    assert size == translate_stream(body, pieces) - len(b"data: [DONE]\n\n")
 
 
 @pytest.mark.benchmark(group="openai-stream")

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
+from compat._json import dumps
 from compat._response import to_anthropic_message
 from compat._stream import StreamTranslator
 
@@ -79,6 +80,20 @@ def translate_stream_events() -> int:
     return count + len(translator.close())
 
 
+def translate_stream_strict_encoding() -> bytes:
+    """The same stream, events encoded with the strict `compat.dumps` (the encoding before
+    `dumps_decoded`, and what a caller of `feed` that encodes with `compat.dumps` pays)."""
+    translator = StreamTranslator(model="claude-sonnet-4", message_id="msg_bench")
+    events = [event for chunk in TEXT_STREAM for event in translator.feed(chunk)]
+    events += translator.close()
+    return b"".join(
+        [
+            b"event: " + event["type"].encode() + b"\ndata: " + dumps(event) + b"\n\n"
+            for event in events
+        ]
+    )
+
+
 def floor_parse_and_encode() -> int:
     """Baseline: parse each payload once and encode one delta (no framing, no state)."""
     total = 0
@@ -101,6 +116,11 @@ def floor_parse_and_encode() -> int:
 def test_bench_stream_translator_feed_sse(benchmark: Any) -> None:
     output = benchmark(translate_stream)
     assert output.endswith(b'event: message_stop\ndata: {"type":"message_stop"}\n\n')
+
+
+@pytest.mark.benchmark(group="stream: 50-chunk text stream")
+def test_bench_stream_translator_feed_strict_dumps(benchmark: Any) -> None:
+    assert benchmark(translate_stream_strict_encoding) == translate_stream()
 
 
 @pytest.mark.benchmark(group="stream: 50-chunk text stream")

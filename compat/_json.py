@@ -2,6 +2,8 @@
 
 Operations
     dumps(obj, *, indent=False) -> bytes   strict, always valid UTF-8
+    dumps_decoded(obj) -> bytes            private to compat: `dumps` without the NaN search,
+                                           only for values built from decoded JSON
     loads(data) -> object                  bytes or str; tolerant of lone-surrogate escapes
     scrub(text) -> str                     lone surrogates -> U+FFFD, valid pairs joined
     JSONError                              the only exception either operation raises
@@ -18,6 +20,12 @@ Plan
     them), and locates non-finite floats, non-str keys and unsupported types for the error.
     Documents orjson cannot handle after repair (ints beyond 64 bits, nesting deeper than
     orjson's limit) fall back to the stdlib codec with the same strictness.
+    The translators encode every event with `dumps_decoded`: their output holds only values
+    decoded from upstream JSON plus compat's own ints, strs, bools and None, and decoded JSON
+    cannot hold a non-finite float (orjson.loads refuses NaN, Infinity and numbers that
+    overflow a double such as 1e999 or a 400-digit integer; `loads`' stdlib fallback refuses
+    them too; tests/compat/test_json.py checks both). So the null-token check, which OpenAI
+    chunks (`"finish_reason":null`) would trigger on every chunk, is skipped there.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JSONError", "dumps", "loads", "scrub"]
+__all__ = ["JSONError", "dumps", "dumps_decoded", "loads", "scrub"]
 
 
 class JSONError(ValueError):
@@ -73,6 +81,19 @@ def dumps(obj: object, *, indent: bool = False) -> bytes:
         segments = _non_finite_path(obj)
         raise JSONError("NaN and Infinity are not valid JSON", _format_path(segments or []))
     return encoded
+
+
+def dumps_decoded(obj: object) -> bytes:
+    """Compact `dumps` for a value built only from decoded JSON and compat's own scalars.
+
+    Such a value holds no NaN/Infinity (see the module plan), so orjson's output is taken
+    as is; lone surrogates are still repaired and the other refusals still raise JSONError.
+    Never use it for values from elsewhere: a NaN would silently become `null`.
+    """
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        return _dumps_repaired(obj, indent=False)
 
 
 def _has_null_token(encoded: bytes) -> bool:

@@ -44,7 +44,7 @@ from compat._gemini import (
 )
 from compat._gemini import completion_id as new_completion_id
 from compat._google_errors import GoogleError, error_from_object, openai_error_for
-from compat._json import dumps
+from compat._json import dumps_decoded
 from compat._openai_choice import ChoiceAssembler
 from compat._sse import GeminiChunkDecoder
 
@@ -55,8 +55,12 @@ _INCOMPLETE_MESSAGE = "the upstream stream ended before the reply was complete"
 
 
 def encode_chunk(chunk: Mapping[str, Any]) -> bytes:
-    """One SSE frame `data: {json}\\n\\n` for an OpenAI chunk."""
-    return b"data: " + dumps(chunk) + b"\n\n"
+    """One SSE frame `data: {json}\\n\\n` for a chunk of an `OpenAIStreamTranslator`.
+
+    Encoded with `compat._json.dumps_decoded` (no NaN search: every chunk has `null`s, and
+    the translator's chunks hold only decoded upstream JSON and compat's own values).
+    """
+    return b"data: " + dumps_decoded(chunk) + b"\n\n"
 
 
 class OpenAIStreamTranslator:

@@ -18,7 +18,8 @@ Goals
     `error` event (type per docs/mapping.md), never a made-up `end_turn`.
     `message_start` is emitted with the first upstream chunk, never at construction, so until
     `started` is true the proxy may still retry upstream or answer with an HTTP error.
-    Cheap per chunk: each chunk is parsed once (orjson), events are small dicts.
+    Cheap per chunk: each chunk is parsed once (orjson), events are small dicts, encoded
+    without the NaN search (`compat._json.dumps_decoded`: decoded JSON holds no NaN).
 
 Plan
     `compat._sse.GeminiChunkDecoder` turns bytes into response dicts; each part of the first
@@ -49,7 +50,7 @@ from compat._gemini import (
 )
 from compat._gemini import message_id as new_message_id
 from compat._google_errors import GoogleError, anthropic_error_event, error_from_object
-from compat._json import dumps, scrub
+from compat._json import dumps_decoded, scrub
 from compat._sse import GeminiChunkDecoder
 
 __all__ = ["PING_EVENT", "StreamTranslator", "encode_sse_event"]
@@ -76,12 +77,17 @@ _MESSAGE_STOP: Event = {"type": "message_stop"}
 
 
 def encode_sse_event(event: Event) -> bytes:
-    """`event: <type>\\ndata: <json>\\n\\n` for one Anthropic stream event."""
+    """`event: <type>\\ndata: <json>\\n\\n` for one event of a `StreamTranslator`.
+
+    Encoded with `compat._json.dumps_decoded`: the translator's events hold only decoded
+    upstream JSON and compat's own values, never NaN/Infinity. Encode events of other
+    origins with `compat.dumps`.
+    """
     name = event["type"]
     prefix = _EVENT_PREFIXES.get(name)
     if prefix is None:
         prefix = b"event: " + str(name).encode() + b"\ndata: "
-    return prefix + dumps(event) + b"\n\n"
+    return prefix + dumps_decoded(event) + b"\n\n"
 
 
 class StreamTranslator:
@@ -287,7 +293,7 @@ class StreamTranslator:
             },
             events,
         )
-        arguments = dumps(function_args(call)).decode("utf-8")
+        arguments = dumps_decoded(function_args(call)).decode("utf-8")
         events.append(
             {
                 "type": "content_block_delta",

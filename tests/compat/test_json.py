@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compat._json import JSONError, dumps, loads, scrub
+from compat._json import JSONError, dumps, dumps_decoded, loads, scrub
 from conformance.strategies.unicode import (
     astral_chars,
     hostile_json,
@@ -238,3 +238,46 @@ def test_dumps_refuses_exactly_the_values_holding_nan_or_infinity(
             dumps(value, indent=indent)
     else:
         assert json.loads(dumps(value, indent=indent)) == value
+
+
+# --- dumps_decoded: the translators' encoder ---------------------------------------------
+
+_NON_FINITE_DOCUMENTS = [
+    b"NaN",
+    b"[Infinity]",
+    b'{"a": -Infinity}',
+    b"1e999",
+    b"[-1e999]",
+    b"1" + b"0" * 400,
+    b"-1" + b"0" * 400 + b".5",
+    # with a lone surrogate escape, so that `loads` takes its stdlib fallback
+    b'["\\ud800", NaN]',
+    b'["\\ud800", 1e999]',
+    b'["\\ud800", Infinity]',
+]
+
+
+@pytest.mark.parametrize("document", _NON_FINITE_DOCUMENTS)
+def test_decoded_json_never_holds_nan_or_infinity(document: bytes) -> None:
+    """The premise of dumps_decoded: no decoder we use yields a non-finite float."""
+    with pytest.raises(JSONError):
+        loads(document)
+    if b"\\ud800" not in document:
+        with pytest.raises(orjson.JSONDecodeError):
+            orjson.loads(document)
+
+
+def test_out_of_range_integers_decode_to_finite_numbers() -> None:
+    for document in (b"18446744073709551616", b"-9223372036854775809"):
+        assert math.isfinite(orjson.loads(document))
+
+
+def test_dumps_decoded_repairs_lone_surrogates_like_dumps() -> None:
+    value = {"a\ud800": ["\udfff", "ok"]}
+    assert dumps_decoded(value) == dumps(value) == '{"a\ufffd":["\ufffd","ok"]}'.encode()
+
+
+@given(hostile_json())
+def test_dumps_decoded_equals_dumps_on_any_decoded_value(value: object) -> None:
+    decoded = loads(json.dumps(value))  # ASCII escapes: lone surrogates arrive as escapes
+    assert dumps_decoded(decoded) == dumps(decoded)
