@@ -224,7 +224,9 @@ def loads(data: bytes | bytearray | memoryview | str) -> object:
     """Decode one JSON document; lone surrogate escapes become U+FFFD.
 
     Raises JSONError (never anything else) for invalid UTF-8, malformed JSON, NaN/Infinity
-    literals or out-of-range numbers, and nesting too deep to decode.
+    literals or out-of-range numbers, and nesting too deep to decode. An integer beyond 64
+    bits decodes as the nearest float (orjson's rule; Gemini holds every number of `args` /
+    `response` as a double anyway), never as NaN or Infinity.
     """
     if not isinstance(data, bytes | bytearray | memoryview | str):
         raise JSONError(f"cannot decode JSON from {type(data).__name__}")
