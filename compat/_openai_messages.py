@@ -11,7 +11,10 @@ Rules (docs/mapping.md, protocols.md §B.2, §D.1):
   a JSON string that must encode an object; "" means `{}`); legacy `function_call` likewise.
   A tool call's `extra_content.google.thought_signature` (the field Google's own
   OpenAI-compatible endpoint uses, and which the response side emits) goes back as the
-  part's `thoughtSignature`, exactly as received.
+  part's `thoughtSignature`, exactly as received. The message's own
+  `extra_content.google.thought_signature` (a signature Gemini put on a text, thought or
+  empty part) goes back on the message's first content part, else its thought part, else
+  an empty-text part after the calls.
 - `tool` messages answer the tool calls of the assistant message just before them. All the
   consecutive tool messages form ONE user turn whose `functionResponse` parts follow the
   order of the calls; `name` comes from the matching call, `response` is
@@ -149,7 +152,25 @@ def _add_assistant(conversation: _Conversation, message: JSONObject, path: str) 
         call = require_dict(legacy_call, call_path)
         name = require_str(call.get("name"), f"{call_path}.name")
         parts.append({"functionCall": {"name": name, "args": _arguments(call, call_path)}})
+    signature = _thought_signature(message, path)
+    if signature:
+        _sign_first_non_call(parts, signature)
     conversation.add_turn("model", parts)
+
+
+def _sign_first_non_call(parts: list[JSONObject], signature: str) -> None:
+    """Put the message-level signature back on a part that is no call, as Gemini had it.
+
+    Gemini usually signs the first visible part of a reply, so the first content part is
+    preferred, then the thought part, then a new empty-text part after the calls.
+    """
+    candidates = [part for part in parts if "functionCall" not in part]
+    visible = [part for part in candidates if part.get("thought") is not True]
+    targets = visible or candidates
+    if targets:
+        targets[0]["thoughtSignature"] = signature
+    else:
+        parts.append({"text": "", "thoughtSignature": signature})
 
 
 def _function_call(
@@ -177,7 +198,7 @@ def _function_call(
 
 
 def _thought_signature(call: JSONObject, path: str) -> str | None:
-    """`extra_content.google.thought_signature`, where Gemini's own OpenAI endpoint puts it."""
+    """`extra_content.google.thought_signature` of a tool call or a message (Google's field)."""
     extra = call.get("extra_content")
     if extra is None:
         return None

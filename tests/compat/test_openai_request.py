@@ -396,6 +396,47 @@ def test_a_gemini_tool_call_round_trips_through_an_openai_client_history() -> No
     assert body["contents"][2]["parts"][0]["functionResponse"]["id"] == "fc1"
 
 
+def test_a_text_signature_round_trips_through_the_message_extra_content() -> None:
+    gemini_reply = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {"text": "thinking", "thought": True},
+                        {"text": "Hello", "thoughtSignature": "c2lnMQ=="},
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    }
+    completion = ChatCompletion.model_validate(to_openai_completion(gemini_reply, model="gpt-4o"))
+    assistant = completion.choices[0].message.model_dump(exclude_none=True)
+    body = convert([USER, assistant, USER])
+    assert body["contents"][1]["parts"] == [
+        {"text": "thinking", "thought": True},
+        {"text": "Hello", "thoughtSignature": "c2lnMQ=="},
+    ]
+
+
+def test_a_message_signature_without_text_goes_back_on_an_empty_text_part() -> None:
+    assistant = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [call("call_1")],
+        "extra_content": {"google": {"thought_signature": "c2ln"}},
+    }
+    body = convert([USER, assistant, *answers("call_1")])
+    assert body["contents"][1]["parts"][-1] == {"text": "", "thoughtSignature": "c2ln"}
+
+
+def test_a_malformed_message_extra_content_is_a_request_error_naming_it() -> None:
+    assistant = {"role": "assistant", "content": "x", "extra_content": {"google": []}}
+    error = rejected([USER, assistant, USER])
+    assert error.path == "messages[1].extra_content.google"
+
+
 def answers(*call_ids: str) -> list[Any]:
     return [{"role": "tool", "tool_call_id": call_id, "content": "ok"} for call_id in call_ids]
 
