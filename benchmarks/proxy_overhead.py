@@ -1,7 +1,7 @@
 """Proxy overhead against the emulator: the proxy's added latency, measured side by side.
 
     .venv/bin/python benchmarks/proxy_overhead.py [--sequential 300] [--rounds 10]
-        [--concurrency 64] [--chunks 50] [--json results.json]
+        [--concurrency 64] [--chunks 50] [--json results.json] [--baseline-root DIR]
 
 Three targets, interleaved request by request (sequential) or round by round (concurrent), in
 one run against one emulator served over TLS (HTTP/2 by ALPN):
@@ -15,12 +15,18 @@ arms share one proxy process. The emulator and the proxy each run in their own p
 GIL. Overhead = a percentile of the proxied metric minus the same percentile measured
 directly (DESIGN.md). Metrics: TTFT for streams (request sent → first text delta), E2E for
 non-stream replies.
+
+`--baseline-root DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/base HEAD`)
+starts a second proxy from that tree and adds its two arms, `base_h1` and `base_h2pool`,
+to the same interleaving: a code change is then measured against the code before it in one
+run, with `h2pool ÷ base_h2pool` (and `h1 ÷ base_h1`) as the paired ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -47,7 +53,13 @@ UPSTREAM_KEY = "bench-upstream-key"
 MODEL = "claude-haiku-4-5"  # → gemini-2.5-flash by the default model map
 UPSTREAM_MODEL = "gemini-2.5-flash"
 TARGETS = ("direct", "h1", "h2pool")
-ARM_FLAGS = {"h1": "ff_http2_pool_tuning=off", "h2pool": "ff_http2_pool_tuning=on"}
+BASELINE_TARGETS = ("base_h1", "base_h2pool")
+ARM_FLAGS = {
+    "h1": "ff_http2_pool_tuning=off",
+    "h2pool": "ff_http2_pool_tuning=on",
+    "base_h1": "ff_http2_pool_tuning=off",
+    "base_h2pool": "ff_http2_pool_tuning=on",
+}
 
 SCENARIOS_TOML = """
 default_scenario = "small"
@@ -105,8 +117,9 @@ def emulator_process(chunks: int, workdir: Path) -> Iterator[tuple[str, Path]]:
 
 
 @contextmanager
-def proxy_process(upstream_url: str, ca: Path) -> Iterator[tuple[str, int]]:
-    """`compatkit serve` in front of the emulator; yields its base URL and process id."""
+def proxy_process(upstream_url: str, ca: Path, root: Path = ROOT) -> Iterator[tuple[str, int]]:
+    """`compatkit serve` (the code in `root`) in front of the emulator; yields its base URL
+    and process id."""
     env = {
         **os.environ,
         "COMPATKIT_PROXY_KEYS": PROXY_KEY,
@@ -119,7 +132,7 @@ def proxy_process(upstream_url: str, ca: Path) -> Iterator[tuple[str, int]]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "compat_cli", "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env={**env, "PYTHONPATH": str(root)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -160,6 +173,19 @@ class Clients:
     proxy_url: str
     emulator_url: str
     proxy_pid: int
+    base_url: str | None = None  # the baseline tree's proxy (--baseline-root)
+    base_pid: int | None = None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return TARGETS + (BASELINE_TARGETS if self.base_url is not None else ())
+
+    def proxy_of(self, target: str) -> tuple[str, int]:
+        """(base URL, pid) of the proxy process that serves `target`."""
+        if target.startswith("base_"):
+            assert self.base_url is not None and self.base_pid is not None
+            return self.base_url, self.base_pid
+        return self.proxy_url, self.proxy_pid
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -197,7 +223,7 @@ async def measure(clients: Clients, target: str, scenario: str, stream: bool) ->
         headers = {"x-goog-api-key": UPSTREAM_KEY}
         marker = b'"text"'
     else:
-        url = clients.proxy_url + "/v1/messages"
+        url = clients.proxy_of(target)[0] + "/v1/messages"
         client, body = clients.proxy, anthropic_body(scenario, stream)
         headers = {
             "x-api-key": PROXY_KEY,
@@ -234,37 +260,41 @@ async def sequential(
     clients: Clients, n: int, stream: bool, rng: random.Random
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Latency samples per target, and the proxy's CPU seconds spent per target."""
-    samples: dict[str, list[float]] = {t: [] for t in TARGETS}
-    cpu = dict.fromkeys(TARGETS, 0.0)
-    for target in TARGETS:  # warm-up: connections, caches
+    targets = clients.targets
+    samples: dict[str, list[float]] = {t: [] for t in targets}
+    cpu = dict.fromkeys(targets, 0.0)
+    for target in targets:  # warm-up: connections, caches
         for _ in range(5):
             await measure(clients, target, "small", stream)
     for _ in range(n):
-        order = list(TARGETS)
+        order = list(targets)
         rng.shuffle(order)
         for target in order:
-            before = cpu_seconds(clients.proxy_pid)
+            pid = clients.proxy_of(target)[1]
+            before = cpu_seconds(pid)
             samples[target].append(await measure(clients, target, "small", stream))
-            cpu[target] += cpu_seconds(clients.proxy_pid) - before
+            cpu[target] += cpu_seconds(pid) - before
     return samples, cpu
 
 
 async def concurrent(
     clients: Clients, rounds: int, concurrency: int, rng: random.Random
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
-    samples: dict[str, list[float]] = {t: [] for t in TARGETS}
-    cpu = dict.fromkeys(TARGETS, 0.0)
+    targets = clients.targets
+    samples: dict[str, list[float]] = {t: [] for t in targets}
+    cpu = dict.fromkeys(targets, 0.0)
     for round_number in range(rounds + 1):
-        order = list(TARGETS)
+        order = list(targets)
         rng.shuffle(order)
         for target in order:
-            before = cpu_seconds(clients.proxy_pid)
+            pid = clients.proxy_of(target)[1]
+            before = cpu_seconds(pid)
             results = await asyncio.gather(
                 *[measure(clients, target, "long", True) for _ in range(concurrency)]
             )
             if round_number > 0:  # round 0 warms up
                 samples[target].extend(results)
-                cpu[target] += cpu_seconds(clients.proxy_pid) - before
+                cpu[target] += cpu_seconds(pid) - before
     return samples, cpu
 
 
@@ -280,18 +310,28 @@ def summarise(measured: tuple[dict[str, list[float]], dict[str, float]]) -> dict
             "p99_ms": percentile(values, 99) * 1000,
             "proxy_cpu_ms_per_request": cpu[target] * 1000 / len(values),
         }
-    for arm in ("h1", "h2pool"):
+    arms = [target for target in samples if target != "direct"]
+    for arm in arms:
         summary[f"overhead_{arm}"] = {
             "p50_ms": summary[arm]["p50_ms"] - summary["direct"]["p50_ms"],
             "p99_ms": summary[arm]["p99_ms"] - summary["direct"]["p99_ms"],
         }
     summary["h1_over_h2pool_p50"] = summary["h1"]["p50_ms"] / summary["h2pool"]["p50_ms"]
+    for arm in ("h1", "h2pool"):
+        if f"base_{arm}" in samples:  # this tree ÷ the baseline tree, per percentile
+            summary[f"{arm}_over_base_{arm}"] = {
+                q: summary[arm][q] / summary[f"base_{arm}"][q] for q in ("p50_ms", "p99_ms")
+            }
     return summary
 
 
 async def run(
-    args: argparse.Namespace, proxy_url: str, proxy_pid: int, emulator_url: str, ca: Path
+    args: argparse.Namespace,
+    proxies: list[tuple[str, int]],
+    emulator_url: str,
+    ca: Path,
 ) -> dict[str, Any]:
+    """`proxies`: this tree's proxy, then the baseline tree's when there is one."""
     rng = random.Random(args.seed)
     limits = httpx.Limits(
         max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2
@@ -306,7 +346,10 @@ async def run(
             timeout=timeout,
         ) as direct,
     ):
+        (proxy_url, proxy_pid), *baseline = proxies
         clients = Clients(proxy, direct, proxy_url, emulator_url, proxy_pid)
+        if baseline:
+            clients.base_url, clients.base_pid = baseline[0]
         return {
             "sequential_non_stream_e2e": summarise(
                 await sequential(clients, args.sequential, False, rng)
@@ -321,16 +364,22 @@ async def run(
 
 
 def report(results: dict[str, Any]) -> str:
-    lines = [f"{'run':<30}{'target':<17}{'p50 ms':>9}{'p99 ms':>9}{'proxy CPU ms':>14}"]
+    lines = [f"{'run':<30}{'target':<22}{'p50 ms':>9}{'p99 ms':>9}{'proxy CPU ms':>14}"]
     for name, summary in results.items():
-        for target in (*TARGETS, "overhead_h1", "overhead_h2pool"):
+        arms = [t for t in (*TARGETS, *BASELINE_TARGETS) if t in summary and t != "direct"]
+        for target in ("direct", *arms, *[f"overhead_{arm}" for arm in arms]):
             row = summary[target]
             cpu = row.get("proxy_cpu_ms_per_request")
             cpu_text = f"{cpu:>14.3f}" if cpu is not None and target != "direct" else ""
             lines.append(
-                f"{name:<30}{target:<17}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{cpu_text}"
+                f"{name:<30}{target:<22}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}{cpu_text}"
             )
-        lines.append(f"{name:<30}{'h1/h2pool p50':<17}{summary['h1_over_h2pool_p50']:>9.2f}")
+        lines.append(f"{name:<30}{'h1/h2pool p50':<22}{summary['h1_over_h2pool_p50']:>9.2f}")
+        for arm in ("h1", "h2pool"):
+            ratio = summary.get(f"{arm}_over_base_{arm}")
+            if ratio is not None:
+                label = f"{arm}/base_{arm}"
+                lines.append(f"{name:<30}{label:<22}{ratio['p50_ms']:>9.2f}{ratio['p99_ms']:>9.2f}")
     return "\n".join(lines)
 
 
@@ -342,13 +391,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=50, help="chunks per concurrent stream")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--baseline-root", type=Path, help="also measure the proxy of this tree")
     args = parser.parse_args(argv)
-    with (
-        tempfile.TemporaryDirectory(prefix="compatkit-bench-") as workdir,
-        emulator_process(args.chunks, Path(workdir)) as (emulator_url, ca),
-        proxy_process(emulator_url, ca) as (proxy_url, proxy_pid),
-    ):
-        results = asyncio.run(run(args, proxy_url, proxy_pid, emulator_url, ca))
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compatkit-bench-")))
+        emulator_url, ca = stack.enter_context(emulator_process(args.chunks, workdir))
+        proxies = [stack.enter_context(proxy_process(emulator_url, ca))]
+        if args.baseline_root is not None:
+            root = args.baseline_root.resolve()
+            proxies.append(stack.enter_context(proxy_process(emulator_url, ca, root)))
+        results = asyncio.run(run(args, proxies, emulator_url, ca))
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

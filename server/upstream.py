@@ -34,6 +34,7 @@ import logging
 import random
 import ssl
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 import compat
+from server.asyncio_network import pool_transport
 from server.config import Config as ProxyConfig
 from server.config import UpstreamConfig
 from server.credentials import Credential, CredentialError
@@ -59,6 +61,8 @@ POOL_LIMITS = httpx.Limits(
 )
 """Pooled arm: HTTP/2 multiplexes streams, so few connections serve many requests; the
 ceiling only bounds a burst of new connections while the first handshakes are in flight."""
+
+_env_proxies = bool(urllib.request.getproxies())  # what httpx's trust_env would act on
 
 MAX_ERROR_BODY_BYTES = 1 << 20
 MAX_REPLY_BYTES = 64 << 20
@@ -199,19 +203,23 @@ class _Transport:
     @property
     def pooled(self) -> httpx.AsyncClient:
         if self._pooled is None:
-            self._pooled = httpx.AsyncClient(
-                http2=True, limits=POOL_LIMITS, timeout=self._timeout, verify=self._verify
-            )
+            self._pooled = self._client(http2=True, limits=POOL_LIMITS)
         return self._pooled
 
     def new_client(self) -> httpx.AsyncClient:
         """The baseline arm: a fresh HTTP/1.1 client, closed after its one exchange."""
-        return httpx.AsyncClient(
-            http2=False,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
-            timeout=self._timeout,
-            verify=self._verify,
-        )
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
+        return self._client(http2=False, limits=limits)
+
+    def _client(self, *, http2: bool, limits: httpx.Limits) -> httpx.AsyncClient:
+        """Either arm's client on the loop's own transports (`server.asyncio_network`),
+        unless proxy environment variables ask for httpx's proxy support."""
+        if _env_proxies:
+            return httpx.AsyncClient(
+                http2=http2, limits=limits, timeout=self._timeout, verify=self._verify
+            )
+        transport = pool_transport(http2=http2, limits=limits, verify=self._verify)
+        return httpx.AsyncClient(transport=transport, timeout=self._timeout)
 
     async def aclose(self) -> None:
         for client in (self._pooled, self._control):

@@ -1,0 +1,150 @@
+"""The upstream client's network backend (`server.asyncio_network`) on real 127.0.0.1 sockets.
+
+Rules checked:
+- both arms' clients run their connections on AsyncioBackend (not anyio's), over TLS with
+  HTTP/2 negotiated by ALPN for the pooled arm, and the emulator's answers arrive whole;
+- a body far larger than the receive buffer's high-water mark arrives intact (reading pauses
+  and resumes);
+- transport failures become httpx's exceptions: refused → ConnectError, silence →
+  ReadTimeout, a connection closed mid-body → a protocol/read error, never a hang;
+- a read cancelled while waiting loses no bytes: what arrives later is read next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpcore
+import httpx
+import pytest
+
+from conformance.emulator.testing import running_emulator
+from server.asyncio_network import AsyncioBackend, AsyncioStream, pool_transport
+from server.upstream import POOL_LIMITS, UpstreamTimeouts, _Transport
+from tests.server.conftest import EMULATOR_SCENARIOS
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[str]:
+    """A plain TCP server on 127.0.0.1 running `handler` per connection; yields its URL."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+async def read_request(reader: asyncio.StreamReader) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+
+
+def client(*, timeout: float = 5.0, http2: bool = False) -> httpx.AsyncClient:
+    transport = pool_transport(http2=http2, limits=POOL_LIMITS, verify=False)
+    return httpx.AsyncClient(transport=transport, timeout=timeout)
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["per-request-http1", "pooled-http2"])
+async def test_both_arms_run_on_the_asyncio_backend_over_tls(pooled: bool) -> None:
+    with running_emulator(EMULATOR_SCENARIOS, tls=True) as emulator:
+        context = ssl.create_default_context(cafile=str(emulator.ca_path))
+        transport = _Transport(context, UpstreamTimeouts())
+        http = transport.pooled if pooled else transport.new_client()
+        try:
+            pool = http._transport._pool  # type: ignore[attr-defined]
+            assert isinstance(pool._network_backend, AsyncioBackend)
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
+            body = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}
+            for _ in range(3):  # the pooled arm reuses its one connection
+                response = await http.post(url, json=body, headers={"x-goog-api-key": "k1"})
+                assert response.status_code == 200
+                assert response.json()["candidates"][0]["content"]["parts"]
+            assert response.http_version == ("HTTP/2" if pooled else "HTTP/1.1")
+        finally:
+            await http.aclose()
+            await transport.aclose()
+
+
+async def test_a_body_larger_than_the_receive_buffer_arrives_intact() -> None:
+    payload = bytes(range(256)) * (16 * 1024)  # 4 MiB, four times the high-water mark
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(payload))
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handler) as url, client() as http:
+        async with http.stream("GET", url) as response:
+            received = bytearray()
+            async for chunk in response.aiter_raw():
+                received += chunk
+                await asyncio.sleep(0)  # a slow reader lets the buffer fill
+        assert bytes(received) == payload
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    with socket.socket() as sock:  # bound, never listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        async with client() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_upstream_silence_is_a_read_timeout() -> None:
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await release.wait()
+        writer.close()
+
+    async with raw_server(handler) as url, client(timeout=0.2) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(url)
+        release.set()
+
+
+async def test_a_connection_closed_mid_body_is_an_error_not_a_hang() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b")
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(handler) as url, client() as http:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await http.get(url)
+
+
+async def test_a_cancelled_read_loses_no_bytes() -> None:
+    sent = asyncio.Event()
+    written: list[asyncio.StreamWriter] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        written.append(writer)
+        await sent.wait()
+        writer.write(b"late bytes")
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        assert isinstance(stream, AsyncioStream)
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await stream.read(1024)
+        sent.set()
+        assert await stream.read(1024, timeout=5) == b"late bytes"
+        with pytest.raises(httpcore.ReadTimeout):
+            await stream.read(1024, timeout=0.05)
+        await stream.aclose()
+        written[0].close()
