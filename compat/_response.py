@@ -17,8 +17,9 @@ Plan
     usage with the helpers in `compat._gemini`.
 
 Rules worth knowing
-    - Consecutive thought parts form one thinking block; consecutive plain text parts one text
-      block; each functionCall is its own tool_use block.
+    - Consecutive thought parts form one thinking block (a signed thought part after the block
+      already has a signature starts a new one, so no signature is lost); consecutive plain
+      text parts one text block; each functionCall is its own tool_use block.
     - A signature on a non-thought part goes to the thinking block still open just before it,
       else to a new empty thinking block; either way the part then starts a new block.
     - MALFORMED_FUNCTION_CALL: Gemini's `finishMessage` is appended as its own text block.
@@ -141,7 +142,8 @@ class _BlockBuilder:
         self._open = None
 
     def _add_thought(self, text: str, signature: str | None) -> None:
-        if self._open != "thinking":
+        signed_twice = signature and self._open == "thinking" and self.content[-1]["signature"]
+        if self._open != "thinking" or signed_twice:
             if not text and not signature:
                 return
             self.content.append({"type": "thinking", "thinking": "", "signature": ""})

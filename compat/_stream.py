@@ -264,7 +264,8 @@ class StreamTranslator:
             self._text_tail = (self._text_tail + text)[-self._tail_size :]
 
     def _add_thought(self, text: str, signature: str | None, events: list[Event]) -> None:
-        if self._open != "thinking":
+        signed_twice = signature and self._open == "thinking" and self._signature
+        if self._open != "thinking" or signed_twice:
             if not text and not signature:
                 return
             self._close_open(events)

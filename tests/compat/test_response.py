@@ -68,6 +68,20 @@ def test_thoughts_become_one_thinking_block_with_their_signature() -> None:
     ]
 
 
+def test_a_second_signed_thought_starts_a_new_thinking_block_so_no_signature_is_lost() -> None:
+    message = convert(
+        response(
+            {"text": "a", "thought": True, "thoughtSignature": "S1"},
+            {"text": "b", "thought": True},
+            {"text": "c", "thought": True, "thoughtSignature": "S2"},
+        )
+    )
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "ab", "signature": "S1"},
+        {"type": "thinking", "thinking": "c", "signature": "S2"},
+    ]
+
+
 def test_signature_on_the_following_part_goes_to_the_unsigned_thinking_block() -> None:
     message = convert(
         response({"text": "plan", "thought": True}, {"text": "Answer", "thoughtSignature": "S"})

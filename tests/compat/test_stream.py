@@ -112,6 +112,20 @@ def test_consecutive_thoughts_form_one_thinking_block_with_signature_delta_befor
     assert events[4]["delta"]["signature"] == "S1"
 
 
+def test_a_second_signed_thought_streams_a_new_thinking_block() -> None:
+    events = run(
+        chunk({"text": "a", "thought": True, "thoughtSignature": "S1"}),
+        chunk({"text": "c", "thought": True, "thoughtSignature": "S2"}, finish="STOP"),
+    )
+    signatures = [
+        event["delta"]["signature"]
+        for event in events
+        if event["type"] == "content_block_delta" and event["delta"]["type"] == "signature_delta"
+    ]
+    assert types(events).count("start:thinking") == 2
+    assert signatures == ["S1", "S2"]
+
+
 def test_signature_on_the_part_after_thoughts_goes_to_the_open_thinking_block() -> None:
     events = run(
         chunk({"text": "hmm", "thought": True}),
