@@ -7,6 +7,10 @@ Operations
     other_part_text(part) -> str | None             the text shown for code, its result, media
     prompt_block_reason(response) -> str | None     set when the prompt itself was blocked
     anthropic_stop_reason(finish, has_tool_calls=)  §E "Recommended" column, Anthropic side
+    anthropic_stop(finish, has_tool_calls=, final_text=, stop_sequences=)
+                                                    (stop_reason, stop_sequence) of a message
+    finish_notice(candidate) -> str | None          finishMessage shown for a malformed call
+    function_name(call) -> str                      a call's name, scrubbed ("" when missing)
     openai_finish_reason(finish, has_tool_calls=)   §E "Recommended" column, OpenAI side
     ending_stop_sequence(text, stop_sequences)      the requested stop sequence `text` ends with
     anthropic_usage(usage_metadata), openai_usage(usage_metadata)
@@ -39,17 +43,21 @@ from compat._json import scrub
 __all__ = [
     "FUNCTION_CALL",
     "OTHER",
+    "PLAIN_STOPS",
     "PROMPT_BLOCKED",
     "TEXT",
     "THOUGHT",
     "PartKind",
+    "anthropic_stop",
     "anthropic_stop_reason",
     "anthropic_usage",
     "candidate_of",
     "candidate_parts",
     "completion_id",
     "ending_stop_sequence",
+    "finish_notice",
     "function_args",
+    "function_name",
     "longest_stop_sequence",
     "message_id",
     "openai_call_id",
@@ -90,8 +98,9 @@ _FILTERED = frozenset(
         "NO_IMAGE",
     }
 )
-# Reasons under which function calls in the turn make it a tool turn.
-_PLAIN_STOPS = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
+# The finish reasons of a plain end: function calls then make it a tool turn, and a stop
+# sequence still at the end of the text makes it a `stop_sequence` stop.
+PLAIN_STOPS: Final = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
 
 
 # -- reading responses ---------------------------------------------------------------------
@@ -143,6 +152,20 @@ def part_kind(part: Any) -> PartKind:
     if isinstance(part.get("text"), str):
         return THOUGHT if part.get("thought") is True else TEXT
     return OTHER
+
+
+def function_name(call: Mapping[str, Any]) -> str:
+    """A functionCall's `name` with no lone surrogates ("" when it is missing or not a str)."""
+    name = call.get("name")
+    return scrub(name) if isinstance(name, str) else ""
+
+
+def finish_notice(candidate: Mapping[str, Any]) -> str | None:
+    """Gemini's `finishMessage` when the turn ended on MALFORMED_FUNCTION_CALL (§E: show it)."""
+    notice = candidate.get("finishMessage")
+    if candidate.get("finishReason") == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str):
+        return scrub(notice) or None
+    return None
 
 
 def function_args(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -250,9 +273,30 @@ def anthropic_stop_reason(finish_reason: str | None, *, has_tool_calls: bool) ->
         return "refusal"
     if finish_reason == "MAX_TOKENS":
         return "max_tokens"
-    if has_tool_calls and finish_reason in _PLAIN_STOPS:
+    if has_tool_calls and finish_reason in PLAIN_STOPS:
         return "tool_use"
     return "end_turn"
+
+
+def anthropic_stop(
+    finish_reason: str | None,
+    *,
+    has_tool_calls: bool,
+    final_text: str | None,
+    stop_sequences: Sequence[str],
+) -> tuple[str, str | None]:
+    """`(stop_reason, stop_sequence)` for a message whose last block is `final_text` text.
+
+    `final_text` is None when the last block is not text (it may be just the text's end).
+    Gemini strips a matched stop sequence and reports STOP, so `stop_sequence` is reported
+    only when the reply ended plainly and its final text still ends with a requested one.
+    """
+    stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=has_tool_calls)
+    if stop_reason == "end_turn" and finish_reason in PLAIN_STOPS and final_text is not None:
+        sequence = ending_stop_sequence(final_text, stop_sequences)
+        if sequence is not None:
+            return "stop_sequence", sequence
+    return stop_reason, None
 
 
 def openai_finish_reason(finish_reason: str | None, *, has_tool_calls: bool) -> str:
@@ -261,7 +305,7 @@ def openai_finish_reason(finish_reason: str | None, *, has_tool_calls: bool) -> 
         return "content_filter"
     if finish_reason == "MAX_TOKENS":
         return "length"
-    if has_tool_calls and finish_reason in _PLAIN_STOPS:
+    if has_tool_calls and finish_reason in PLAIN_STOPS:
         return "tool_calls"
     return "stop"
 
@@ -344,16 +388,18 @@ def random_base62(length: int = 24) -> str:
 
 def tool_use_id(gemini_id: object = None) -> str:
     """Anthropic tool_use id: `toolu_g_<id>` for a Gemini-given id, else `toolu_` + 24 base62."""
-    if isinstance(gemini_id, str) and gemini_id:
-        return "toolu_g_" + scrub(gemini_id)
-    return "toolu_" + random_base62()
+    return _client_call_id("toolu_", gemini_id)
 
 
 def openai_call_id(gemini_id: object = None) -> str:
     """OpenAI tool call id: `call_g_<id>` for a Gemini-given id, else `call_` + 24 base62."""
+    return _client_call_id("call_", gemini_id)
+
+
+def _client_call_id(prefix: str, gemini_id: object) -> str:
     if isinstance(gemini_id, str) and gemini_id:
-        return "call_g_" + scrub(gemini_id)
-    return "call_" + random_base62()
+        return prefix + "g_" + scrub(gemini_id)
+    return prefix + random_base62()
 
 
 def message_id() -> str:

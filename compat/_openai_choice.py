@@ -2,7 +2,7 @@
 
 Operations: `ChoiceAssembler(stop)`; `.delta_for(parts) -> dict` (the delta fields for a
 batch of parts, e.g. one upstream chunk), `.flush() -> dict`, `.finish_reason(gemini_finish)`,
-`.closing_delta(finish_reason) -> dict`, `.stopped`.
+`.closing_delta(finish_reason) -> dict`, `.stopped`; `merge_delta(delta, more)`.
 
 Goal: the non-stream completion and the accumulated stream are built by the same code, so
 they cannot drift apart. Rules:
@@ -38,6 +38,7 @@ from compat._gemini import (
     TEXT,
     THOUGHT,
     function_args,
+    function_name,
     openai_call_id,
     other_part_text,
     part_kind,
@@ -47,6 +48,15 @@ from compat._json import dumps, scrub
 from compat._openai_stop import StopMatcher
 
 JSONObject = dict[str, Any]
+
+
+def merge_delta(delta: JSONObject, more: JSONObject) -> None:
+    """Add the fields of `more` to `delta`: texts concatenated, tool call lists extended."""
+    for key, value in more.items():
+        if key == "tool_calls":
+            delta.setdefault(key, []).extend(value)
+        else:
+            delta[key] = delta.get(key, "") + value
 
 
 class ChoiceAssembler:
@@ -125,25 +135,32 @@ class ChoiceAssembler:
         self._break_due = True
 
     def _add_message_signature(self, delta: JSONObject, part: JSONObject) -> None:
-        signature = part.get("thoughtSignature")
-        if isinstance(signature, str) and signature:
-            delta["extra_content"] = {"google": {"thought_signature": scrub(signature)}}
+        extra_content = _google_extra_content(part)
+        if extra_content is not None:
+            delta["extra_content"] = extra_content
             self._signature_sent = True
 
     def _tool_call(self, part: JSONObject) -> JSONObject:
         call = part["functionCall"]
-        name = call.get("name")
         entry: JSONObject = {
             "index": self.tool_calls,
             "id": openai_call_id(call.get("id")),
             "type": "function",
             "function": {
-                "name": scrub(name) if isinstance(name, str) else "",
+                "name": function_name(call),
                 "arguments": dumps(function_args(call)).decode("utf-8"),
             },
         }
-        signature = part.get("thoughtSignature")
-        if isinstance(signature, str) and signature:
-            entry["extra_content"] = {"google": {"thought_signature": scrub(signature)}}
+        extra_content = _google_extra_content(part)
+        if extra_content is not None:
+            entry["extra_content"] = extra_content
         self.tool_calls += 1
         return entry
+
+
+def _google_extra_content(part: JSONObject) -> JSONObject | None:
+    """`{"google": {"thought_signature": S}}` for a part's signature, Google's own field."""
+    signature = part.get("thoughtSignature")
+    if isinstance(signature, str) and signature:
+        return {"google": {"thought_signature": scrub(signature)}}
+    return None

@@ -22,9 +22,10 @@ from compat._gemini import (
     candidate_parts,
     openai_usage,
     prompt_block_reason,
+    unwrap_response,
 )
 from compat._gemini import completion_id as new_completion_id
-from compat._openai_choice import ChoiceAssembler
+from compat._openai_choice import ChoiceAssembler, merge_delta
 
 JSONObject = dict[str, Any]
 
@@ -46,9 +47,9 @@ def to_openai_completion(
         gemini_finish = candidate.get("finishReason") if candidate is not None else None
         parts = candidate_parts(candidate) if candidate is not None else []
         delta = assembler.delta_for(parts)
-        _merge(delta, assembler.flush())
+        merge_delta(delta, assembler.flush())
     finish_reason = assembler.finish_reason(gemini_finish)
-    _merge(delta, assembler.closing_delta(finish_reason))
+    merge_delta(delta, assembler.closing_delta(finish_reason))
     return {
         "id": completion_id or new_completion_id(),
         "object": "chat.completion",
@@ -80,17 +81,6 @@ def _message(delta: JSONObject) -> JSONObject:
     return message
 
 
-def _merge(delta: JSONObject, more: JSONObject) -> None:
-    for key, value in more.items():
-        if key == "tool_calls":
-            delta.setdefault(key, []).extend(value)
-        else:
-            delta[key] = delta.get(key, "") + value
-
-
 def _usage_metadata(response: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    if "response" in response and "candidates" not in response:
-        inner = response["response"]
-        response = inner if isinstance(inner, Mapping) else {}
-    usage = response.get("usageMetadata")
+    usage = unwrap_response(response).get("usageMetadata")
     return usage if isinstance(usage, Mapping) else None

@@ -45,7 +45,7 @@ from compat._gemini import (
 from compat._gemini import completion_id as new_completion_id
 from compat._google_errors import GoogleError, error_from_object, openai_error_for
 from compat._json import dumps_decoded
-from compat._openai_choice import ChoiceAssembler
+from compat._openai_choice import ChoiceAssembler, merge_delta
 from compat._sse import GeminiChunkDecoder
 
 JSONObject = dict[str, Any]
@@ -76,9 +76,12 @@ class OpenAIStreamTranslator:
     ) -> None:
         self._decoder = GeminiChunkDecoder()
         self._choice = ChoiceAssembler(stop)
-        self._id = completion_id or new_completion_id()
-        self._created = int(time.time())
-        self._model = model
+        self._envelope: JSONObject = {  # the same in every chunk (§D.3)
+            "id": completion_id or new_completion_id(),
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+        }
         self._include_usage = include_usage
         self._usage_metadata: Mapping[str, Any] | None = None
         self._closed = False
@@ -160,8 +163,7 @@ class OpenAIStreamTranslator:
             out.append(self._chunk(delta, None))
 
     def _finish(self, out: list[JSONObject], delta: JSONObject, gemini_finish: object) -> None:
-        for key, value in self._choice.flush().items():
-            delta[key] = delta.get(key, "") + value
+        merge_delta(delta, self._choice.flush())
         if delta:
             out.append(self._chunk(delta, None))
         finish_reason = self._choice.finish_reason(gemini_finish)
@@ -181,10 +183,7 @@ class OpenAIStreamTranslator:
             delta = {"role": "assistant", **delta}
             self.started = True
         chunk: JSONObject = {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model,
+            **self._envelope,
             "choices": [
                 {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
             ],
@@ -194,11 +193,4 @@ class OpenAIStreamTranslator:
         return chunk
 
     def _usage_chunk(self) -> JSONObject:
-        return {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model,
-            "choices": [],
-            "usage": openai_usage(self._usage_metadata),
-        }
+        return {**self._envelope, "choices": [], "usage": openai_usage(self._usage_metadata)}

@@ -38,12 +38,13 @@ from typing import Any
 
 from compat._gemini import (
     PROMPT_BLOCKED,
-    anthropic_stop_reason,
+    anthropic_stop,
     anthropic_usage,
     candidate_of,
     candidate_parts,
-    ending_stop_sequence,
+    finish_notice,
     function_args,
+    function_name,
     other_part_text,
     prompt_block_reason,
     tool_use_id,
@@ -53,8 +54,6 @@ from compat._gemini import message_id as new_message_id
 from compat._json import scrub
 
 __all__ = ["to_anthropic_message"]
-
-_PLAIN_STOP = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
 
 
 def to_anthropic_message(
@@ -74,20 +73,19 @@ def to_anthropic_message(
             blocks.add_part(part)
         reason = candidate.get("finishReason")
         finish_reason = reason if isinstance(reason, str) else None
-        notice = candidate.get("finishMessage")
-        if finish_reason == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str) and notice:
-            blocks.add_notice(scrub(notice))
+        notice = finish_notice(candidate)
+        if notice is not None:
+            blocks.add_notice(notice)
     elif prompt_block_reason(gemini_response) is not None:
         finish_reason = PROMPT_BLOCKED
     content = blocks.content
-    stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=blocks.has_tool_calls)
-    stop_sequence = None
-    if stop_reason == "end_turn" and finish_reason in _PLAIN_STOP and content:
-        last = content[-1]
-        if last["type"] == "text":
-            stop_sequence = ending_stop_sequence(last["text"], stop_sequences)
-            if stop_sequence is not None:
-                stop_reason = "stop_sequence"
+    last = content[-1] if content else None
+    stop_reason, stop_sequence = anthropic_stop(
+        finish_reason,
+        has_tool_calls=blocks.has_tool_calls,
+        final_text=last["text"] if last is not None and last["type"] == "text" else None,
+        stop_sequences=stop_sequences,
+    )
     usage = response.get("usageMetadata")
     return {
         "id": message_id or new_message_id(),
@@ -161,12 +159,11 @@ class _BlockBuilder:
             self._open = "text"
 
     def _add_tool_use(self, call: Mapping[str, Any]) -> None:
-        name = call.get("name")
         self.content.append(
             {
                 "type": "tool_use",
                 "id": tool_use_id(call.get("id")),
-                "name": scrub(name) if isinstance(name, str) else "",
+                "name": function_name(call),
                 "input": function_args(call),
             }
         )

@@ -40,17 +40,18 @@ from typing import Any
 
 from compat._gemini import (
     PROMPT_BLOCKED,
-    anthropic_stop_reason,
+    anthropic_stop,
     anthropic_usage,
-    ending_stop_sequence,
+    finish_notice,
     function_args,
+    function_name,
     longest_stop_sequence,
     other_part_text,
     tool_use_id,
 )
 from compat._gemini import message_id as new_message_id
 from compat._google_errors import GoogleError, anthropic_error_event, error_from_object
-from compat._json import dumps_decoded, scrub
+from compat._json import dumps_decoded
 from compat._sse import GeminiChunkDecoder
 
 __all__ = ["PING_EVENT", "StreamTranslator", "encode_sse_event"]
@@ -72,7 +73,6 @@ _EVENT_PREFIXES: dict[str, bytes] = {
         "ping",
     )
 }
-_PLAIN_STOP = frozenset({None, "", "STOP", "FINISH_REASON_UNSPECIFIED"})
 _MESSAGE_STOP: Event = {"type": "message_stop"}
 
 
@@ -214,9 +214,9 @@ class StreamTranslator:
                         self._on_part(part, events)
         finish_reason = candidate.get("finishReason")
         if isinstance(finish_reason, str) and finish_reason:
-            notice = candidate.get("finishMessage")
-            if finish_reason == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str) and notice:
-                self._add_notice(scrub(notice), events)
+            notice = finish_notice(candidate)
+            if notice is not None:
+                self._add_notice(notice, events)
             self._finish(finish_reason, events)
 
     def _on_part(self, part: dict[str, Any], events: list[Event]) -> None:
@@ -284,12 +284,11 @@ class StreamTranslator:
 
     def _add_tool_use(self, call: dict[str, Any], events: list[Event]) -> None:
         self._close_open(events)
-        name = call.get("name")
         self._start_block(
             {
                 "type": "tool_use",
                 "id": tool_use_id(call.get("id")),
-                "name": scrub(name) if isinstance(name, str) else "",
+                "name": function_name(call),
                 "input": {},
             },
             events,
@@ -365,16 +364,12 @@ class StreamTranslator:
 
     def _finish(self, finish_reason: str, events: list[Event]) -> None:
         self._close_open(events)
-        stop_reason = anthropic_stop_reason(finish_reason, has_tool_calls=self._has_tool_calls)
-        stop_sequence = None
-        if (
-            stop_reason == "end_turn"
-            and finish_reason in _PLAIN_STOP
-            and self._last_block == "text"
-        ):
-            stop_sequence = ending_stop_sequence(self._text_tail, self._stop_sequences)
-            if stop_sequence is not None:
-                stop_reason = "stop_sequence"
+        stop_reason, stop_sequence = anthropic_stop(
+            finish_reason,
+            has_tool_calls=self._has_tool_calls,
+            final_text=self._text_tail if self._last_block == "text" else None,
+            stop_sequences=self._stop_sequences,
+        )
         self._stop_reason = stop_reason
         events.append(
             {

@@ -8,13 +8,17 @@ import pytest
 
 from compat._gemini import (
     PROMPT_BLOCKED,
+    anthropic_stop,
     anthropic_stop_reason,
     anthropic_usage,
     ending_stop_sequence,
+    finish_notice,
+    function_name,
     message_id,
     openai_call_id,
     openai_finish_reason,
     openai_usage,
+    other_part_text,
     part_kind,
     tool_use_id,
 )
@@ -104,3 +108,46 @@ def test_part_kinds() -> None:
     assert part_kind({"functionCall": {"name": "f"}}) == "function_call"
     assert part_kind({"inlineData": {}}) == "other"
     assert part_kind("junk") == "other"
+
+
+@pytest.mark.parametrize(
+    ("finish", "final_text", "expected"),
+    [
+        ("STOP", "done END", ("stop_sequence", "END")),
+        (None, "done END", ("stop_sequence", "END")),
+        ("STOP", "done", ("end_turn", None)),
+        ("STOP", None, ("end_turn", None)),  # the last block is no text
+        ("MAX_TOKENS", "done END", ("max_tokens", None)),
+        ("SAFETY", "done END", ("refusal", None)),
+        ("UNEXPECTED_TOOL_CALL", "done END", ("end_turn", None)),  # not a plain stop
+    ],
+)
+def test_stop_sequence_only_for_a_plain_end_whose_final_text_ends_with_one(
+    finish: str | None, final_text: str | None, expected: tuple[str, str | None]
+) -> None:
+    stop = anthropic_stop(
+        finish, has_tool_calls=False, final_text=final_text, stop_sequences=["END"]
+    )
+    assert stop == expected
+
+
+def test_a_tool_turn_is_never_a_stop_sequence() -> None:
+    stop = anthropic_stop("STOP", has_tool_calls=True, final_text="END", stop_sequences=["END"])
+    assert stop == ("tool_use", None)
+
+
+def test_finish_notice_only_for_a_malformed_function_call() -> None:
+    malformed = {"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": "bad \ud800"}
+    assert finish_notice(malformed) == "bad \ufffd"
+    assert finish_notice({"finishReason": "STOP", "finishMessage": "x"}) is None
+    assert finish_notice({"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": ""}) is None
+
+
+def test_function_name_is_scrubbed_and_never_missing() -> None:
+    assert function_name({"name": "f\ud800"}) == "f\ufffd"
+    assert function_name({"name": 7}) == function_name({}) == ""
+
+
+def test_other_part_text_is_none_for_parts_of_unknown_shape() -> None:
+    assert other_part_text({"videoMetadata": {}}) is None
+    assert other_part_text({"executableCode": "not an object"}) is None
