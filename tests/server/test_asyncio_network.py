@@ -13,6 +13,7 @@ Rules checked:
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,22 +54,25 @@ def client(*, timeout: float = 5.0, http2: bool = False) -> httpx.AsyncClient:
 @pytest.mark.parametrize("pooled", [False, True], ids=["per-request-http1", "pooled-http2"])
 async def test_both_arms_run_on_the_asyncio_backend_over_tls(pooled: bool) -> None:
     with running_emulator(EMULATOR_SCENARIOS, tls=True) as emulator:
-        context = ssl.create_default_context(cafile=str(emulator.ca_path))
-        transport = _Transport(context, UpstreamTimeouts())
-        http = transport.pooled if pooled else transport.new_client()
+        transports = _Transport(
+            lambda: ssl.create_default_context(cafile=str(emulator.ca_path)), UpstreamTimeouts()
+        )
+        transport = transports.pooled if pooled else transports.new_transport()
         try:
-            pool = http._transport._pool  # type: ignore[attr-defined]
-            assert isinstance(pool._network_backend, AsyncioBackend)
+            assert isinstance(transport, httpx.AsyncHTTPTransport)
+            assert isinstance(transport._pool._network_backend, AsyncioBackend)  # type: ignore[attr-defined]
             url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
-            body = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
             for _ in range(3):  # the pooled arm reuses its one connection
-                response = await http.post(url, json=body, headers={"x-goog-api-key": "k1"})
+                request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+                response = await transport.handle_async_request(request)
                 assert response.status_code == 200
-                assert response.json()["candidates"][0]["content"]["parts"]
+                reply = json.loads(await response.aread())
+                assert reply["candidates"][0]["content"]["parts"]
             assert response.http_version == ("HTTP/2" if pooled else "HTTP/1.1")
         finally:
-            await http.aclose()
             await transport.aclose()
+            await transports.aclose()
 
 
 async def test_a_body_larger_than_the_receive_buffer_arrives_intact() -> None:
