@@ -15,6 +15,7 @@ Operations
     ending_stop_sequence(text, stop_sequences)      the requested stop sequence `text` ends with
     anthropic_usage(usage_metadata), openai_usage(usage_metadata)
     tool_use_id(gemini_id), openai_call_id(gemini_id), message_id(), completion_id()
+    first_use_of_id(call, seen) -> str | None       a call's Gemini id, unless the reply used it
 
 Goals
     One place for every Gemini → client decision that both protocols make the same way, so the
@@ -56,6 +57,7 @@ __all__ = [
     "completion_id",
     "ending_stop_sequence",
     "finish_notice",
+    "first_use_of_id",
     "function_args",
     "function_name",
     "longest_stop_sequence",
@@ -394,6 +396,19 @@ def tool_use_id(gemini_id: object = None) -> str:
 def openai_call_id(gemini_id: object = None) -> str:
     """OpenAI tool call id: `call_g_<id>` for a Gemini-given id, else `call_` + 24 base62."""
     return _client_call_id("call_", gemini_id)
+
+
+def first_use_of_id(call: Mapping[str, Any], seen: set[str]) -> str | None:
+    """The call's Gemini `id` the first time this reply uses it, else None (mint an id).
+
+    Client ids must be unique within a message (both APIs refuse a history that repeats one),
+    so a repeated Gemini id is not kept in a second client id; `seen` collects the ids used.
+    """
+    gemini_id = call.get("id")
+    if not isinstance(gemini_id, str) or not gemini_id or gemini_id in seen:
+        return None
+    seen.add(gemini_id)
+    return gemini_id
 
 
 def _client_call_id(prefix: str, gemini_id: object) -> str:

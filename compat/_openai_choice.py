@@ -37,6 +37,7 @@ from compat._gemini import (
     FUNCTION_CALL,
     TEXT,
     THOUGHT,
+    first_use_of_id,
     function_args,
     function_name,
     openai_call_id,
@@ -62,7 +63,7 @@ def merge_delta(delta: JSONObject, more: JSONObject) -> None:
 class ChoiceAssembler:
     """Builds the delta fields of choice 0 from Gemini parts, in arrival order."""
 
-    __slots__ = ("_break_due", "_signature_sent", "_stop", "text_sent", "tool_calls")
+    __slots__ = ("_break_due", "_call_ids", "_signature_sent", "_stop", "text_sent", "tool_calls")
 
     def __init__(self, stop: Sequence[str] = ()) -> None:
         self._stop = StopMatcher(stop)
@@ -70,6 +71,7 @@ class ChoiceAssembler:
         self._signature_sent = False
         self.text_sent = False
         self.tool_calls = 0
+        self._call_ids: set[str] = set()  # Gemini call ids already used in this reply
 
     @property
     def stopped(self) -> bool:
@@ -144,7 +146,7 @@ class ChoiceAssembler:
         call = part["functionCall"]
         entry: JSONObject = {
             "index": self.tool_calls,
-            "id": openai_call_id(call.get("id")),
+            "id": openai_call_id(first_use_of_id(call, self._call_ids)),
             "type": "function",
             "function": {
                 "name": function_name(call),

@@ -43,6 +43,7 @@ from compat._gemini import (
     candidate_of,
     candidate_parts,
     finish_notice,
+    first_use_of_id,
     function_args,
     function_name,
     other_part_text,
@@ -105,6 +106,7 @@ class _BlockBuilder:
     def __init__(self) -> None:
         self.content: list[dict[str, Any]] = []
         self.has_tool_calls = False
+        self._call_ids: set[str] = set()  # Gemini call ids already used in this reply
         self._open: str | None = None  # "thinking" or "text": the block parts may extend
 
     def add_part(self, part: Any) -> None:
@@ -162,7 +164,7 @@ class _BlockBuilder:
         self.content.append(
             {
                 "type": "tool_use",
-                "id": tool_use_id(call.get("id")),
+                "id": tool_use_id(first_use_of_id(call, self._call_ids)),
                 "name": function_name(call),
                 "input": function_args(call),
             }

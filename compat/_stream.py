@@ -43,6 +43,7 @@ from compat._gemini import (
     anthropic_stop,
     anthropic_usage,
     finish_notice,
+    first_use_of_id,
     function_args,
     function_name,
     longest_stop_sequence,
@@ -110,6 +111,7 @@ class StreamTranslator:
         self._open: str | None = None  # "thinking" or "text": the block parts may extend
         self._signature = ""  # the open thinking block's signature, sent when it closes
         self._has_tool_calls = False
+        self._call_ids: set[str] = set()  # Gemini call ids already used in this reply
         self._last_block: str | None = None
         self._text_tail = ""  # end of the last text block, for stop-sequence detection
 
@@ -287,7 +289,7 @@ class StreamTranslator:
         self._start_block(
             {
                 "type": "tool_use",
-                "id": tool_use_id(call.get("id")),
+                "id": tool_use_id(first_use_of_id(call, self._call_ids)),
                 "name": function_name(call),
                 "input": {},
             },

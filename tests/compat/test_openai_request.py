@@ -14,7 +14,11 @@ from openai.types.chat import ChatCompletion
 from compat import ConversionOptions, RequestError, openai_to_gemini_request, to_openai_completion
 from compat._openai import openai_error_body
 from compat._openai_fast_path import fast_gemini_body
-from conformance.strategies.openai_requests import openai_requests, valid_openai_requests
+from conformance.strategies.openai_requests import (
+    gemini_parts,
+    openai_requests,
+    valid_openai_requests,
+)
 
 
 def convert(messages: list[Any], **params: Any) -> dict[str, Any]:
@@ -838,3 +842,23 @@ def test_a_tool_without_properties_declares_no_parameters_in_parameters_mode() -
     }
     body = openai_to_gemini_request(request)
     assert body["tools"] == [{"functionDeclarations": [{"name": "now"}]}]
+
+
+@given(st.lists(gemini_parts, min_size=1, max_size=5))
+def test_every_call_signature_and_the_first_other_signature_survive_a_client_history(
+    parts: list[Any],
+) -> None:
+    """Gemini reply → completion → what an SDK user appends → the next Gemini request."""
+    reply = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]}
+    completion = ChatCompletion.model_validate(to_openai_completion(reply, model="gpt-4o"))
+    assistant = completion.choices[0].message.model_dump(exclude_none=True)
+    ids = [tool_call["id"] for tool_call in assistant.get("tool_calls", [])]
+    body = convert([USER, assistant, *answers(*ids)] if ids else [USER, assistant, USER])
+    model_turns = [turn for turn in body["contents"] if turn["role"] == "model"]
+    sent = [part["thoughtSignature"] for turn in model_turns for part in turn["parts"]
+            if "thoughtSignature" in part]  # fmt: skip
+    calls = [part["thoughtSignature"] for part in parts
+             if "functionCall" in part and "thoughtSignature" in part]  # fmt: skip
+    others = [part["thoughtSignature"] for part in parts
+              if "functionCall" not in part and "thoughtSignature" in part]  # fmt: skip
+    assert sorted(sent) == sorted(calls + others[:1])

@@ -95,6 +95,14 @@ def test_a_gemini_call_id_is_kept_as_call_g_id() -> None:
     assert message_of(completion)["tool_calls"][0]["id"] == "call_g_abc"
 
 
+def test_a_gemini_call_id_repeated_in_one_reply_is_kept_only_once() -> None:
+    call = {"functionCall": {"name": "f", "args": {}, "id": "abc"}}
+    ids = [
+        tool_call["id"] for tool_call in message_of(complete(response(call, call)))["tool_calls"]
+    ]
+    assert ids[0] == "call_g_abc" and CALL_ID.fullmatch(ids[1])
+
+
 def test_a_function_call_signature_goes_on_the_tool_call_as_google_extra_content() -> None:
     completion = complete(
         response(

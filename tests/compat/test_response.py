@@ -249,3 +249,10 @@ def test_parts_of_unknown_shape_add_nothing_but_keep_their_signature() -> None:
 def test_any_json_object_converts_to_a_valid_message(chunk: dict[str, Any]) -> None:
     message = convert(chunk)
     json.dumps(message, ensure_ascii=False).encode("utf-8")  # no lone surrogates anywhere
+
+
+def test_a_gemini_call_id_repeated_in_one_reply_is_kept_only_once() -> None:
+    call = {"functionCall": {"name": "f", "args": {}, "id": "abc"}}
+    first, second = convert(response(call, call))["content"]
+    assert first["id"] == "toolu_g_abc"
+    assert second["id"].startswith("toolu_") and second["id"] != "toolu_g_abc"

@@ -176,6 +176,13 @@ def test_gemini_function_call_id_is_kept_in_the_tool_use_id() -> None:
     assert json.loads(events[2]["delta"]["partial_json"]) == {}
 
 
+def test_a_gemini_call_id_repeated_in_one_stream_is_kept_only_once() -> None:
+    call = {"functionCall": {"name": "f", "args": {}, "id": "abc"}}
+    events = run(chunk(call), chunk(call, finish="STOP"))
+    ids = [e["content_block"]["id"] for e in events if e["type"] == "content_block_start"]
+    assert ids[0] == "toolu_g_abc" and len(set(ids)) == 2
+
+
 def test_parallel_calls_get_consecutive_indices() -> None:
     call = {"functionCall": {"name": "f", "args": {"a": 1}}}
     events = run(chunk({"text": "x"}, call, call, finish="STOP"))
