@@ -22,7 +22,8 @@ they cannot drift apart. Rules:
   accumulator would concatenate two strings into one invalid signature (Gemini validates
   only function-call signatures).
 - code, code results and media (no Chat Completions field) are shown in `content` as text
-  (`compat._gemini.other_part_text`), set apart from the text around them by a blank line;
+  (`compat._gemini.other_part_text`; in `reasoning_content` when marked `thought`, such as an
+  image model's draft images), set apart from the text around them by a blank line;
   they are not searched for stop sequences (they are not generated text to cut).
 - content is null when the reply has no text but tool calls or a content filter stop;
   otherwise it is a string (possibly empty).
@@ -130,6 +131,9 @@ class ChoiceAssembler:
     def _add_shown_part(self, delta: JSONObject, part: JSONObject) -> None:
         shown = other_part_text(part)
         if shown is None:
+            return
+        if part.get("thought") is True:  # e.g. an image model's draft image
+            delta["reasoning_content"] = delta.get("reasoning_content", "") + shown
             return
         self._add_text(delta, self._stop.flush())
         self._break_due = self.text_sent

@@ -24,8 +24,9 @@ Rules worth knowing
       else to a new empty thinking block; either way the part then starts a new block.
     - MALFORMED_FUNCTION_CALL: Gemini's `finishMessage` is appended as its own text block.
     - executableCode, codeExecutionResult, inlineData and fileData parts (no Anthropic block
-      fits) each become a text block of their own (`compat._gemini.other_part_text`): content
-      is never silently dropped.
+      fits) each become a text block of their own (`compat._gemini.other_part_text`), or
+      thinking text when marked `thought` (an image model's draft images): content is never
+      silently dropped.
     - Stop sequences: Gemini strips a matched sequence and reports STOP, so `stop_sequence` is
       reported only when the final text block still ends with a requested sequence; otherwise
       the honest answer is `end_turn`.
@@ -121,19 +122,16 @@ class _BlockBuilder:
             self._add_tool_use(call)
             return
         text = part.get("text")
-        if not isinstance(text, str):
-            if signature:  # a part shown as text, or not at all, still hands its signature on
-                self._place_signature(signature)
-            shown = other_part_text(part)
-            if shown is not None:
-                self.add_notice(shown)
+        shown = None if isinstance(text, str) else other_part_text(part)
+        readable = scrub(text) if isinstance(text, str) else shown
+        if part.get("thought") is True and readable is not None:
+            self._add_thought(readable, signature)
             return
-        if part.get("thought") is True:
-            self._add_thought(scrub(text), signature)
-            return
-        if signature:
+        if signature:  # a part of unknown shape still hands its signature on
             self._place_signature(signature)
-        if text:
+        if shown is not None:
+            self.add_notice(shown)
+        elif isinstance(text, str) and text:
             self._add_text(scrub(text))
 
     def add_notice(self, text: str) -> None:

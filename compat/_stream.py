@@ -232,19 +232,16 @@ class StreamTranslator:
             self._add_tool_use(call, events)
             return
         text = part.get("text")
-        if not isinstance(text, str):
-            if signature:
-                self._place_signature(signature, events)
-            shown = other_part_text(part)
-            if shown is not None:
-                self._add_notice(shown, events)
-            return
-        if part.get("thought") is True:
-            self._add_thought(text, signature, events)
+        shown = None if isinstance(text, str) else other_part_text(part)
+        readable = text if isinstance(text, str) else shown
+        if part.get("thought") is True and readable is not None:
+            self._add_thought(readable, signature, events)
             return
         if signature:
             self._place_signature(signature, events)
-        if text:
+        if shown is not None:
+            self._add_notice(shown, events)
+        elif isinstance(text, str) and text:
             self._add_text(text, events)
 
     # -- blocks ---------------------------------------------------------------------------------

@@ -151,6 +151,8 @@ def _shown_part(draw: st.DrawFn) -> dict[str, Any]:
     )
     if draw(st.integers(0, 3)) == 0:
         part["thoughtSignature"] = draw(_signatures)
+    if draw(st.integers(0, 4)) == 0:
+        part["thought"] = True  # an image model's draft image
     return part
 
 

@@ -362,6 +362,7 @@ gemini_parts = st.one_of(
         hostile_text,
     ),
     st.just({"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/out.png"}}),
+    st.just({"inlineData": {"mimeType": "image/png", "data": BASE64_PNG}, "thought": True}),
 )
 
 

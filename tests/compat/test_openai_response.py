@@ -246,6 +246,13 @@ def test_code_and_its_result_are_shown_in_content_set_apart_by_blank_lines() -> 
     )
 
 
+def test_a_thought_image_is_named_in_reasoning_content() -> None:
+    draft = {"inlineData": {"mimeType": "image/png", "data": "AAAA"}, "thought": True}
+    message = message_of(complete(response(draft, {"text": "Done"})))
+    assert message["reasoning_content"] == "[model output: image/png, 3 bytes, not shown]"
+    assert message["content"] == "Done"
+
+
 def test_shown_parts_are_not_cut_at_a_stop_sequence() -> None:
     code = {"executableCode": {"language": "PYTHON", "code": "print('END')"}}
     completion = complete(response(code, {"text": "after END more"}), stop=["END"])

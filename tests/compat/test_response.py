@@ -256,3 +256,16 @@ def test_a_gemini_call_id_repeated_in_one_reply_is_kept_only_once() -> None:
     first, second = convert(response(call, call))["content"]
     assert first["id"] == "toolu_g_abc"
     assert second["id"].startswith("toolu_") and second["id"] != "toolu_g_abc"
+
+
+def test_a_thought_image_is_named_in_the_thinking_not_in_the_reply() -> None:
+    draft = {"inlineData": {"mimeType": "image/png", "data": "AAAA"}, "thought": True}
+    message = convert(response({"text": "drafting ", "thought": True}, draft, {"text": "Done"}))
+    assert message["content"] == [
+        {
+            "type": "thinking",
+            "thinking": "drafting [model output: image/png, 3 bytes, not shown]",
+            "signature": "",
+        },
+        {"type": "text", "text": "Done"},
+    ]
