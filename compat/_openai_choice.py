@@ -10,7 +10,8 @@ they cannot drift apart. Rules:
   after a cut, nothing more of the candidate is used.
 - thoughts (`thought: true`) → `reasoning_content`, the field DeepSeek and LiteLLM use; they
   are never mixed into `content`.
-- functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X;
+- functionCall → a tool call: id `call_` + 24 base62, or `call_g_X` for Gemini's id X (the
+  first time the reply uses X: client ids must be unique);
   `arguments` is `compat.dumps` of the args (valid UTF-8, no lone surrogates); indices
   0..n-1 in arrival order.
 - a functionCall's `thoughtSignature` goes on its tool call as
@@ -21,10 +22,10 @@ they cannot drift apart. Rules:
   key, where Google's endpoint puts it; later ones are dropped, because the SDK's stream
   accumulator would concatenate two strings into one invalid signature (Gemini validates
   only function-call signatures).
-- code, code results and media (no Chat Completions field) are shown in `content` as text
-  (`compat._gemini.other_part_text`; in `reasoning_content` when marked `thought`, such as an
-  image model's draft images), set apart from the text around them by a blank line;
-  they are not searched for stop sequences (they are not generated text to cut).
+- code, code results and media (no Chat Completions field) are shown as text
+  (`compat._gemini.other_part_text`) in `content`, set apart from the text around them by a
+  blank line and not searched for stop sequences (they are not generated text to cut); when
+  marked `thought` (an image model's draft images) in `reasoning_content` instead.
 - content is null when the reply has no text but tool calls or a content filter stop;
   otherwise it is a string (possibly empty).
 """

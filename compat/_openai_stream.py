@@ -13,6 +13,8 @@ Goals (protocols.md §D.3, checked against the official SDK's accumulator in the
     - a tool call's `id`, `type`, `function.name` (and `extra_content`) only in its first (and
       only) delta, with indices 0..n-1 in order; `arguments` complete in that delta (Gemini
       sends whole calls);
+    - the message's `extra_content` (the first signature on a part that is no call) in one
+      delta only, since the SDK's accumulator concatenates repeated strings;
     - exactly one chunk with a `finish_reason`, after all content, with an empty delta (or
       `content: ""` for a reply with no text and no tool call, as the non-stream reply has);
     - with `include_usage`, every chunk has `"usage": null` and one last chunk has
