@@ -4,14 +4,18 @@
 Operations:
     AsyncioBackend()                       an `httpcore.AsyncNetworkBackend`: connect_tcp, sleep
     AsyncioStream                          read / write / start_tls / aclose / get_extra_info
-    pool_transport(http2=, limits=, verify=, timeout_free_reads=) -> httpx.AsyncHTTPTransport
+    pool_transport(http2=, limits=, verify=) -> httpx.AsyncHTTPTransport
                                            httpx's transport with its pool on this backend
+    use_asyncio_locks()                    httpcore's connection locks as asyncio locks
 
 Why: httpcore's default backend goes through anyio, which wraps TLS in a pure-Python
 `TLSStream` over a memory BIO and opens a cancel scope (`fail_after`) around every read and
 write. Profiles of the proxy put that layer at about a third of the upstream exchange's CPU.
 The loop's transports do TLS in C (uvloop) or in `asyncio.sslproto`, and a read that finds
-bytes already buffered returns them without arming a timer.
+bytes already buffered returns them without arming a timer. Likewise httpcore's per-connection
+locks are anyio locks, which yield to the loop on every uncontended acquire; an HTTP/2
+connection takes two of them per DATA frame, so at 64 concurrent streams they cost ~30% of
+the client's CPU (encode/httpx#3215 has the same finding); `use_asyncio_locks` swaps them.
 
 Plan: one `asyncio.Protocol` per connection keeps a receive buffer and at most one waiting
 reader (httpcore serialises reads per connection); the stream's timeouts arm a loop timer
@@ -28,7 +32,11 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 import httpcore
+import httpcore._async.connection
+import httpcore._async.http2
+import httpcore._async.http11
 import httpx
+from httpcore._synchronization import AsyncLock, AsyncSemaphore, current_async_library
 
 _HIGH_WATER = 1 << 20  # receive buffer size at which reading from the socket pauses
 
@@ -233,6 +241,68 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+class _Lock(AsyncLock):
+    """httpcore's AsyncLock, as a plain asyncio.Lock under asyncio (trio unchanged)."""
+
+    def setup(self) -> None:
+        if current_async_library() == "asyncio":
+            self._backend = "plain-asyncio"
+            self._lock = asyncio.Lock()
+        else:
+            super().setup()
+
+    async def __aenter__(self) -> _Lock:
+        if not self._backend:
+            self.setup()
+        if self._backend == "plain-asyncio":
+            await self._lock.acquire()
+            return self
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._backend == "plain-asyncio":
+            self._lock.release()
+        else:
+            await super().__aexit__(*exc_info)
+
+
+class _Semaphore(AsyncSemaphore):
+    """httpcore's AsyncSemaphore (HTTP/2 stream slots), as an asyncio.Semaphore under asyncio."""
+
+    def setup(self) -> None:
+        if current_async_library() == "asyncio":
+            self._backend = "plain-asyncio"
+            self._semaphore = asyncio.Semaphore(self._bound)
+        else:
+            super().setup()
+
+    async def acquire(self) -> None:
+        if not self._backend:
+            self.setup()
+        if self._backend == "plain-asyncio":
+            await self._semaphore.acquire()
+        else:
+            await super().acquire()
+
+    async def release(self) -> None:
+        if self._backend == "plain-asyncio":
+            self._semaphore.release()
+        else:
+            await super().release()
+
+
+def use_asyncio_locks() -> None:
+    """Make httpcore's connections (created from now on, in this process) use asyncio locks.
+
+    A process-wide change to a library's module attributes, made only by the proxy's upstream
+    client (`pool_transport`); idempotent. Under trio the originals' behaviour is kept.
+    """
+    for module in (httpcore._async.connection, httpcore._async.http11, httpcore._async.http2):
+        module.AsyncLock = _Lock  # type: ignore[attr-defined]
+    httpcore._async.http2.AsyncSemaphore = _Semaphore  # type: ignore[attr-defined]
+
+
 def pool_transport(
     *, http2: bool, limits: httpx.Limits, verify: ssl.SSLContext | bool
 ) -> httpx.AsyncHTTPTransport:
@@ -241,6 +311,7 @@ def pool_transport(
     httpx 0.28 has no parameter for the network backend, so the pool it built is replaced by
     an identical one built with ours (`tests/server/test_asyncio_network.py` checks it is used).
     """
+    use_asyncio_locks()
     transport = httpx.AsyncHTTPTransport(http2=http2, limits=limits, verify=verify)
     old = transport._pool
     transport._pool = httpcore.AsyncConnectionPool(

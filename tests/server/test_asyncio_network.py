@@ -152,3 +152,38 @@ async def test_a_cancelled_read_loses_no_bytes() -> None:
             await stream.read(1024, timeout=0.05)
         await stream.aclose()
         written[0].close()
+
+
+async def test_concurrent_and_cancelled_streams_share_one_http2_connection() -> None:
+    """asyncio locks under contention: 32 streams at once, one of them cancelled midway,
+    the others complete identically and the connection stays usable."""
+    with running_emulator(EMULATOR_SCENARIOS, tls=True) as emulator:
+        transports = _Transport(
+            lambda: ssl.create_default_context(cafile=str(emulator.ca_path)), UpstreamTimeouts()
+        )
+        url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+
+        async def stream(cancel_after_first: bool = False) -> bytes:
+            request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+            response = await transports.pooled.handle_async_request(request)
+            received = bytearray()
+            try:
+                async for chunk in response.aiter_raw():
+                    received += chunk
+                    if cancel_after_first:
+                        raise asyncio.CancelledError
+            finally:
+                await response.aclose()
+            return bytes(received)
+
+        try:
+            victim = asyncio.ensure_future(stream(cancel_after_first=True))
+            replies = await asyncio.gather(*(stream() for _ in range(32)))
+            with pytest.raises(asyncio.CancelledError):
+                await victim
+            assert len(set(replies)) == 1 and b"data:" in replies[0]
+            assert await stream() == replies[0]  # the connection is still usable
+            assert httpcore._async.http2.AsyncLock.__module__ == "server.asyncio_network"
+        finally:
+            await transports.aclose()
