@@ -75,6 +75,8 @@ REQUEST: dict[str, Any] = {
     "generationConfig": {"temperature": 0.5, "topP": 0.9, "maxOutputTokens": 64},
 }
 CODE_ASSIST = {"model": MODEL, "project": "p-1", "request": REQUEST}
+# One client for the module: a new httpx.Client per request costs an SSL context (~20 ms).
+HTTP = httpx.Client(timeout=30)
 # name -> (path and query, headers, a valid body)
 ENDPOINTS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
     "generate": (f"/v1beta/models/{MODEL}:generateContent", API_KEY, REQUEST),
@@ -95,7 +97,7 @@ TYPED_FIELDS: dict[Path, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ("generationConfig", "maxOutputTokens"): (("int",), ("generation_config", "max_output_tokens")),
     ("systemInstruction",): (("dict",), ("system_instruction",)),
     ("toolConfig", "functionCallingConfig", "mode"): (
-        ("str",),
+        ("str", "int"),  # proto JSON takes an enum by name or by number
         ("function_calling_config", "mode"),
     ),
 }
@@ -140,7 +142,7 @@ def post(
     emulator: RunningEmulator, name: str, content: bytes, client: httpx.Client | None = None
 ) -> httpx.Response:
     path, headers, _ = ENDPOINTS[name]
-    sender = client or httpx
+    sender = client or HTTP
     return sender.post(emulator.url(path), content=content, headers=headers, timeout=30)
 
 
@@ -334,7 +336,8 @@ def test_a_body_over_googles_limit_is_a_400_saying_so(
     hostile_emulator: RunningEmulator, name: str
 ) -> None:
     content = b'{"x":"' + b"a" * MAX_BODY_BYTES + b'"}'
-    response = post(hostile_emulator, name, content)
+    with httpx.Client(timeout=30) as client:  # its own connection: see the keep-alive test below
+        response = post(hostile_emulator, name, content, client)
     assert_google_error(response, 400, names=("payload size exceeds the limit",))
 
 
@@ -366,7 +369,7 @@ def test_a_wrong_method_is_a_404_in_googles_envelope(
     hostile_emulator: RunningEmulator, name: str, method: str
 ) -> None:
     path, headers, _ = ENDPOINTS[name]
-    response = httpx.request(method, hostile_emulator.url(path), headers=headers, timeout=30)
+    response = HTTP.request(method, hostile_emulator.url(path), headers=headers, timeout=30)
     error = assert_google_error(response, 404)
     assert error["status"] == "NOT_FOUND"
 
@@ -381,7 +384,7 @@ _SEGMENT = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size
 def test_an_unknown_path_is_a_404_in_googles_envelope(
     hostile_emulator: RunningEmulator, prefix: str, segment: str
 ) -> None:
-    response = httpx.post(hostile_emulator.url(prefix + "zz" + segment), headers=BEARER, timeout=30)
+    response = HTTP.post(hostile_emulator.url(prefix + "zz" + segment), headers=BEARER, timeout=30)
     assert_google_error(response, 404)
 
 
@@ -394,7 +397,7 @@ def test_an_unknown_model_is_a_404_naming_it(
     hostile_emulator: RunningEmulator, model: str, method: str
 ) -> None:
     url = hostile_emulator.url(f"/v1beta/models/zz-{model}:{method}")
-    response = httpx.post(url, content=encoded(REQUEST), headers=API_KEY, timeout=30)
+    response = HTTP.post(url, content=encoded(REQUEST), headers=API_KEY, timeout=30)
     assert_google_error(response, 404, names=(f"models/zz-{model}", method))
 
 
@@ -403,7 +406,7 @@ def test_a_missing_credential_is_refused_in_googles_envelope(
     hostile_emulator: RunningEmulator, name: str
 ) -> None:
     path, _, body = ENDPOINTS[name]
-    response = httpx.post(hostile_emulator.url(path), content=encoded(body), timeout=30)
+    response = HTTP.post(hostile_emulator.url(path), content=encoded(body), timeout=30)
     error = assert_google_error(response, 401 if name.startswith("v1internal") else 403)
     assert error["status"] in {"UNAUTHENTICATED", "PERMISSION_DENIED"}
 
@@ -425,18 +428,18 @@ def test_a_wrong_credential_is_refused_without_echoing_it(
     if secret in {"the-only-key", "the-only-token"}:
         return
     path, _, body = ENDPOINTS["generate"]
-    by_key = httpx.post(
+    by_key = HTTP.post(
         locked_emulator.url(path), content=encoded(body), headers={"x-goog-api-key": secret}
     )
     assert_google_error(by_key, 400, names=("API key not valid",))
     path, _, body = ENDPOINTS["v1internal-generate"]
-    by_token = httpx.post(
+    by_token = HTTP.post(
         locked_emulator.url(path),
         content=encoded(body),
         headers={"authorization": f"Bearer {secret}"},
     )
     assert_google_error(by_token, 401)
-    other = httpx.post(
+    other = HTTP.post(
         locked_emulator.url(ENDPOINTS["generate"][0]),
         content=encoded(REQUEST),
         headers={"x-goog-api-key": "some-other-wrong-key"},
@@ -457,7 +460,7 @@ def test_a_cached_content_ttl_that_is_not_a_duration_is_a_400(
     hostile_emulator: RunningEmulator, ttl: str
 ) -> None:
     body = {"model": MODEL, "ttl": ttl, "contents": REQUEST["contents"]}
-    response = httpx.post(
+    response = HTTP.post(
         hostile_emulator.url("/v1beta/cachedContents"), content=encoded(body), headers=API_KEY
     )
     assert_google_error(response, 400, names=("ttl",))
@@ -471,7 +474,7 @@ def test_a_cached_content_ttl_that_is_not_a_duration_is_a_400(
 def test_a_non_integer_since_on_the_record_route_is_a_400(
     hostile_emulator: RunningEmulator,
 ) -> None:
-    response = httpx.get(hostile_emulator.url("/_emulator/requests?since=abc"))
+    response = HTTP.get(hostile_emulator.url("/_emulator/requests?since=abc"))
     assert_google_error(response, 400)
 
 

@@ -46,6 +46,8 @@ from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy
 HEADERS = {"x-api-key": PROXY_KEY, "content-type": "application/json"}
 ADMIN_HEADERS = {"x-api-key": ADMIN_KEY, "content-type": "application/json"}
 BODY_LIMIT = 64 * 1024
+# One client for the module: a new httpx.Client per request costs an SSL context (~20 ms).
+HTTP = httpx.Client(timeout=30)
 
 
 def live(max_examples: int) -> settings:
@@ -224,7 +226,15 @@ def json_type(value: Any) -> str:
 
 
 def post(proxy: RunningProxy, path: str, content: bytes, **headers: str) -> httpx.Response:
-    return httpx.post(proxy.url + path, content=content, headers={**HEADERS, **headers}, timeout=30)
+    return HTTP.post(proxy.url + path, content=content, headers={**HEADERS, **headers}, timeout=30)
+
+
+def on_new_connection(method: str, url: str, **options: Any) -> httpx.Response:
+    """One request on a connection of its own, for answers sent before the body is read
+    (401, 413): the proxy then drops the connection without saying so (see the keep-alive
+    test below), which would break the next request on a shared one. No TLS here, so no
+    certificate loading either."""
+    return httpx.request(method, url, timeout=30, verify=False, **options)
 
 
 def encoded(document: Any) -> bytes:
@@ -271,7 +281,7 @@ def test_any_json_value_is_answered_in_the_envelope_never_a_5xx(
         envelope(response, 400, names=("JSON",) if value is not None else ())
 
 
-@live(60)
+@live(40)
 @given(path=st.sampled_from(POST_ROUTES), content=st.binary(max_size=64))
 def test_any_bytes_are_answered_in_the_envelope_never_a_5xx(
     hostile_proxy: RunningProxy, path: str, content: bytes
@@ -316,7 +326,7 @@ def _mutated(draw: st.DrawFn, fields: dict[Path, tuple[str, ...]]) -> tuple[Path
     return path, draw(_wrong_value(fields[path]), label="wrong value")
 
 
-@live(100)
+@live(80)
 @given(mutation=_mutated(ANTHROPIC_TYPED_FIELDS), stream=st.booleans())
 def test_anthropic_field_of_the_wrong_type_is_a_400_naming_it(
     hostile_proxy: RunningProxy, mutation: tuple[Path, Any], stream: bool
@@ -329,7 +339,7 @@ def test_anthropic_field_of_the_wrong_type_is_a_400_naming_it(
     assert_anthropic_error(response, 400, "invalid_request_error", names=(path_text(path),))
 
 
-@live(100)
+@live(80)
 @given(mutation=_mutated(OPENAI_TYPED_FIELDS), stream=st.booleans())
 def test_openai_field_of_the_wrong_type_is_a_400_naming_it(
     hostile_proxy: RunningProxy, mutation: tuple[Path, Any], stream: bool
@@ -538,29 +548,44 @@ def test_a_wrong_content_type_is_read_as_json_or_refused_never_a_5xx(
 # --- bodies over the limit ---------------------------------------------------------------------
 
 
+def _over_the_limit(path: str) -> tuple[str, dict[str, str], bytes]:
+    method = "PUT" if path.startswith("/admin") else "POST"
+    headers = ADMIN_HEADERS if path.startswith("/admin") else HEADERS
+    return method, headers, b'{"x":"' + b"a" * (BODY_LIMIT * 4) + b'"}'
+
+
 @pytest.mark.parametrize("path", [*POST_ROUTES, "/admin/flags"])
 def test_a_body_over_the_limit_is_a_413_in_the_envelope(
     small_proxy: RunningProxy, path: str
 ) -> None:
     envelope = ROUTES[path][1] if path in ROUTES else assert_anthropic_error
-    method = "PUT" if path.startswith("/admin") else "POST"
-    headers = ADMIN_HEADERS if path.startswith("/admin") else HEADERS
-    content = b'{"x":"' + b"a" * (BODY_LIMIT * 4) + b'"}'
+    method, headers, content = _over_the_limit(path)
 
-    def chunked() -> Iterator[bytes]:
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit is found while reading
         for start in range(0, len(content), 8192):
             yield content[start : start + 8192]
 
+    sized = on_new_connection(method, small_proxy.url + path, content=content, headers=headers)
+    envelope(sized, 413, names=("maximum allowed number of bytes",))
+    streamed = on_new_connection(method, small_proxy.url + path, content=chunked(), headers=headers)
+    envelope(streamed, 413, names=("maximum allowed number of bytes",))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: the proxy answers 413 (and 401: the key is checked before the body is read) "
+    "without reading the body and without `connection: close`; Hypercorn then drops the "
+    "connection, so a keep-alive client's next request may fail with 'Server disconnected "
+    "without sending a response'",
+)
+def test_a_413_tells_a_keep_alive_client_the_connection_closes(small_proxy: RunningProxy) -> None:
+    method, headers, content = _over_the_limit("/v1/messages")
     with httpx.Client(base_url=small_proxy.url, headers=headers, timeout=30) as client:
-        sized = client.request(method, path, content=content)
-        envelope(sized, 413)
-        streamed = client.request(method, path, content=chunked())
-        envelope(streamed, 413)
-        # the same keep-alive client goes on working
-        assert (
-            client.post("/v1/messages", content=encoded(SMALL_MESSAGE), headers=HEADERS).status_code
-            == 200
-        )
+        too_large = client.request(method, "/v1/messages", content=content)
+        assert too_large.status_code == 413
+        # Checked by the header: whether the drop is seen by the next request depends on timing.
+        assert too_large.headers.get("connection", "").lower() == "close"
+        assert client.post("/v1/messages", content=encoded(SMALL_MESSAGE)).status_code == 200
 
 
 # --- methods, paths, models --------------------------------------------------------------------
@@ -575,7 +600,7 @@ def test_a_wrong_method_is_a_405_in_the_envelope(
     if method in allowed:
         return
     headers = ADMIN_HEADERS if path.startswith("/admin") else HEADERS
-    response = httpx.request(method, hostile_proxy.url + path, headers=headers, timeout=30)
+    response = HTTP.request(method, hostile_proxy.url + path, headers=headers, timeout=30)
     envelope = assert_openai_error if path.startswith("/v1/chat/") else assert_anthropic_error
     error = envelope(response, 405, names=(method,))
     assert error["type"] == "invalid_request_error"
@@ -593,7 +618,7 @@ def test_an_unknown_path_is_a_404_in_the_envelope(
 ) -> None:
     url = hostile_proxy.url + prefix + "zz-" + quote(segment, safe="")
     headers = ADMIN_HEADERS if prefix == "/admin/" else HEADERS
-    response = httpx.get(url, headers=headers, timeout=30)
+    response = HTTP.get(url, headers=headers, timeout=30)
     if prefix == "/v1/chat/":
         assert_openai_error(response, 404, names=("Not found",))
     else:
@@ -606,7 +631,7 @@ def test_an_unknown_path_is_a_404_in_the_envelope(
     "(every 404 maps to it); OpenAI answers an unknown URL with code null",
 )
 def test_an_unknown_openai_path_is_not_called_a_missing_model(hostile_proxy: RunningProxy) -> None:
-    response = httpx.post(hostile_proxy.url + "/v1/chat/nothing-here", headers=HEADERS)
+    response = HTTP.post(hostile_proxy.url + "/v1/chat/nothing-here", headers=HEADERS)
     assert assert_openai_error(response, 404)["code"] != "model_not_found"
 
 
@@ -614,7 +639,7 @@ def test_an_unknown_openai_path_is_not_called_a_missing_model(hostile_proxy: Run
 @given(model_id=_SEGMENT)
 def test_an_unknown_model_id_is_a_404_naming_it(hostile_proxy: RunningProxy, model_id: str) -> None:
     url = hostile_proxy.url + "/v1/models/zz-" + quote(model_id, safe="")
-    response = httpx.get(url, headers=HEADERS, timeout=30)
+    response = HTTP.get(url, headers=HEADERS, timeout=30)
     error = assert_anthropic_error(response, 404, "not_found_error")
     assert ("zz-" + model_id).strip() in error["message"] or "\ufffd" in error["message"]
 
@@ -623,7 +648,7 @@ def test_an_unknown_model_id_is_a_404_naming_it(hostile_proxy: RunningProxy, mod
 def test_a_bad_models_page_limit_is_a_400_naming_it(
     hostile_proxy: RunningProxy, limit: str
 ) -> None:
-    response = httpx.get(hostile_proxy.url + "/v1/models", params={"limit": limit}, headers=HEADERS)
+    response = HTTP.get(hostile_proxy.url + "/v1/models", params={"limit": limit}, headers=HEADERS)
     if limit == "":  # an empty value reads as an absent one
         assert response.status_code in (200, 400)
         return
@@ -648,8 +673,8 @@ def test_a_wrong_key_is_a_401_that_never_echoes_it(
     method = "POST" if path in ROUTES else "GET"
     messages = set()
     for headers in [*_auth_variants(key), *_auth_variants("sk-some-other-wrong-key")]:
-        response = httpx.request(
-            method, hostile_proxy.url + path, content=encoded(body), headers=headers, timeout=30
+        response = on_new_connection(
+            method, hostile_proxy.url + path, content=encoded(body), headers=headers
         )
         error = envelope(response, 401)
         messages.add(error["message"])
@@ -668,14 +693,14 @@ def test_a_missing_key_is_a_401_naming_the_header(
         headers["authorization"] = authorization
     method = "POST" if path in ROUTES else "GET"
     body, envelope = ROUTES.get(path, ({}, assert_anthropic_error))
-    response = httpx.request(
-        method, hostile_proxy.url + path, content=encoded(body), headers=headers, timeout=30
+    response = on_new_connection(
+        method, hostile_proxy.url + path, content=encoded(body), headers=headers
     )
     envelope(response, 401, names=("x-api-key",))
 
 
 def test_the_proxy_key_does_not_open_the_admin_api(hostile_proxy: RunningProxy) -> None:
-    response = httpx.get(hostile_proxy.url + "/admin/flags", headers=HEADERS)
+    response = HTTP.get(hostile_proxy.url + "/admin/flags", headers=HEADERS)
     assert_anthropic_error(response, 401, "authentication_error")
     assert PROXY_KEY not in response.text
 
@@ -754,15 +779,15 @@ def test_a_bad_flag_override_is_a_400_naming_the_header_or_flag(
 # --- admin API ---------------------------------------------------------------------------------
 
 
-@live(40)
+@live(25)
 @given(value=JSON_VALUES)
 def test_admin_flag_bodies_of_any_shape_get_an_envelope_error(
     hostile_proxy: RunningProxy, value: Any
 ) -> None:
-    flags = httpx.put(
+    flags = HTTP.put(
         hostile_proxy.url + "/admin/flags", content=encoded(value), headers=ADMIN_HEADERS
     )
-    one = httpx.put(
+    one = HTTP.put(
         hostile_proxy.url + "/admin/flags/ff_retry_policy_v2",
         content=encoded(value),
         headers=ADMIN_HEADERS,
@@ -771,7 +796,7 @@ def test_admin_flag_bodies_of_any_shape_get_an_envelope_error(
         assert_anthropic_error(flags, 400, "invalid_request_error")
     if one.status_code != 200:
         assert_anthropic_error(one, 400, "invalid_request_error")
-    httpx.delete(hostile_proxy.url + "/admin/flags/ff_retry_policy_v2", headers=ADMIN_HEADERS)
+    HTTP.delete(hostile_proxy.url + "/admin/flags/ff_retry_policy_v2", headers=ADMIN_HEADERS)
 
 
 @pytest.mark.parametrize(
@@ -791,16 +816,17 @@ def test_admin_flag_bodies_of_any_shape_get_an_envelope_error(
 def test_admin_faults_are_answered_in_the_envelope(
     hostile_proxy: RunningProxy, method: str, path: str, content: bytes, status: int
 ) -> None:
-    response = httpx.request(
+    # An unknown credential is refused before its body is read: a connection of its own.
+    response = on_new_connection(
         method, hostile_proxy.url + path, content=content, headers=ADMIN_HEADERS
     )
     assert_anthropic_error(response, status)
 
 
 def test_a_bad_disable_body_on_a_real_credential_is_a_400(hostile_proxy: RunningProxy) -> None:
-    listed = httpx.get(hostile_proxy.url + "/admin/credentials", headers=ADMIN_HEADERS)
+    listed = HTTP.get(hostile_proxy.url + "/admin/credentials", headers=ADMIN_HEADERS)
     credential = listed.json()["data"][0]["id"]
-    response = httpx.post(
+    response = HTTP.post(
         hostile_proxy.url + f"/admin/credentials/{credential}/disable",
         content=b"[1, 2",
         headers=ADMIN_HEADERS,
