@@ -85,6 +85,11 @@ ENDPOINTS: dict[str, tuple[str, dict[str, str], dict[str, Any]]] = {
     "count": (f"/v1beta/models/{MODEL}:countTokens", API_KEY, {"contents": REQUEST["contents"]}),
     "v1internal-generate": ("/v1internal:generateContent", BEARER, CODE_ASSIST),
     "v1internal-stream": ("/v1internal:streamGenerateContent?alt=sse", BEARER, CODE_ASSIST),
+    "v1internal-count": (
+        "/v1internal:countTokens",
+        BEARER,
+        {"request": {"model": f"models/{MODEL}", "contents": REQUEST["contents"]}},
+    ),
 }
 NAMES = list(ENDPOINTS)
 # Fields of REQUEST with a fixed JSON type, and Google's words for their path (the field
