@@ -227,7 +227,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for option in socket_options or ():
                 sock.setsockopt(*option)
-        return AsyncioStream(cast(asyncio.Transport, transport), protocol)
+        return AsyncioStream(transport, protocol)
 
     async def connect_unix_socket(
         self,
