@@ -8,7 +8,8 @@ Operations:
                                                            started sending it
 
 Goals:
-    - No buffering: each upstream chunk goes through the translator and out at once.
+    - No buffering: each upstream chunk goes through the translator and out at once (chunks
+      that arrived while the previous write was going out are sent together).
     - During upstream silence the client gets a ping every `ping_interval` seconds
       (`event: ping` for Anthropic, an SSE comment for OpenAI); a reader task owns the
       upstream read, so a ping never interrupts it.
@@ -151,6 +152,12 @@ class StreamBody:
                     return self._dialect.ping
             # None: the upstream ended (or broke); close() reports a stream left unfinished.
             events = self._translator.close() if chunk is None else self._translator.feed(chunk)
+            # Chunks already waiting go out in the same write: under load that saves a server
+            # send per chunk; nothing ever waits for a chunk that has not arrived.
+            while chunk is not None and not self._translator.finished and self._chunks.qsize():
+                chunk = self._chunks.get_nowait()
+                more = self._translator.close() if chunk is None else self._translator.feed(chunk)
+                events = events + more  # a new list: the translator's own is not mutated
             data = self._frame(events)
             if self._translator.finished or chunk is None:
                 self._done = True
