@@ -25,7 +25,7 @@ import pytest
 
 from conformance.emulator.testing import running_emulator
 from server.asyncio_network import AsyncioBackend, AsyncioStream, pool_transport
-from server.upstream import POOL_LIMITS, UpstreamTimeouts, _Transport
+from server.upstream import POOL_LIMITS, UpstreamTimeouts, _ClientTransport, _Transport
 from tests.server.conftest import EMULATOR_SCENARIOS
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -185,5 +185,23 @@ async def test_concurrent_and_cancelled_streams_share_one_http2_connection() -> 
             assert len(set(replies)) == 1 and b"data:" in replies[0]
             assert await stream() == replies[0]  # the connection is still usable
             assert httpcore._async.http2.AsyncLock.__module__ == "server.asyncio_network"
+        finally:
+            await transports.aclose()
+
+
+async def test_with_proxy_environment_variables_the_arms_keep_httpx_full_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("server.upstream._env_proxies", True)
+    with running_emulator(EMULATOR_SCENARIOS) as emulator:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the client honours it: loopback goes direct
+        transports = _Transport(lambda: True, UpstreamTimeouts())
+        try:
+            assert isinstance(transports.pooled, _ClientTransport)
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+            request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+            response = await transports.pooled.handle_async_request(request)
+            assert response.status_code == 200 and b"candidates" in await response.aread()
         finally:
             await transports.aclose()
