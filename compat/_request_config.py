@@ -29,12 +29,13 @@ __all__ = ["MAX_STOP_SEQUENCES", "generation_config", "thinking_config"]
 
 MAX_STOP_SEQUENCES = 5  # generationConfig.stopSequences "(up to 5)"
 _MIN_THINKING_BUDGET = 1024  # Anthropic: budget_tokens "Must be ≥1024"
+INT32_MAX = 2**31 - 1  # Gemini's token counts are int32 fields
 
 
 def generation_config(request: dict[str, Any]) -> dict[str, Any]:
     """The generationConfig for `request` (max_tokens is required and checked here)."""
     max_tokens = request.get("max_tokens")
-    if type(max_tokens) is not int or max_tokens < 1:
+    if type(max_tokens) is not int or not 1 <= max_tokens <= INT32_MAX:
         _refuse_max_tokens(request)
     config: dict[str, Any] = {"maxOutputTokens": max_tokens}
     temperature = request.get("temperature")
@@ -45,8 +46,8 @@ def generation_config(request: dict[str, Any]) -> dict[str, Any]:
         config["topP"] = _unit_interval(top_p, "top_p")
     top_k = request.get("top_k")
     if top_k is not None:
-        if expect_int(top_k, "top_k") < 1:  # Gemini refuses topK 0 (Anthropic allows it)
-            raise RequestError("top_k", "top_k must be at least 1 for Gemini")
+        if not 1 <= expect_int(top_k, "top_k") <= INT32_MAX:  # Gemini refuses topK 0
+            raise RequestError("top_k", f"top_k must be between 1 and {INT32_MAX} for Gemini")
         config["topK"] = top_k
     stop_sequences = request.get("stop_sequences")
     if stop_sequences is not None:
@@ -60,7 +61,8 @@ def generation_config(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refuse_max_tokens(request: dict[str, Any]) -> None:
-    int_field(request, "max_tokens", "")
+    if int_field(request, "max_tokens", "") > INT32_MAX:
+        raise RequestError("max_tokens", f"max_tokens must be at most {INT32_MAX}")
     raise RequestError("max_tokens", "max_tokens must be at least 1")
 
 
@@ -92,9 +94,10 @@ def thinking_config(value: object) -> dict[str, Any]:
         return {"includeThoughts": False}
     if kind == "enabled":
         budget = int_field(thinking, "budget_tokens", "thinking")
-        if budget < _MIN_THINKING_BUDGET:
+        if not _MIN_THINKING_BUDGET <= budget <= INT32_MAX:
             raise RequestError(
-                "thinking.budget_tokens", f"budget_tokens must be at least {_MIN_THINKING_BUDGET}"
+                "thinking.budget_tokens",
+                f"budget_tokens must be between {_MIN_THINKING_BUDGET} and {INT32_MAX}",
             )
     elif kind == "adaptive":
         budget = -1  # Gemini's AUTOMATIC budget

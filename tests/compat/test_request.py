@@ -444,3 +444,21 @@ def test_compatkit_convert_reads_an_anthropic_request_and_prints_the_gemini_requ
     )
     assert refused_run.returncode == 2
     assert b"max_tokens: expected an integer, got string" in refused_run.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path"),
+    [
+        ("max_tokens", 2**31, "max_tokens"),
+        ("top_k", 2**31, "top_k"),
+        ("thinking", {"type": "enabled", "budget_tokens": 2**40}, "thinking.budget_tokens"),
+    ],
+)
+def test_token_counts_beyond_int32_are_refused_naming_the_field(
+    field: str, value: object, path: str
+) -> None:
+    # Gemini holds these in int32 fields: past that its 400 would name its own field, not ours.
+    request = {"model": "m", "max_tokens": 2048, "messages": [{"role": "user", "content": "hi"}]}
+    with pytest.raises(RequestError) as caught:
+        to_gemini_request({**request, field: value})
+    assert caught.value.path == path
