@@ -7,6 +7,8 @@ Operations:
     await flags_for_request(services) -> Flags the store's flags plus an admin-authorised
                                                `x-compatkit-flags` override
     resolve_model(services, body) -> (client model, upstream model)   400 / 404
+    await begin_model_request(services) -> ModelRequest   all of the above for a model route,
+                                               with the stream flag and compat's options
     require_upstream(services) -> Upstream     503 while no upstream is configured
     stream_response(services, stream, dialect) -> Response            SSE, metrics on close
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, cast
 
 from quart import Response, g, request
@@ -79,6 +82,33 @@ def resolve_model(services: Services, body: dict[str, Any]) -> tuple[str, str]:
         raise ProxyError(404, "not_found_error", f"model: {model}", param="model")
     g.model = upstream_model
     return model, upstream_model
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRequest:
+    """A client request for a model, authorised and read, before conversion."""
+
+    body: dict[str, Any]
+    client_model: str
+    upstream_model: str
+    stream: bool
+    flags: Flags
+    options: compat.ConversionOptions
+
+
+async def begin_model_request(services: Services) -> ModelRequest:
+    """Authorise, read the body, resolve the model and the flags of a model route's request."""
+    authorise_client(services)
+    body = await read_json_object()
+    client_model, upstream_model = resolve_model(services, body)
+    stream = stream_flag(body)
+    flags = await flags_for_request(services)
+    options = compat.ConversionOptions(
+        fast_path=flags.ff_converter_fast_path,
+        schema_mode=services.schema_mode,
+        upstream_model=upstream_model,
+    )
+    return ModelRequest(body, client_model, upstream_model, stream, flags, options)
 
 
 def require_upstream(services: Services) -> Upstream:

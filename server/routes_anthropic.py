@@ -17,11 +17,11 @@ import compat
 from server.errors import ProxyError
 from server.route_support import (
     authorise_client,
+    begin_model_request,
     flags_for_request,
     read_json_object,
     require_upstream,
     resolve_model,
-    stream_flag,
     stream_response,
 )
 from server.services import Services
@@ -37,22 +37,14 @@ def blueprint(services: Services) -> Blueprint:
 
     @routes.post("/v1/messages")
     async def create_message() -> Response:
-        authorise_client(services)
-        body = await read_json_object()
-        client_model, upstream_model = resolve_model(services, body)
-        stream = stream_flag(body)
-        flags = await flags_for_request(services)
-        options = compat.ConversionOptions(
-            fast_path=flags.ff_converter_fast_path,
-            schema_mode=services.schema_mode,
-            upstream_model=upstream_model,
-        )
-        gemini = _convert(body, options)
+        req = await begin_model_request(services)
+        client_model = req.client_model
+        gemini = _convert(req.body, req.options)
         upstream = require_upstream(services)
-        stop_sequences = _stop_sequences(body)
-        method = "streamGenerateContent" if stream else "generateContent"
-        call = UpstreamCall(upstream_model, method, gemini, flags, g.started)
-        if stream:
+        stop_sequences = _stop_sequences(req.body)
+        method = "streamGenerateContent" if req.stream else "generateContent"
+        call = UpstreamCall(req.upstream_model, method, gemini, req.flags, g.started)
+        if req.stream:
             open_stream = await upstream.open_stream(
                 call,
                 lambda: compat.StreamTranslator(model=client_model, stop_sequences=stop_sequences),

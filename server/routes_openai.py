@@ -12,15 +12,7 @@ from quart import Blueprint, Response, g
 
 import compat
 from server.errors import ProxyError
-from server.route_support import (
-    authorise_client,
-    flags_for_request,
-    read_json_object,
-    require_upstream,
-    resolve_model,
-    stream_flag,
-    stream_response,
-)
+from server.route_support import begin_model_request, require_upstream, stream_response
 from server.services import Services
 from server.streaming import OPENAI_DIALECT
 from server.upstream import UpstreamCall
@@ -32,26 +24,18 @@ def blueprint(services: Services) -> Blueprint:
 
     @routes.post("/v1/chat/completions")
     async def chat_completions() -> Response:
-        authorise_client(services)
-        body = await read_json_object()
-        client_model, upstream_model = resolve_model(services, body)
-        stream = stream_flag(body)
-        flags = await flags_for_request(services)
-        options = compat.ConversionOptions(
-            fast_path=flags.ff_converter_fast_path,
-            schema_mode=services.schema_mode,
-            upstream_model=upstream_model,
-        )
+        req = await begin_model_request(services)
+        client_model = req.client_model
         try:
-            gemini = compat.openai_to_gemini_request(body, options=options)
+            gemini = compat.openai_to_gemini_request(req.body, options=req.options)
         except compat.RequestError as exc:
             raise ProxyError.from_request_error(exc) from None
         upstream = require_upstream(services)
-        stop = _stop(body)
-        method = "streamGenerateContent" if stream else "generateContent"
-        call = UpstreamCall(upstream_model, method, gemini, flags, g.started)
-        if stream:
-            include_usage = _include_usage(body)
+        stop = _stop(req.body)
+        method = "streamGenerateContent" if req.stream else "generateContent"
+        call = UpstreamCall(req.upstream_model, method, gemini, req.flags, g.started)
+        if req.stream:
+            include_usage = _include_usage(req.body)
             open_stream = await upstream.open_stream(
                 call,
                 lambda: compat.OpenAIStreamTranslator(
