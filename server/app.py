@@ -24,6 +24,7 @@ from quart import Quart, Response, g, request
 from server.auth import KeyRing
 from server.config import Config
 from server.credentials import load_credentials
+from server.early_answers import CloseAfterUnreadBody
 from server.errors import install_error_handlers
 from server.flags import FlagService
 from server.metrics import ProxyMetrics
@@ -98,7 +99,9 @@ def create_app(
 
     for module in (routes_health, routes_admin, routes_anthropic, routes_openai):
         app.register_blueprint(module.blueprint(services))
-    app.asgi_app = CleanupMiddleware(app.asgi_app)  # type: ignore[method-assign,assignment]
+    app.asgi_app = CloseAfterUnreadBody(  # type: ignore[method-assign,assignment]
+        CleanupMiddleware(app.asgi_app)
+    )
     return app
 
 

@@ -33,7 +33,7 @@ _OPENAI_TYPES: dict[str, tuple[str, str | None]] = {
     "invalid_request_error": ("invalid_request_error", None),
     "authentication_error": ("invalid_request_error", "invalid_api_key"),
     "permission_error": ("invalid_request_error", "permission_denied"),
-    "not_found_error": ("invalid_request_error", "model_not_found"),
+    "not_found_error": ("invalid_request_error", None),  # `model_not_found` only for a model
     "request_too_large": ("invalid_request_error", "request_too_large"),
     "rate_limit_error": ("rate_limit_error", "rate_limit_exceeded"),
     "api_error": ("server_error", None),
@@ -118,6 +118,8 @@ def error_body(
         return status, {**body, "request_id": request_id}
     if envelope == "openai":
         openai_type, code = _OPENAI_TYPES.get(error.error_type, ("server_error", None))
+        if error.error_type == "not_found_error" and error.param == "model":
+            code = "model_not_found"  # an unknown URL has code null, as OpenAI answers it
         # OpenAI has no 529: its clients retry any 5xx, and 503 is what compat answers too.
         status = 503 if error.status == 529 else error.status
         openai_error = {

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import compat
+from compat._openai import encode_chunk
 from server.upstream import OpenStream, UpstreamBroken, translator_error
 
 Event = dict[str, Any]
@@ -60,7 +61,9 @@ def _anthropic_is_content(event: Event) -> bool:
 
 
 def _openai_encode(chunks: list[Event]) -> bytes:
-    return b"".join([b"data: " + compat.dumps(chunk) + b"\n\n" for chunk in chunks])
+    # The translator's chunks hold only decoded JSON: its surrogate-safe encoder skips the
+    # NaN search of `compat.dumps`, with the same bytes.
+    return b"".join([encode_chunk(chunk) for chunk in chunks])
 
 
 def _openai_is_content(chunk: Event) -> bool:
