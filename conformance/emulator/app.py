@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -62,6 +63,10 @@ MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's request payload limit
 SCENARIO_HEADER = b"x-emulator-scenario"
 _ACCOUNT_PREFIXES = ("/oauth2/v2/userinfo", "/oauth2/v3/userinfo", "/userinfo/", "/v1/projects")
 _CACHE_LIMIT = 1024
+# A proto Duration in JSON: seconds, up to nine fraction digits, an `s`; at most 10000 years.
+_DURATION = re.compile(r"-?[0-9]+(\.[0-9]{0,9})?s")
+_MAX_DURATION_SECONDS = 315_576_000_000
+_RECORD_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 def credential_id(secret: str) -> str:
@@ -187,7 +192,12 @@ class Emulator:
                 "too_large",
             )
             assert isinstance(handled.body, bytes)
-            await wire.send_whole(send, status=handled.status, body=handled.body)
+            # The rest of the body is left unread, so the connection cannot carry another
+            # request: say so on HTTP/1 (HTTP/2 forbids the header; its stream just ends).
+            closing = scope.get("http_version", "1.1").startswith("1")
+            await wire.send_whole(
+                send, status=handled.status, body=handled.body, connection_close=closing
+            )
             return
         handled = self._route(request)
         if not request.path.startswith("/_emulator/"):
@@ -223,14 +233,25 @@ class Emulator:
             if path in {"/token", "/oauth2/v4/token"} and method == "POST":
                 return self._oauth_token(request)
             if path == "/_emulator/requests" and method == "GET":
-                since = int(request.query.get("since", "0") or 0)
-                return Handled(200, json_text.dumps(self.recorder.snapshot(since)), "control")
+                return self._records(request)
             if path == "/_emulator/reset" and method == "POST":
                 self.reset()
                 return Handled(200, b"{}", "control")
         except _Refused as refused:
             return _refusal(refused.rejection, refused.verdict)
         return _refusal(google_errors.not_found(f"No route for {method} {path}."), "not_found")
+
+    def _records(self, request: Request) -> Handled:
+        since = request.query.get("since", "0") or "0"
+        if _RECORD_NUMBER.fullmatch(since) is None:
+            raise _Refused(
+                google_errors.invalid_argument(
+                    f"Invalid value for 'since': {json_text.dumps(since).decode()}; "
+                    "expected an integer (a record sequence number)."
+                ),
+                "rejected",
+            )
+        return Handled(200, json_text.dumps(self.recorder.snapshot(int(since))), "control")
 
     def reset(self) -> None:
         """Forget records, request counters, buckets, cached contents and cached replies."""
@@ -655,7 +676,7 @@ def _parse_json(body: bytes) -> Any:
 
 def _refusal(rejection: Rejection, verdict: str, *, stream: bool = False) -> Handled:
     body = rejection.stream_body() if stream else rejection.body()
-    return Handled(rejection.http_status, orjson.dumps(body), verdict)
+    return Handled(rejection.http_status, json_text.dumps(body), verdict)
 
 
 def _answer(
@@ -665,7 +686,7 @@ def _answer(
         handled = _refusal(answer, "rejected")
         handled.surface, handled.credential, handled.parsed = surface, credential, body
         return handled
-    return Handled(200, orjson.dumps(answer), "ok", surface, body, credential=credential)
+    return Handled(200, json_text.dumps(answer), "ok", surface, body, credential=credential)
 
 
 def _marker_in_first_user_text(inner: Mapping[str, Any]) -> str | None:
@@ -709,16 +730,20 @@ def _model_info(name: str) -> dict[str, Any]:
 
 
 def _duration_seconds(value: Any) -> float:
-    text = str(value)
-    try:
-        return float(text.removesuffix("s"))
-    except ValueError:
+    """A proto Duration (`"300s"`, `"1.5s"`) in seconds, within the proto's +-10000 years; else
+    the parser's 400 (wording in the style of Google's parser, not verified)."""
+    text = value if isinstance(value, str) else json_text.dumps(value).decode()
+    if _DURATION.fullmatch(text) is None or abs(float(text[:-1])) > _MAX_DURATION_SECONDS:
+        location = "cached_content.ttl"
+        shown = json_text.dumps(text).decode()
+        line = (
+            f"Invalid value at '{location}' (type.googleapis.com/google.protobuf.Duration), {shown}"
+        )
         raise _Refused(
-            google_errors.invalid_argument(
-                f"Invalid value at 'ttl' (type.googleapis.com/google.protobuf.Duration), {text!r}"
-            ),
+            google_errors.invalid_argument(line, [google_errors.FieldViolation(location, line)]),
             "rejected",
-        ) from None
+        )
+    return float(text[:-1])
 
 
 def _timestamp(epoch: float) -> str:

@@ -32,6 +32,7 @@ The body is walked once per step; field tables and patterns are precomputed at i
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 import orjson
@@ -73,6 +74,9 @@ CACHED_CONTENT_MESSAGE = (
 # orjson's messages for a lone-surrogate escape (3.8: "unexpected end of hex escape"; later: "no low
 # surrogate in string"); only these bodies are retried with the standard library.
 _LONE_SURROGATE_SIGNS = ("low surrogate", "hex escape")
+_LONE_SURROGATE = re.compile(
+    "[\ud800-\udfff]"
+)  # json.loads joins proper pairs, so any left is lone
 _CACHE_OWNED_FIELDS = (
     ("systemInstruction", "system_instruction"),
     ("tools", "tools"),
@@ -83,8 +87,9 @@ _CACHE_OWNED_FIELDS = (
 def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
     """Decode a request body; an empty body is `{}`, a syntax error Google's 400.
 
-    Lone-surrogate escapes (`"\\ud800"`) are accepted: whether Gemini refuses them is not verified
-    (reference §F), and the oracle must not fail a proxy Google would serve.
+    Lone-surrogate escapes (`"\\ud800"`) are accepted, as Google's JSON parser accepts them (whether
+    Gemini then refuses them is not verified, reference §F), and repaired to U+FFFD here, once:
+    everything downstream then holds valid Unicode and encodes to valid UTF-8.
     """
     if not raw.strip():
         return {}, None
@@ -95,9 +100,20 @@ def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
         if not any(sign in str(error) for sign in _LONE_SURROGATE_SIGNS):
             return None, _syntax_rejection(reason)
     try:  # the standard library decodes lone-surrogate escapes, orjson does not
-        return json.loads(raw, parse_constant=_refuse_constant), None
+        return repair_surrogates(json.loads(raw, parse_constant=_refuse_constant)), None
     except (ValueError, RecursionError) as error:
         return None, _syntax_rejection(_syntax_error_reason(raw, error))
+
+
+def repair_surrogates(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings and keys replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [repair_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {repair_surrogates(k): repair_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _syntax_error_reason(raw: bytes, error: Exception) -> str:

@@ -52,8 +52,10 @@ async def send_whole(
     gzip_ok: bool = False,
     fault: Fault | None = None,
     pause: Pause | None = None,
+    connection_close: bool = False,
 ) -> None:
-    """Send a complete response (Content-Length set), applying a wire fault if one fired."""
+    """Send a complete response (Content-Length set), applying a wire fault if one fired;
+    `connection_close` adds `connection: close` (HTTP/1 only)."""
     if fault is not None:
         if fault.kind == "stall" and pause is not None:
             await pause(fault.stall_ms)
@@ -64,6 +66,8 @@ async def send_whole(
         body = zlib.compress(body, wbits=31)
         headers.append((b"content-encoding", b"gzip"))
     headers.append((b"content-length", str(len(body)).encode()))
+    if connection_close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     if fault is not None and fault.kind == "drop":
         # After the headers: before them, ASGI servers answer a failing app with a 500 instead.

@@ -106,30 +106,18 @@ TYPED_FIELDS: dict[Path, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("function_calling_config", "mode"),
     ),
 }
-# Strings Gemini takes as free text: a lone surrogate there must not break the reply.
-FREE_TEXT: set[Path] = {
-    ("systemInstruction", "parts", 0, "text"),
-    ("contents", 0, "parts", 0, "text"),
-}
+# Strings Gemini takes as free text: a lone surrogate there (read as U+FFFD) must not break the reply.
 _CALL = ("contents", 1, "parts", 0, "functionCall")
 _ANSWER = ("contents", 2, "parts", 0, "functionResponse")
 _DECLARATION = ("tools", 0, "functionDeclarations", 0)
-KNOWN_SURROGATE_500: set[Path] = {
-    (*_CALL, "name"),
+FREE_TEXT: set[Path] = {
+    ("systemInstruction", "parts", 0, "text"),
+    ("contents", 0, "parts", 0, "text"),
     (*_CALL, "args", "city"),
-    (*_ANSWER, "name"),
     (*_ANSWER, "response", "result"),
     (*_DECLARATION, "description"),
-    (*_DECLARATION, "parameters", "type"),
-    (*_DECLARATION, "parameters", "properties", "city", "type"),
     (*_DECLARATION, "parameters", "properties", "city", "description"),
-    ("toolConfig", "functionCallingConfig", "mode"),
 }
-_SURROGATE_500 = (
-    "bug: conformance/emulator 500s on a lone surrogate outside plain text parts "
-    "(replies.count_request_tokens decodes json_text.dumps output that holds one; "
-    "app._refusal cannot orjson-encode a rejection message that echoes one)"
-)
 
 
 def live(max_examples: int) -> settings:
@@ -259,13 +247,7 @@ def test_a_field_of_the_wrong_type_is_a_400_naming_it(
 # --- lone surrogates ---------------------------------------------------------------------------
 
 
-def _surrogate_case(path: Path) -> Any:
-    known_500 = path in KNOWN_SURROGATE_500
-    marks = [pytest.mark.xfail(strict=True, reason=_SURROGATE_500)] if known_500 else []
-    return pytest.param(path, marks=marks, id=path_text(path))
-
-
-@pytest.mark.parametrize("path", [_surrogate_case(p) for p in string_paths(REQUEST)])
+@pytest.mark.parametrize("path", list(string_paths(REQUEST)), ids=path_text)
 def test_a_lone_surrogate_in_any_string_gets_a_google_answer_never_a_5xx(
     hostile_emulator: RunningEmulator, path: Path
 ) -> None:
@@ -279,7 +261,6 @@ def test_a_lone_surrogate_in_any_string_gets_a_google_answer_never_a_5xx(
             assert response.status_code == 200, response.text
 
 
-@pytest.mark.xfail(strict=True, reason=_SURROGATE_500)
 def test_a_lone_surrogate_in_a_tool_description_is_answered_minimal_case(
     hostile_emulator: RunningEmulator,
 ) -> None:
@@ -290,7 +271,6 @@ def test_a_lone_surrogate_in_a_tool_description_is_answered_minimal_case(
     assert_answered(post(hostile_emulator, "generate", content))
 
 
-@pytest.mark.xfail(strict=True, reason=_SURROGATE_500)
 def test_a_lone_surrogate_in_an_enum_value_is_a_400_minimal_case(
     hostile_emulator: RunningEmulator,
 ) -> None:
@@ -346,12 +326,6 @@ def test_a_body_over_googles_limit_is_a_400_saying_so(
     assert_google_error(response, 400, names=("payload size exceeds the limit",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: conformance/emulator answers an over-limit body before reading it all and "
-    "without `connection: close`; the connection is then dropped, so a keep-alive client's "
-    "next request fails with 'Server disconnected without sending a response'",
-)
 def test_a_keep_alive_client_goes_on_after_a_body_over_the_limit(
     hostile_emulator: RunningEmulator,
 ) -> None:
@@ -455,11 +429,6 @@ def test_a_wrong_credential_is_refused_without_echoing_it(
 # --- control and cached-content routes ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: conformance/emulator/app.py `_duration_seconds` accepts 'nans'/'infs'/'1e30s' "
-    "and `_timestamp` then raises (500); Google refuses a bad Duration with 400",
-)
 @pytest.mark.parametrize("ttl", ["nans", "infs", "1e30s"])
 def test_a_cached_content_ttl_that_is_not_a_duration_is_a_400(
     hostile_emulator: RunningEmulator, ttl: str
@@ -471,11 +440,6 @@ def test_a_cached_content_ttl_that_is_not_a_duration_is_a_400(
     assert_google_error(response, 400, names=("ttl",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: conformance/emulator/app.py `int(request.query['since'])` raises on a "
-    "non-integer (500 with an empty body)",
-)
 def test_a_non_integer_since_on_the_record_route_is_a_400(
     hostile_emulator: RunningEmulator,
 ) -> None:

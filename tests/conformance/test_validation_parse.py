@@ -434,10 +434,12 @@ class TestDecodeRequestBody:
         assert rejection is not None
         assert rejection.message.startswith("Invalid JSON payload received. ")
 
-    def test_lone_surrogate_escapes_are_decoded(self) -> None:
-        body, rejection = decode_request_body(b'{"contents": "\\ud800"}')
+    def test_lone_surrogate_escapes_are_decoded_as_the_replacement_character(self) -> None:
+        body, rejection = decode_request_body(
+            b'{"contents": ["\\ud800", {"k\\udc00": "\\ud83d\\ude00"}]}'
+        )
         assert rejection is None
-        assert body == {"contents": "\ud800"}
+        assert body == {"contents": ["\ufffd", {"k\ufffd": "\U0001f600"}]}  # a proper pair kept
 
     def test_hostile_nesting_is_refused_not_raised(self) -> None:
         for raw in (b"[" * 5000 + b"]" * 5000, b'["\\ud800", ' + b"[" * 5000 + b"]" * 5000 + b"]"):
