@@ -15,46 +15,7 @@ from compat._google_errors import (
     openai_error_for,
     parse_google_error,
 )
-
-QUOTA_429 = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota. Please retry in 38.804097346s.",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [{"quotaId": "GenerateContentInputTokensPerModelPerMinute-FreeTier"}],
-            },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "26s"},
-        ],
-    }
-}
-CAPACITY_429 = {
-    "error": {
-        "code": 429,
-        "message": "No capacity available for model gemini-3.1-pro-preview on the server",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "MODEL_CAPACITY_EXHAUSTED",
-                "domain": "cloudcode-pa.googleapis.com",
-                "metadata": {"model": "gemini-3.1-pro-preview"},
-            }
-        ],
-    }
-}
-TERMINAL_QUOTA = {
-    "error": {
-        "code": 429,
-        "message": "You have exhausted your capacity on this model.",
-        "details": [
-            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA_EXHAUSTED"},
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.539477544s"},
-        ],
-    }
-}
+from tests.real_google_errors import CAPACITY_429, QUOTA_429, TERMINAL_QUOTA
 
 
 def body(obj: object) -> bytes:

@@ -19,6 +19,7 @@ from server.retry import (
     outcome_kind,
     retry_policy,
 )
+from tests.real_google_errors import CAPACITY_429, FREE_TIER_429, PER_DAY_429, QUOTA_EXHAUSTED_429
 
 CONFIG = RetryConfig(
     base_delay=0.5,
@@ -205,69 +206,6 @@ def test_v2_refuses_any_retry_once_the_deadline_passed() -> None:
 
 
 # --- with the error bodies Google sends, parsed by compat -----------------------------------
-
-FREE_TIER_429 = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [
-                    {
-                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_input_token_count",
-                        "quotaId": "GenerateContentInputTokensPerModelPerMinute-FreeTier",
-                    }
-                ],
-            },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "26s"},
-        ],
-    }
-}
-CAPACITY_429 = {
-    "error": {
-        "code": 429,
-        "message": "No capacity available for model gemini-3.1-pro-preview on the server",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "MODEL_CAPACITY_EXHAUSTED",
-                "domain": "cloudcode-pa.googleapis.com",
-                "metadata": {"model": "gemini-3.1-pro-preview"},
-            }
-        ],
-    }
-}
-QUOTA_EXHAUSTED_429 = {
-    "error": {
-        "code": 429,
-        "message": "You have exhausted your capacity on this model. Your quota will reset after 0s.",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "QUOTA_EXHAUSTED",
-                "domain": "cloudcode-pa.googleapis.com",
-            },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.539477544s"},
-        ],
-    }
-}
-PER_DAY_429 = {
-    "error": {
-        "code": 429,
-        "message": "Quota exceeded for metric: x, limit: 0, model: gemini-2.5-pro",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [{"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}],
-            }
-        ],
-    }
-}
 
 
 def google(status: int, body: dict) -> UpstreamOutcome:
