@@ -7,9 +7,11 @@ Operations:
 Plan: everything an app needs lives on one `Services` object in `app.extensions`, built by
 the factory and opened in `before_serving` (store, credentials, the credential board, the
 upstream client), closed in `after_serving`; no globals, nothing at import time, so several
-apps run side by side in one process (tests, duet benchmarks). Request hooks give every
-request an id (`request-id` header, log records), count it in the metrics, and add a
-`server-timing` header with the proxy's own time to non-stream responses.
+apps run side by side in one process (tests, duet benchmarks). The two model routes are raw
+ASGI in front of Quart (server.model_routes); Quart serves the rest. Request hooks (and the
+model routes, alike) give every request an id (`request-id` header, log records), count it
+in the metrics, and add a `server-timing` header with the proxy's own time to non-stream
+responses.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from server.early_answers import CloseAfterUnreadBody
 from server.errors import install_error_handlers
 from server.flags import FlagService
 from server.metrics import ProxyMetrics
+from server.model_routes import ModelRoutes
 from server.models import ModelCatalogue
 from server.scheduler import CredentialBoard, Schedulers
 from server.services import SchemaMode, Services
 from server.store import open_store
-from server.streaming import CleanupMiddleware
 from server.upstream import Upstream, UpstreamTimeouts
 
 log = logging.getLogger("compatkit.server")
@@ -58,7 +60,7 @@ def create_app(
     Gemini's `parameters` Schema subset (the default) or as JSON Schema (`parametersJsonSchema`,
     what gemini-cli sends for MCP tools).
     """
-    from server import routes_admin, routes_anthropic, routes_health, routes_openai
+    from server import routes_admin, routes_anthropic, routes_health
 
     app = Quart("compatkit", static_folder=None)
     app.config.update(
@@ -97,10 +99,11 @@ def create_app(
     async def _shutdown() -> None:
         await _stop(services)
 
-    for module in (routes_health, routes_admin, routes_anthropic, routes_openai):
+    for module in (routes_health, routes_admin, routes_anthropic):
         app.register_blueprint(module.blueprint(services))
-    app.asgi_app = CloseAfterUnreadBody(  # type: ignore[method-assign,assignment]
-        CleanupMiddleware(app.asgi_app)
+    # The model routes are raw ASGI in front of Quart (server.model_routes says why).
+    app.asgi_app = ModelRoutes(  # type: ignore[method-assign,assignment]
+        services, CloseAfterUnreadBody(app.asgi_app)
     )
     return app
 

@@ -1,6 +1,7 @@
 """HTTP/1.x keep-alive after an answer given before the request body was read.
 
 Operations:
+    announces_body(scope) -> bool   whether a request has a body (Content-Length > 0, chunked)
     CloseAfterUnreadBody(app)   ASGI wrapper: adds `connection: close` to a response that
                                 starts before the app has received the whole request body,
                                 and to every 413
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-_HTTP1 = frozenset({"1.0", "1.1"})
+HTTP1_VERSIONS = frozenset({"1.0", "1.1"})
 _CLOSE = (b"connection", b"close")
 
 
@@ -37,8 +38,8 @@ class CloseAfterUnreadBody:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if (
             scope.get("type") != "http"
-            or scope.get("http_version") not in _HTTP1
-            or not _has_body(scope)
+            or scope.get("http_version") not in HTTP1_VERSIONS
+            or not announces_body(scope)
         ):
             await self.app(scope, receive, send)
             return
@@ -63,12 +64,12 @@ class CloseAfterUnreadBody:
         await self.app(scope, tracked_receive, marked_send)
 
 
-def _has_body(scope: dict[str, Any]) -> bool:
+def announces_body(scope: dict[str, Any]) -> bool:
     """Whether the request announces a body (a non-zero Content-Length or chunked)."""
     for name, value in scope.get("headers", ()):
         lowered = name.lower()
         if lowered == b"transfer-encoding":
             return True
         if lowered == b"content-length":
-            return value.strip() != b"0"
+            return bool(value.strip() != b"0")
     return False

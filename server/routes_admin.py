@@ -24,7 +24,7 @@ import compat
 from server.auth import require_key
 from server.errors import ProxyError
 from server.flags import FlagError
-from server.route_support import read_json_object
+from server.route_support import parse_json_object
 from server.scheduler import CredentialBoard
 from server.services import Services
 
@@ -45,7 +45,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @routes.put("/flags")
     async def put_flags() -> Response:
-        body = await read_json_object()
+        body = await _json_object()
         try:
             await services.flags.set_many(body)
         except FlagError as exc:
@@ -54,7 +54,7 @@ def blueprint(services: Services) -> Blueprint:
 
     @routes.put("/flags/<name>")
     async def put_flag(name: str) -> Response:
-        body = await read_json_object()
+        body = await _json_object()
         value = body.get("value")
         if not isinstance(value, bool):
             raise ProxyError.invalid_request("must be true or false", param="value")
@@ -124,10 +124,13 @@ def _credential_board(services: Services, credential_id: str) -> CredentialBoard
     return board
 
 
+async def _json_object() -> dict[str, Any]:
+    return parse_json_object(await request.get_data(cache=False))
+
+
 async def _optional_body() -> dict[str, Any]:
-    if not await request.get_data(cache=True):
-        return {}
-    return await read_json_object()
+    raw = await request.get_data(cache=False)
+    return parse_json_object(raw) if raw else {}
 
 
 def _json(document: object, status: int = 200) -> Response:

@@ -1,11 +1,9 @@
 """Relaying an open upstream stream to the client, chunk by chunk, as it arrives.
 
 Operations:
-    StreamBody(stream, dialect, ping_interval, on_close)   an async iterable of bytes that Quart
-                                                           sends as the response body
+    StreamBody(stream, dialect, ping_interval, on_close)   an async iterable of bytes, sent
+                                                           as the response body; then aclose()
     ANTHROPIC_DIALECT, OPENAI_DIALECT                      how each protocol frames events
-    register_cleanup(scope, close) / CleanupMiddleware     close a body even if Quart never
-                                                           started sending it
 
 Goals:
     - No buffering: each upstream chunk goes through the translator and out at once (chunks
@@ -15,16 +13,16 @@ Goals:
       upstream read, so a ping never interrupts it.
     - A connection that breaks mid-stream ends the reply with the translator's `error` event
       (it never saw a finish), counted in metrics; nothing is retried once bytes were sent.
-    - A client that disconnects cancels the upstream request at once: Quart closes the body
-      (or, if it never started sending it, the middleware does), which closes the upstream
-      response and returns the credential's lease. Closing is idempotent.
+    - A client that disconnects cancels the upstream request at once: the route closes the body
+      whatever happened (server.model_routes), which closes the upstream response and returns
+      the credential's lease. Closing is idempotent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +31,6 @@ from compat._openai import encode_chunk
 from server.upstream import OpenStream, UpstreamBroken, translator_error
 
 Event = dict[str, Any]
-_CLEANUP_KEY = "compatkit.cleanup"
 _QUEUE_CHUNKS = 64  # upstream chunks read ahead of a slow client, at most
 _DRAIN_TIMEOUT = 2.0  # seconds a finished reply may take to end upstream
 
@@ -107,7 +104,7 @@ class StreamResult:
 
 
 class StreamBody:
-    """The response body of a streamed reply (Quart iterates it, then calls `aclose`).
+    """The response body of a streamed reply (the route iterates it, then calls `aclose`).
 
     A reader task moves upstream chunks into a small queue; the body takes them out, waiting
     at most `ping_interval` each time (a ping when nothing came). The reader runs to the
@@ -243,26 +240,3 @@ def _error_type(event: Event) -> str:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def register_cleanup(scope: dict[str, Any], close: Callable[[], Awaitable[None]]) -> None:
-    """Have CleanupMiddleware call `close` when the ASGI request ends, whatever happened."""
-    scope.setdefault(_CLEANUP_KEY, []).append(close)
-
-
-class CleanupMiddleware:
-    """ASGI wrapper: runs the closers registered for a request once the app is done with it.
-
-    Quart closes a response body only if it started sending it; a client that disconnects
-    in between would otherwise leave the upstream response and its lease open.
-    """
-
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            for close in scope.pop(_CLEANUP_KEY, ()):
-                await close()

@@ -68,6 +68,10 @@ EMULATOR_SCENARIOS: dict[str, Any] = {
             "text_tokens": 12,
             "faults": [{"kind": "stall", "every": 1, "after_chunks": 1, "stall_ms": 600}],
         },
+        "stall_long": {  # longer than any test waits: a release before it ends was a cancel
+            "text_tokens": 12,
+            "faults": [{"kind": "stall", "every": 1, "after_chunks": 1, "stall_ms": 8000}],
+        },
         "malformed_chunk": {
             "text_tokens": 12,
             "faults": [{"kind": "malformed_chunk", "every": 1, "after_chunks": 1}],
