@@ -61,6 +61,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
+
+from server.asyncio_network import pool_transport
 
 ROOT = Path(__file__).resolve().parents[1]
 PROXY_KEY = "bench-proxy-key"
@@ -192,6 +195,9 @@ def _wait_until_ready(process: subprocess.Popen[str], url: str) -> None:
 
 @dataclass
 class Clients:
+    """The measuring client's connection pools (one per server, so no pool holds another's
+    idle connections) and where the servers are."""
+
     proxy: httpx.AsyncClient
     direct: httpx.AsyncClient
     proxy_url: str
@@ -199,6 +205,7 @@ class Clients:
     proxy_pid: int
     base_url: str | None = None  # the baseline tree's proxy (--baseline-root)
     base_pid: int | None = None
+    base_proxy: httpx.AsyncClient | None = None
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -210,6 +217,14 @@ class Clients:
             assert self.base_url is not None and self.base_pid is not None
             return self.base_url, self.base_pid
         return self.proxy_url, self.proxy_pid
+
+    def client_of(self, target: str) -> httpx.AsyncClient:
+        if target == "direct":
+            return self.direct
+        if target.startswith("base_"):
+            assert self.base_proxy is not None
+            return self.base_proxy
+        return self.proxy
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -243,12 +258,12 @@ async def measure(clients: Clients, target: str, scenario: str, stream: bool) ->
     if target == "direct":
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         url = f"{clients.emulator_url}/v1beta/models/{UPSTREAM_MODEL}:{method}"
-        client, body = clients.direct, gemini_body(scenario)
+        client, body = clients.client_of(target), gemini_body(scenario)
         headers = {"x-goog-api-key": UPSTREAM_KEY}
         marker = b'"text"'
     else:
         url = clients.proxy_of(target)[0] + "/v1/messages"
-        client, body = clients.proxy, anthropic_body(scenario, stream)
+        client, body = clients.client_of(target), anthropic_body(scenario, stream)
         headers = {
             "x-api-key": PROXY_KEY,
             "x-compatkit-flags": ARM_FLAGS[target],
@@ -301,27 +316,39 @@ async def sequential(
     return samples, cpu
 
 
+@contextmanager
+def client_cpu_share(shares: list[float]) -> Iterator[None]:
+    """Append this process's CPU share over the block (CPU seconds ÷ wall seconds) to
+    `shares`: near 1.0 the measuring client itself is the bottleneck (one core)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    yield
+    shares.append((time.process_time() - cpu) / (time.perf_counter() - wall))
+
+
 async def burst(
     clients: Clients, rounds: int, concurrency: int, rng: random.Random
-) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """TTFT samples per target of `concurrency` unpaced streams sent at the same instant, and
-    the proxy's CPU seconds; round 0 warms up and is discarded."""
+) -> tuple[dict[str, list[float]], dict[str, float], dict[str, float]]:
+    """TTFT samples per target of `concurrency` unpaced streams sent at the same instant, the
+    proxy's CPU seconds, and the client's highest CPU share of a block; round 0 warms up and
+    is discarded."""
     targets = clients.targets
     samples: dict[str, list[float]] = {t: [] for t in targets}
     cpu = dict.fromkeys(targets, 0.0)
+    client_shares: dict[str, list[float]] = {t: [] for t in targets}
     for round_number in range(rounds + 1):
         order = list(targets)
         rng.shuffle(order)
         for target in order:
             pid = clients.proxy_of(target)[1]
             before = cpu_seconds(pid)
-            results = await asyncio.gather(
-                *[measure(clients, target, "long", True) for _ in range(concurrency)]
-            )
+            with client_cpu_share(client_shares[target]):
+                results = await asyncio.gather(
+                    *[measure(clients, target, "long", True) for _ in range(concurrency)]
+                )
             if round_number > 0:  # round 0 warms up
                 samples[target].extend(results)
                 cpu[target] += cpu_seconds(pid) - before
-    return samples, cpu
+    return samples, cpu, {t: max(shares[1:]) for t, shares in client_shares.items()}
 
 
 @dataclass
@@ -364,9 +391,10 @@ async def steady(
     rng: random.Random,
     *,
     stream_seconds: float,
-) -> tuple[dict[str, list[float]], dict[str, float], dict[str, float]]:
+) -> tuple[dict[str, list[float]], dict[str, float], dict[str, float], dict[str, float]]:
     """TTFT samples per target with `concurrency` paced streams in flight at all times, the
-    proxy's CPU seconds, and the mean concurrency achieved per target.
+    proxy's CPU seconds, the mean concurrency achieved per target, and the client's highest
+    CPU share of a block (as in `burst`).
 
     Per round, the targets in a shuffled order, one block of `seconds` each: `concurrency`
     clients (`steady_client`), client i starting after offsets[i], drawn uniformly within one
@@ -382,6 +410,7 @@ async def steady(
     samples: dict[str, list[float]] = {t: [] for t in targets}
     cpu = dict.fromkeys(targets, 0.0)
     achieved: dict[str, list[float]] = {t: [] for t in targets}
+    client_shares: dict[str, list[float]] = {t: [] for t in targets}
     for round_number in range(rounds + 1):
         offsets = [rng.uniform(0, stream_seconds) for _ in range(concurrency)]
         order = list(targets)
@@ -390,9 +419,10 @@ async def steady(
             pid = clients.proxy_of(target)[1]
             before = cpu_seconds(pid)
             block_start = time.perf_counter()
-            per_client = await asyncio.gather(
-                *[steady_client(clients, target, o, block_start, seconds) for o in offsets]
-            )
+            with client_cpu_share(client_shares[target]):
+                per_client = await asyncio.gather(
+                    *[steady_client(clients, target, o, block_start, seconds) for o in offsets]
+                )
             block_cpu = cpu_seconds(pid) - before
             if round_number == 0:  # round 0 warms up
                 continue
@@ -401,15 +431,18 @@ async def steady(
             samples[target].extend(stream.ttft for stream in kept)
             cpu[target] += block_cpu * len(kept) / len(completed)
             achieved[target].append(in_flight(completed, stream_seconds, seconds))
-    return samples, cpu, {t: sum(values) / len(values) for t, values in achieved.items()}
+    mean_achieved = {t: sum(values) / len(values) for t, values in achieved.items()}
+    return samples, cpu, mean_achieved, {t: max(v[1:]) for t, v in client_shares.items()}
 
 
 def summarise(
     measured: tuple[dict[str, list[float]], dict[str, float]],
     achieved_concurrency: dict[str, float] | None = None,
+    client_cpu: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """p50/p99 per target (ms), the proxy's CPU ms per request, and each proxy arm's
-    overhead over direct; with the steady run's `achieved_concurrency`, that too per target."""
+    overhead over direct; with the steady run's `achieved_concurrency` and the concurrent
+    runs' `client_cpu` (highest share of a block), those too per target."""
     samples, cpu = measured
     summary: dict[str, Any] = {}
     for target, values in samples.items():
@@ -421,6 +454,8 @@ def summarise(
         }
         if achieved_concurrency is not None:
             summary[target]["achieved_concurrency"] = achieved_concurrency[target]
+        if client_cpu is not None:
+            summary[target]["client_cpu_share"] = client_cpu[target]
     arms = [target for target in samples if target != "direct"]
     for arm in arms:
         summary[f"overhead_{arm}"] = {
@@ -444,23 +479,19 @@ async def run(
 ) -> dict[str, Any]:
     """`proxies`: this tree's proxy, then the baseline tree's when there is one."""
     rng = random.Random(args.seed)
-    limits = httpx.Limits(
-        max_connections=args.concurrency * 2, max_keepalive_connections=args.concurrency * 2
-    )
-    timeout = httpx.Timeout(60.0)
-    async with (
-        httpx.AsyncClient(limits=limits, timeout=timeout) as proxy,
-        httpx.AsyncClient(
-            http2=True,
-            verify=ssl.create_default_context(cafile=str(ca)),
-            limits=limits,
-            timeout=timeout,
-        ) as direct,
-    ):
+    verify = ssl.create_default_context(cafile=str(ca))
+    async with contextlib.AsyncExitStack() as stack:
+        proxy = await stack.enter_async_context(measuring_client(args.concurrency, http2=False))
+        direct = await stack.enter_async_context(
+            measuring_client(args.concurrency, http2=True, verify=verify)
+        )
         (proxy_url, proxy_pid), *baseline = proxies
         clients = Clients(proxy, direct, proxy_url, emulator_url, proxy_pid)
         if baseline:
             clients.base_url, clients.base_pid = baseline[0]
+            clients.base_proxy = await stack.enter_async_context(
+                measuring_client(args.concurrency, http2=False)
+            )
         results = {
             "sequential_non_stream_e2e": summarise(
                 await sequential(clients, args.sequential, False, rng)
@@ -471,10 +502,9 @@ async def run(
         }
         shape = f"{args.concurrency}x{args.chunks}"
         if not args.skip_burst:
-            results[f"burst_{shape}_ttft"] = summarise(
-                await burst(clients, args.rounds, args.concurrency, rng)
-            )
-        samples, cpu, achieved = await steady(
+            samples, cpu, client_cpu = await burst(clients, args.rounds, args.concurrency, rng)
+            results[f"burst_{shape}_ttft"] = summarise((samples, cpu), None, client_cpu)
+        samples, cpu, achieved, client_cpu = await steady(
             clients,
             args.rounds,
             args.concurrency,
@@ -482,8 +512,21 @@ async def run(
             rng,
             stream_seconds=paced_stream_seconds(args),
         )
-        results[f"steady_{shape}_ttft"] = summarise((samples, cpu), achieved)
+        results[f"steady_{shape}_ttft"] = summarise((samples, cpu), achieved, client_cpu)
         return results
+
+
+def measuring_client(
+    concurrency: int, *, http2: bool, verify: ssl.SSLContext | bool = True
+) -> httpx.AsyncClient:
+    """The client that measures, on the same transport as the proxy's upstream client (the
+    loop's own sockets, asyncio locks; `server.asyncio_network`). With httpx's default
+    (anyio) transport the client's pool checks every idle connection with a syscall on each
+    request (encode/httpx#3215) and at 64 streams the client saturated its core and measured
+    itself: TTFT p99 of seconds in blocks where its CPU share reached 1.0."""
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    transport = pool_transport(http2=http2, limits=limits, verify=verify)
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(60.0))
 
 
 def paced_stream_seconds(args: argparse.Namespace) -> float:
@@ -491,10 +534,17 @@ def paced_stream_seconds(args: argparse.Namespace) -> float:
     return args.chunks * args.itl_ms / 1000
 
 
+CLIENT_SATURATED = 0.85
+"""A block where the measuring client used more of its core than this measured the client
+too (benchmarking.md §4.9.7): its figures are reported as inconclusive."""
+
+
 def report(results: dict[str, Any]) -> str:
-    """The results as a table; `in flight` is the steady run's achieved mean concurrency."""
+    """The results as a table; `in flight` is the steady run's achieved mean concurrency,
+    `client CPU` the measuring client's highest share of one core in a block."""
     header = f"{'run':<30}{'target':<22}{'p50 ms':>9}{'p99 ms':>9}{'proxy CPU ms':>14}"
-    lines = [header + f"{'in flight':>11}"]
+    lines = [header + f"{'in flight':>11}{'client CPU':>12}"]
+    saturated: list[str] = []
     for name, summary in results.items():
         arms = [t for t in (*TARGETS, *BASELINE_TARGETS) if t in summary and t != "direct"]
         for target in ("direct", *arms, *[f"overhead_{arm}" for arm in arms]):
@@ -502,15 +552,24 @@ def report(results: dict[str, Any]) -> str:
             cpu = row.get("proxy_cpu_ms_per_request")
             cpu_text = f"{cpu:>14.3f}" if cpu is not None and target != "direct" else " " * 14
             concurrency = row.get("achieved_concurrency")
-            in_flight_text = f"{concurrency:>11.1f}" if concurrency is not None else ""
+            in_flight_text = f"{concurrency:>11.1f}" if concurrency is not None else " " * 11
+            share = row.get("client_cpu_share")
+            share_text = f"{share:>12.0%}" if share is not None else ""
+            if share is not None and share > CLIENT_SATURATED:
+                saturated.append(f"{name} {target}")
             line = f"{name:<30}{target:<22}{row['p50_ms']:>9.3f}{row['p99_ms']:>9.3f}"
-            lines.append((line + cpu_text + in_flight_text).rstrip())
+            lines.append((line + cpu_text + in_flight_text + share_text).rstrip())
         lines.append(f"{name:<30}{'h1/h2pool p50':<22}{summary['h1_over_h2pool_p50']:>9.2f}")
         for arm in ("h1", "h2pool"):
             ratio = summary.get(f"{arm}_over_base_{arm}")
             if ratio is not None:
                 label = f"{arm}/base_{arm}"
                 lines.append(f"{name:<30}{label:<22}{ratio['p50_ms']:>9.2f}{ratio['p99_ms']:>9.2f}")
+    if saturated:
+        lines.append(
+            f"INCONCLUSIVE (the client used over {CLIENT_SATURATED:.0%} of a core in a block): "
+            + ", ".join(saturated)
+        )
     return "\n".join(lines)
 
 
@@ -540,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.baseline_root is not None:
             root = args.baseline_root.resolve()
             proxies.append(stack.enter_context(proxy_process(emulator_url, ca, root)))
-        results = asyncio.run(run(args, proxies, emulator_url, ca))
+        results = uvloop.run(run(args, proxies, emulator_url, ca))
     print(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
