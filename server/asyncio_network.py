@@ -6,7 +6,8 @@ Operations:
     AsyncioStream                          read / write / start_tls / aclose / get_extra_info
     pool_transport(http2=, limits=, verify=) -> httpx.AsyncHTTPTransport
                                            httpx's transport with its pool on this backend
-    use_asyncio_locks()                    httpcore's connection locks as asyncio locks
+    tune_httpcore()                        httpcore's connection locks as asyncio locks, and
+                                           HTTP/2 stream readers that do not queue for the socket
 
 Why: httpcore's default backend goes through anyio, which wraps TLS in a pure-Python
 `TLSStream` over a memory BIO and opens a cancel scope (`fail_after`) around every read and
@@ -15,7 +16,11 @@ The loop's transports do TLS in C (uvloop) or in `asyncio.sslproto`, and a read 
 bytes already buffered returns them without arming a timer. Likewise httpcore's per-connection
 locks are anyio locks, which yield to the loop on every uncontended acquire; an HTTP/2
 connection takes two of them per DATA frame, so at 64 concurrent streams they cost ~30% of
-the client's CPU (encode/httpx#3215 has the same finding); `use_asyncio_locks` swaps them.
+the client's CPU (encode/httpx#3215 has the same finding); `tune_httpcore` swaps them. And
+in httpcore's HTTP/2 connection every stream that waits for an event takes the read lock in
+turn and reads the socket while it holds it, so a stream whose frame has already arrived waits
+behind every stream ahead of it in the lock's queue, each reading a frame of its own first
+(`_HTTP2Connection` below: at 64 streams, +10 ms TTFT).
 
 Plan: one `asyncio.Protocol` per connection keeps a receive buffer and at most one waiting
 reader (httpcore serialises reads per connection); the stream's timeouts arm a loop timer
@@ -31,6 +36,7 @@ import ssl
 from collections.abc import Iterable
 from typing import Any, cast
 
+import h2.events
 import httpcore
 import httpcore._async.connection
 import httpcore._async.http2
@@ -292,8 +298,72 @@ class _Semaphore(AsyncSemaphore):
             await super().release()
 
 
-def use_asyncio_locks() -> None:
-    """Make httpcore's connections (created from now on, in this process) use asyncio locks.
+class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
+    """httpcore's HTTP/2 connection whose streams wait for their own events, not for the lock.
+
+    One task reads the socket at a time (the read lock, as in httpcore). A stream that finds
+    the lock taken waits on a future of its own instead of queueing for the lock; whoever read
+    resolves it as soon as an event for that stream was dispatched, and, when done reading,
+    wakes one waiting stream to take over the socket. On an error every waiting stream wakes
+    and meets it (the saved read exception, the GOAWAY) in `_receive_events`, as in httpcore.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._waiting: dict[int, asyncio.Future[None]] = {}
+
+    async def _receive_stream_event(self, request: httpcore.Request, stream_id: int) -> Any:
+        while not self._events.get(stream_id):
+            if self._someone_reads():
+                await self._wait_for_events(stream_id)
+            else:
+                await self._receive_events(request, stream_id)
+        event = self._events[stream_id].pop(0)
+        if isinstance(event, h2.events.StreamReset):
+            raise httpcore.RemoteProtocolError(event)
+        return event
+
+    async def _receive_events(
+        self, request: httpcore.Request, stream_id: int | None = None
+    ) -> None:
+        try:
+            await super()._receive_events(request, stream_id)
+        except BaseException:
+            self._wake(everyone=True)
+            raise
+        self._wake(everyone=False)
+
+    def _someone_reads(self) -> bool:
+        lock = self._read_lock
+        return getattr(lock, "_backend", "") == "plain-asyncio" and lock._lock.locked()  # type: ignore[attr-defined]
+
+    async def _wait_for_events(self, stream_id: int) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[stream_id] = waiter
+        try:
+            await waiter
+        finally:
+            if self._waiting.get(stream_id) is waiter:
+                del self._waiting[stream_id]
+
+    def _wake(self, *, everyone: bool) -> None:
+        """Wake the streams that have events (all, after an error) and, if nobody is reading
+        now, one more stream to read next."""
+        next_reader: asyncio.Future[None] | None = None
+        for stream_id, waiter in self._waiting.items():
+            if waiter.done():
+                continue
+            if everyone or self._events.get(stream_id):
+                waiter.set_result(None)
+            elif next_reader is None:
+                next_reader = waiter
+        if next_reader is not None and not self._someone_reads():
+            next_reader.set_result(None)
+
+
+def tune_httpcore() -> None:
+    """Make httpcore's connections (created from now on, in this process) use asyncio locks
+    and `_HTTP2Connection`.
 
     A process-wide change to a library's module attributes, made only by the proxy's upstream
     client (`pool_transport`); idempotent. Under trio the originals' behaviour is kept.
@@ -301,6 +371,7 @@ def use_asyncio_locks() -> None:
     for module in (httpcore._async.connection, httpcore._async.http11, httpcore._async.http2):
         module.AsyncLock = _Lock  # type: ignore[attr-defined]
     httpcore._async.http2.AsyncSemaphore = _Semaphore  # type: ignore[attr-defined]
+    httpcore._async.http2.AsyncHTTP2Connection = _HTTP2Connection  # type: ignore[misc]
 
 
 def pool_transport(
@@ -311,7 +382,7 @@ def pool_transport(
     httpx 0.28 has no parameter for the network backend, so the pool it built is replaced by
     an identical one built with ours (`tests/server/test_asyncio_network.py` checks it is used).
     """
-    use_asyncio_locks()
+    tune_httpcore()
     transport = httpx.AsyncHTTPTransport(http2=http2, limits=limits, verify=verify)
     old = transport._pool
     transport._pool = httpcore.AsyncConnectionPool(

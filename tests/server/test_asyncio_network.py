@@ -19,6 +19,9 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import h2.config
+import h2.connection
+import h2.events
 import httpcore
 import httpx
 import pytest
@@ -205,3 +208,103 @@ async def test_with_proxy_environment_variables_the_arms_keep_httpx_full_client(
             assert response.status_code == 200 and b"candidates" in await response.aread()
         finally:
             await transports.aclose()
+
+
+# --- HTTP/2 streams that wait for their own events (_HTTP2Connection) ---------------------------
+
+
+class H2Server:
+    """A plain-TCP HTTP/2 server (prior knowledge) that answers only when the test says so:
+    `answer(i)` sends the response headers and one DATA frame on the i-th request's stream,
+    `hang_up()` closes every connection."""
+
+    def __init__(self) -> None:
+        self.streams: list[int] = []
+        self.requests_seen = asyncio.Event()
+        self.expected = 0
+        self._writers: list[tuple[h2.connection.H2Connection, asyncio.StreamWriter]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        config = h2.config.H2Configuration(client_side=False)
+        connection = h2.connection.H2Connection(config=config)
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        self._writers.append((connection, writer))
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    self.streams.append(event.stream_id)
+                    if len(self.streams) == self.expected:
+                        self.requests_seen.set()
+            writer.write(connection.data_to_send())
+
+    def answer(self, index: int) -> None:
+        connection, writer = self._writers[0]
+        stream_id = self.streams[index]
+        connection.send_headers(stream_id, [(":status", "200")])
+        connection.send_data(stream_id, b"first chunk")
+        writer.write(connection.data_to_send())
+
+    def hang_up(self) -> None:
+        for _, writer in self._writers:
+            writer.close()
+
+
+@asynccontextmanager
+async def h2_connection(
+    server: H2Server,
+) -> AsyncIterator[httpcore._async.http2.AsyncHTTP2Connection]:
+    pool_transport(http2=True, limits=POOL_LIMITS, verify=False)  # installs the tuned classes
+    async with raw_server(server.handle) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port)
+        origin = httpcore.Origin(b"http", b"127.0.0.1", port)
+        connection = httpcore._async.http2.AsyncHTTP2Connection(origin=origin, stream=stream)
+        assert type(connection).__module__ == "server.asyncio_network"
+        try:
+            yield connection
+        finally:
+            await connection.aclose()
+
+
+async def _first_chunk(connection: httpcore.AsyncConnectionInterface, url: str) -> bytes:
+    request = httpcore.Request(
+        "GET", url, headers=[(b"host", b"127.0.0.1")], extensions={"timeout": {"read": 30}}
+    )
+    response = await connection.handle_async_request(request)
+    async for chunk in response.aiter_stream():  # type: ignore[union-attr]
+        return bytes(chunk)
+    return b""
+
+
+async def test_a_stream_gets_its_reply_while_its_siblings_wait_on_a_silent_server() -> None:
+    """In httpcore a stream whose frames arrived still queues for the read lock behind
+    siblings that each read the socket first; with a silent server those reads never end
+    and the answered stream would wait forever."""
+    server = H2Server()
+    server.expected = 8
+    async with h2_connection(server) as connection:
+        url = f"http://127.0.0.1:{connection._origin.port}/"
+        tasks = [asyncio.ensure_future(_first_chunk(connection, url)) for _ in range(8)]
+        await asyncio.wait_for(server.requests_seen.wait(), 5)
+        await asyncio.sleep(0.05)  # every stream is waiting for its response now
+        server.answer(5)
+        done, pending = await asyncio.wait(tasks, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        assert [tasks.index(task) for task in done] == [5]
+        assert done.pop().result() == b"first chunk"
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def test_every_waiting_stream_meets_a_connection_that_closes() -> None:
+    server = H2Server()
+    server.expected = 6
+    async with h2_connection(server) as connection:
+        url = f"http://127.0.0.1:{connection._origin.port}/"
+        tasks = [asyncio.ensure_future(_first_chunk(connection, url)) for _ in range(6)]
+        await asyncio.wait_for(server.requests_seen.wait(), 5)
+        await asyncio.sleep(0.05)
+        server.hang_up()
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        assert all(isinstance(result, httpcore.RemoteProtocolError) for result in results)
