@@ -4,7 +4,8 @@ Rules checked:
 - the bytes the client gets are exactly the translator's events for the upstream chunks, in
   order, whether chunks arrive one by one or many are already waiting;
 - chunks already waiting are sent in one piece (fewer server writes under load), and a
-  stream ends with the lease returned once.
+  stream ends with the lease returned once;
+- the buffer between reader and body is FIFO, bounded, and its wait ends in a chunk or a ping.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import compat
-from server.streaming import ANTHROPIC_DIALECT, StreamBody, StreamResult
+from server.streaming import ANTHROPIC_DIALECT, StreamBody, StreamResult, _ChunkBuffer
 
 
 def gemini_chunk(text: str, *, last: bool = False) -> bytes:
@@ -90,3 +91,39 @@ async def test_chunks_waiting_together_go_out_in_one_piece_with_the_same_bytes()
     assert strip_ids(b"".join(one_by_one)) == expected
     assert len(together) < len(one_by_one)
     assert stream.finished == [True]
+
+
+# --- the buffer between the upstream reader and the body ------------------------------------
+
+
+async def test_the_chunk_buffer_is_first_in_first_out_and_holds_at_most_its_limit() -> None:
+    buffer = _ChunkBuffer(2)
+    await buffer.put(b"a")
+    await buffer.put(b"b")
+    third = asyncio.ensure_future(buffer.put(None))  # full: the reader waits for the client
+    await asyncio.sleep(0.01)
+    assert not third.done() and len(buffer) == 2
+    assert buffer.take() == b"a"
+    await asyncio.wait_for(third, 1)
+    assert [buffer.take(), buffer.take()] == [b"b", None]
+
+
+async def test_a_wait_for_a_chunk_ends_with_the_chunk_or_the_ping_interval() -> None:
+    buffer = _ChunkBuffer(4)
+    assert await buffer.wait(0.01) is False  # nothing came: time for a ping
+    late = asyncio.get_running_loop().call_later(
+        0.01, lambda: asyncio.ensure_future(buffer.put(b"x"))
+    )
+    assert await buffer.wait(5) is True
+    late.cancel()
+    assert buffer.take() == b"x"
+
+
+async def test_draining_stops_at_the_end_marker_or_the_timeout() -> None:
+    buffer = _ChunkBuffer(8)
+    for item in (b"a", b"b", None, b"after the end"):
+        await buffer.put(item)
+    await buffer.drain(5)
+    assert len(buffer) == 1  # the end marker was reached; what followed is left alone
+    empty = _ChunkBuffer(8)
+    await asyncio.wait_for(empty.drain(0.02), 1)  # no end marker: gives up at the timeout
