@@ -114,6 +114,7 @@ class OutcomeKind(enum.StrEnum):
     CAPACITY = "capacity"
     AUTH_ERROR = "auth_error"
     ERROR = "error"
+    CANCELLED = "cancelled"  # the client went away first: nothing learnt about the credential
 
 
 def outcome_kind(outcome: UpstreamOutcome) -> OutcomeKind:

@@ -294,7 +294,7 @@ class CredentialBoard:
         Counts the outcome (recent error rate; health and usage in the store). The retry
         decision is the authority on consequences: `cooldown` seconds cool the (credential,
         model), `disable` takes the credential out of rotation with that reason; without
-        them (the v1 baseline) the outcome only counts.
+        them (the v1 baseline) the outcome only counts. A CANCELLED lease only frees its slot.
         """
         if lease.serial not in self._open:
             return
@@ -302,6 +302,8 @@ class CredentialBoard:
         credential = lease.credential.id
         now = self.clock()
         self._in_flight[credential] -= 1
+        if kind is OutcomeKind.CANCELLED:
+            return  # neither a success nor an error of the credential's
         ok = kind is OutcomeKind.SUCCESS
         self._record(credential, ok, now)
         self._write_behind(

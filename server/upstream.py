@@ -541,9 +541,10 @@ class Upstream:
                 if not decision.retry:
                     raise _client_error(failure) from None
             except BaseException:
-                # Client gone (cancelled) or a bug: free the connection and the lease.
+                # Client gone (cancelled) or a bug: free the connection and the lease, which
+                # says nothing about the credential's health.
                 await attempt.close()
-                await scheduler.release(lease, OutcomeKind.SUCCESS)
+                await scheduler.release(lease, OutcomeKind.CANCELLED)
                 raise
             else:
                 self.metrics.upstream_attempts.labels(*labels, "success").inc()

@@ -160,6 +160,20 @@ async def test_a_release_without_a_cooldown_only_counts_the_outcome(
     assert board.error_rate(ids(board)[0]) == 1.0
 
 
+async def test_a_cancelled_lease_frees_its_slot_and_counts_as_nothing(
+    store: StateStore,
+) -> None:
+    """A client that hangs up says nothing about the credential: the one error stays the
+    whole record (counted as a success, the error rate would halve)."""
+    board = make_board(store, n=1)
+    scheduler = RandomScheduler(board)
+    await scheduler.release(await scheduler.acquire(MODEL), OutcomeKind.ERROR)
+    cancelled = await scheduler.acquire(MODEL)
+    await scheduler.release(cancelled, OutcomeKind.CANCELLED)
+    assert board.in_flight(ids(board)[0]) == 0
+    assert board.error_rate(ids(board)[0]) == 1.0
+
+
 async def test_release_with_disable_takes_the_credential_out(store: StateStore) -> None:
     board = make_board(store, n=2)
     scheduler = RandomScheduler(board)
