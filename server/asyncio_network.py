@@ -310,7 +310,8 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._waiting: dict[int, asyncio.Future[None]] = {}  # by stream id, oldest first
+        self._arrived: set[int] = set()  # streams given events by the last read
 
     async def _receive_stream_event(self, request: httpcore.Request, stream_id: int) -> Any:
         while not self._events.get(stream_id):
@@ -333,6 +334,11 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
             raise
         self._wake(everyone=False)
 
+    async def _read_incoming_data(self, request: httpcore.Request) -> list[h2.events.Event]:
+        events = await super()._read_incoming_data(request)
+        self._arrived.update(getattr(event, "stream_id", 0) for event in events)
+        return events
+
     def _someone_reads(self) -> bool:
         lock = self._read_lock
         return getattr(lock, "_backend", "") == "plain-asyncio" and lock._lock.locked()  # type: ignore[attr-defined]
@@ -347,18 +353,19 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
                 del self._waiting[stream_id]
 
     def _wake(self, *, everyone: bool) -> None:
-        """Wake the streams that have events (all, after an error) and, if nobody is reading
-        now, one more stream to read next."""
-        next_reader: asyncio.Future[None] | None = None
-        for stream_id, waiter in self._waiting.items():
-            if waiter.done():
-                continue
-            if everyone or self._events.get(stream_id):
-                waiter.set_result(None)
-            elif next_reader is None:
-                next_reader = waiter
-        if next_reader is not None and not self._someone_reads():
-            next_reader.set_result(None)
+        """Wake the streams the last read gave events to (all, after an error) and, if nobody
+        is reading now, the longest-waiting other stream to read next."""
+        arrived, self._arrived = self._arrived, set()
+        woken = list(self._waiting) if everyone else [s for s in arrived if s in self._waiting]
+        for stream_id in woken:
+            _resolve(self._waiting.pop(stream_id))
+        if self._waiting and not self._someone_reads():
+            _resolve(self._waiting.pop(next(iter(self._waiting))))
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def tune_httpcore() -> None:
