@@ -277,34 +277,37 @@ async def _first_chunk(connection: httpcore.AsyncConnectionInterface, url: str) 
     return b""
 
 
+@asynccontextmanager
+async def waiting_streams(count: int) -> AsyncIterator[tuple[H2Server, list[asyncio.Task[bytes]]]]:
+    """`count` streams on one connection, each waiting for its response from `H2Server`."""
+    server = H2Server()
+    server.expected = count
+    async with h2_connection(server) as connection:
+        url = f"http://127.0.0.1:{connection._origin.port}/"
+        tasks = [asyncio.ensure_future(_first_chunk(connection, url)) for _ in range(count)]
+        await asyncio.wait_for(server.requests_seen.wait(), 5)
+        await asyncio.sleep(0.05)  # every stream is waiting for its response now
+        try:
+            yield server, tasks
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_a_stream_gets_its_reply_while_its_siblings_wait_on_a_silent_server() -> None:
     """In httpcore a stream whose frames arrived still queues for the read lock behind
     siblings that each read the socket first; with a silent server those reads never end
     and the answered stream would wait forever."""
-    server = H2Server()
-    server.expected = 8
-    async with h2_connection(server) as connection:
-        url = f"http://127.0.0.1:{connection._origin.port}/"
-        tasks = [asyncio.ensure_future(_first_chunk(connection, url)) for _ in range(8)]
-        await asyncio.wait_for(server.requests_seen.wait(), 5)
-        await asyncio.sleep(0.05)  # every stream is waiting for its response now
+    async with waiting_streams(8) as (server, tasks):
         server.answer(5)
-        done, pending = await asyncio.wait(tasks, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, timeout=5, return_when=asyncio.FIRST_COMPLETED)
         assert [tasks.index(task) for task in done] == [5]
         assert done.pop().result() == b"first chunk"
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def test_every_waiting_stream_meets_a_connection_that_closes() -> None:
-    server = H2Server()
-    server.expected = 6
-    async with h2_connection(server) as connection:
-        url = f"http://127.0.0.1:{connection._origin.port}/"
-        tasks = [asyncio.ensure_future(_first_chunk(connection, url)) for _ in range(6)]
-        await asyncio.wait_for(server.requests_seen.wait(), 5)
-        await asyncio.sleep(0.05)
+    async with waiting_streams(6) as (server, tasks):
         server.hang_up()
         results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
         assert all(isinstance(result, httpcore.RemoteProtocolError) for result in results)
