@@ -306,12 +306,14 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
     resolves it as soon as an event for that stream was dispatched, and, when done reading,
     wakes one waiting stream to take over the socket. On an error every waiting stream wakes
     and meets it (the saved read exception, the GOAWAY) in `_receive_events`, as in httpcore.
+    A sender out of flow-control window waits the same way (`_wait_for_outgoing_flow`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._waiting: dict[int, asyncio.Future[None]] = {}  # by stream id, oldest first
         self._arrived: set[int] = set()  # streams given events by the last read
+        self._flow_waiting: list[asyncio.Future[None]] = []  # senders out of window
 
     async def _receive_stream_event(self, request: httpcore.Request, stream_id: int) -> Any:
         while not self._events.get(stream_id):
@@ -334,6 +336,28 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
             raise
         self._wake(everyone=False)
 
+    async def _wait_for_outgoing_flow(self, request: httpcore.Request, stream_id: int) -> int:
+        """The bytes this stream may send now, waiting for the peer's WINDOW_UPDATE if none.
+
+        httpcore reads the socket for it even when another stream is reading, so a window
+        update that the other reader consumed leaves the sender blocked on a read until some
+        unrelated frame arrives (a large upload beside a stream waiting on a slow model could
+        stall for that model's whole silence). Here the sender waits like a stream does."""
+        h2_state = self._h2_state
+        while (flow := min(h2_state.local_flow_control_window(stream_id),
+                           h2_state.max_outbound_frame_size)) <= 0:  # fmt: skip
+            if self._someone_reads():
+                waiter = asyncio.get_running_loop().create_future()
+                self._flow_waiting.append(waiter)
+                try:
+                    await waiter
+                finally:
+                    if waiter in self._flow_waiting:
+                        self._flow_waiting.remove(waiter)
+            else:
+                await self._receive_events(request)
+        return int(flow)
+
     async def _read_incoming_data(self, request: httpcore.Request) -> list[h2.events.Event]:
         events = await super()._read_incoming_data(request)
         self._arrived.update(getattr(event, "stream_id", 0) for event in events)
@@ -353,12 +377,16 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
                 del self._waiting[stream_id]
 
     def _wake(self, *, everyone: bool) -> None:
-        """Wake the streams the last read gave events to (all, after an error) and, if nobody
-        is reading now, the longest-waiting other stream to read next."""
+        """Wake the streams the last read gave events to (all, after an error), every sender
+        waiting for window and, if nobody is reading now, the longest-waiting other stream to
+        read next."""
         arrived, self._arrived = self._arrived, set()
         woken = list(self._waiting) if everyone else [s for s in arrived if s in self._waiting]
         for stream_id in woken:
             _resolve(self._waiting.pop(stream_id))
+        senders, self._flow_waiting = self._flow_waiting, []
+        for sender in senders:  # each checks its window again (rare: uploads beyond it)
+            _resolve(sender)
         if self._waiting and not self._someone_reads():
             _resolve(self._waiting.pop(next(iter(self._waiting))))
 

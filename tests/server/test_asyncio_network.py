@@ -216,12 +216,15 @@ async def test_with_proxy_environment_variables_the_arms_keep_httpx_full_client(
 class H2Server:
     """A plain-TCP HTTP/2 server (prior knowledge) that answers only when the test says so:
     `answer(i)` sends the response headers and one DATA frame on the i-th request's stream,
-    `hang_up()` closes every connection."""
+    `hang_up()` closes every connection. It counts each request's body bytes (`received`) and
+    notes the streams whose request ended (`ended`)."""
 
     def __init__(self) -> None:
         self.streams: list[int] = []
         self.requests_seen = asyncio.Event()
         self.expected = 0
+        self.received: dict[int, int] = {}
+        self.ended: set[int] = set()
         self._writers: list[tuple[h2.connection.H2Connection, asyncio.StreamWriter]] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -236,6 +239,12 @@ class H2Server:
                     self.streams.append(event.stream_id)
                     if len(self.streams) == self.expected:
                         self.requests_seen.set()
+                elif isinstance(event, h2.events.DataReceived):
+                    size = event.flow_controlled_length
+                    self.received[event.stream_id] = self.received.get(event.stream_id, 0) + size
+                    connection.acknowledge_received_data(size, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded):
+                    self.ended.add(event.stream_id)
             writer.write(connection.data_to_send())
 
     def answer(self, index: int) -> None:
@@ -267,9 +276,18 @@ async def h2_connection(
             await connection.aclose()
 
 
-async def _first_chunk(connection: httpcore.AsyncConnectionInterface, url: str) -> bytes:
+async def _first_chunk(
+    connection: httpcore.AsyncConnectionInterface, url: str, body: bytes | None = None
+) -> bytes:
+    headers = [(b"host", b"127.0.0.1")]
+    if body is not None:
+        headers.append((b"content-length", str(len(body)).encode()))
     request = httpcore.Request(
-        "GET", url, headers=[(b"host", b"127.0.0.1")], extensions={"timeout": {"read": 30}}
+        "POST" if body is not None else "GET",
+        url,
+        headers=headers,
+        content=body,
+        extensions={"timeout": {"read": 30}},
     )
     response = await connection.handle_async_request(request)
     async for chunk in response.aiter_stream():  # type: ignore[union-attr]
@@ -311,3 +329,27 @@ async def test_every_waiting_stream_meets_a_connection_that_closes() -> None:
         server.hang_up()
         results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
         assert all(isinstance(result, httpcore.RemoteProtocolError) for result in results)
+
+
+async def test_an_upload_beyond_the_window_continues_while_another_stream_reads() -> None:
+    """httpcore's sender reads the socket for its WINDOW_UPDATE even when another stream is
+    reading, so once that reader has consumed the update the sender blocks on a read until
+    some unrelated frame arrives (here: never). The sender must wait like a stream does."""
+    server = H2Server()
+    server.expected = 2
+    async with h2_connection(server) as connection:
+        url = f"http://127.0.0.1:{connection._origin.port}/"
+        waiting = asyncio.ensure_future(_first_chunk(connection, url))  # reads the socket
+        await asyncio.sleep(0.05)
+        large = 200_000  # more than the initial 65 535-byte window
+        upload = asyncio.ensure_future(_first_chunk(connection, url, body=b"y" * large))
+        await asyncio.wait_for(server.requests_seen.wait(), 5)
+        for _ in range(500):
+            if server.streams[1] in server.ended:
+                break
+            await asyncio.sleep(0.01)
+        assert server.received.get(server.streams[1]) == large
+        assert server.streams[1] in server.ended
+        for task in (waiting, upload):
+            task.cancel()
+        await asyncio.gather(waiting, upload, return_exceptions=True)
