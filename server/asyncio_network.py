@@ -372,9 +372,20 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
         self._waiting[stream_id] = waiter
         try:
             await waiter
+        except BaseException:
+            # Cancelled, perhaps just after being handed the socket: hand it on.
+            if self._waiting.get(stream_id) is waiter:
+                del self._waiting[stream_id]
+            self._hand_over()
+            raise
         finally:
             if self._waiting.get(stream_id) is waiter:
                 del self._waiting[stream_id]
+
+    def _hand_over(self) -> None:
+        """If nobody reads the socket, wake the longest-waiting stream to read it."""
+        if self._waiting and not self._someone_reads():
+            _resolve(self._waiting.pop(next(iter(self._waiting))))
 
     def _wake(self, *, everyone: bool) -> None:
         """Wake the streams the last read gave events to (all, after an error), every sender
@@ -387,8 +398,7 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
         senders, self._flow_waiting = self._flow_waiting, []
         for sender in senders:  # each checks its window again (rare: uploads beyond it)
             _resolve(sender)
-        if self._waiting and not self._someone_reads():
-            _resolve(self._waiting.pop(next(iter(self._waiting))))
+        self._hand_over()
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -353,3 +354,31 @@ async def test_an_upload_beyond_the_window_continues_while_another_stream_reads(
         for task in (waiting, upload):
             task.cancel()
         await asyncio.gather(waiting, upload, return_exceptions=True)
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_streams_answered_in_any_order_with_some_cancelled_all_get_their_replies(
+    seed: int,
+) -> None:
+    """Whatever order the server answers in and whichever waiting streams are cancelled
+    meanwhile (among them, at times, the one reading the socket), every other stream gets
+    its reply: no wake-up is lost and the socket always finds a reader."""
+    rng = random.Random(seed)
+    count = 24
+    async with waiting_streams(count) as (server, tasks):
+        order = list(range(count))
+        rng.shuffle(order)
+        cancelled = set(rng.sample(order, 6))
+        for index in order:
+            if index in cancelled:
+                tasks[index].cancel()
+            else:
+                server.answer(index)
+            if rng.random() < 0.5:
+                await asyncio.sleep(0)
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+        for index, result in enumerate(results):
+            if index in cancelled:
+                assert isinstance(result, asyncio.CancelledError)
+            else:
+                assert result == b"first chunk"
