@@ -72,7 +72,12 @@ def running_emulator(
     server: str = "hypercorn",
     jsonl_path: str | Path | None = None,
 ) -> Iterator[RunningEmulator]:
-    """Run the emulator on 127.0.0.1:<free port> for the duration of the `with` block."""
+    """Run the emulator on 127.0.0.1:<free port> for the duration of the `with` block.
+
+    With `tls=True` HTTP/2 is negotiated by ALPN. Hypercorn's HTTP/2 never resets a stream
+    whose app raised, so the `drop` fault leaves such a stream open here; `emulator_process`
+    (granian) resets it, as a real server's dropped stream would be.
+    """
     config = parse_config(scenarios) if isinstance(scenarios, Mapping) else scenarios
     app = create_emulator(config, jsonl_path=jsonl_path)
     with tempfile.TemporaryDirectory(prefix="compatkit-emulator-") as cert_dir:

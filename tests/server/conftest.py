@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,13 +86,16 @@ def scenario(name: str) -> str:
     return f"[scenario:{name}]"
 
 
-def proxy_config(base_url: str, **changes: Any) -> Config:
-    """The Config the proxy tests start from."""
+def proxy_config(base_url: str, ca_file: Path | None = None, **changes: Any) -> Config:
+    """The Config the proxy tests start from (`ca_file`: the CA of an emulator over TLS)."""
+    upstream = UpstreamConfig(
+        kind="gemini", api_keys=UPSTREAM_KEYS, gemini_base_url=base_url, ca_file=ca_file
+    )
     config = Config(
         proxy_keys=(PROXY_KEY,),
         admin_key=ADMIN_KEY,
         ping_interval=0.1,
-        upstream=UpstreamConfig(kind="gemini", api_keys=UPSTREAM_KEYS, gemini_base_url=base_url),
+        upstream=upstream,
         models=MODELS,
         retry=FAST_RETRY,
     )
@@ -123,7 +127,7 @@ def proxy_factory(emulator: RunningEmulator) -> Iterator[Callable[..., RunningPr
     servers: list[ServerThread] = []
 
     def start(app_options: dict[str, Any] | None = None, **changes: Any) -> RunningProxy:
-        config = proxy_config(emulator.base_url, **changes)
+        config = proxy_config(emulator.base_url, emulator.ca_path, **changes)
         server = ServerThread(create_app(config, **(app_options or {}))).start()
         servers.append(server)
         return RunningProxy(server)

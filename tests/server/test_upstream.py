@@ -9,12 +9,17 @@ Rules checked, in both arms of every flag where they differ:
   counted in metrics;
 - during upstream silence the client gets pings; a client that goes away cancels upstream;
 - the Code Assist surface (OAuth, envelope) works like the Gemini API surface.
+
+Every test on the module's `emulator` runs twice: over plain HTTP, where both transport arms
+speak HTTP/1.1 upstream, and over TLS, where the pooled arm (`ff_http2_pool_tuning`, on in
+the `all-on` arm) speaks HTTP/2 by ALPN through server.asyncio_network.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,7 @@ import anthropic
 import httpx
 import pytest
 
-from conformance.emulator.testing import RunningEmulator, running_emulator
+from conformance.emulator.testing import RunningEmulator, emulator_process, running_emulator
 from server.app import create_app
 from server.config import UpstreamConfig
 from server.hosting import ServerThread
@@ -30,10 +35,18 @@ from tests.server.conftest import (
     ADMIN_KEY,
     EMULATOR_SCENARIOS,
     PROXY_KEY,
+    UPSTREAM_KEYS,
     RunningProxy,
     proxy_config,
     scenario,
 )
+
+
+@pytest.fixture(scope="module", params=["http", "tls-h2"])
+def emulator(request: pytest.FixtureRequest) -> Iterator[RunningEmulator]:
+    with running_emulator(EMULATOR_SCENARIOS, tls=request.param == "tls-h2") as running:
+        yield running
+
 
 V1 = {"ff_retry_policy_v2": False}
 V2 = {"ff_retry_policy_v2": True}
@@ -173,6 +186,11 @@ def sse_events(proxy: RunningProxy, name: str, flags: dict[str, bool]) -> list[t
 def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_event(
     proxy: RunningProxy, emulator: RunningEmulator, flags: dict[str, bool], name: str
 ) -> None:
+    if name == "drop_after_2" and emulator.ca_path is not None:
+        pytest.skip(
+            "Hypercorn's HTTP/2 leaves a stream whose app raised open (no RST_STREAM), so the "
+            "in-process emulator cannot drop one: test_a_reset_http2_stream_... uses granian"
+        )
     events = sse_events(proxy, name, flags)
     names = [event for event, _ in events if event != "ping"]
     assert names[0] == "message_start" and names[-1] == "error"
@@ -182,6 +200,30 @@ def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_event(
     assert metric(proxy, "compatkit_stream_errors_total", error_type="api_error") == 1
     with pytest.raises(anthropic.APIStatusError):  # and the SDK surfaces it
         ask(sdk(proxy, flags), name, stream=True)
+
+
+@pytest.mark.parametrize("flags", RETRY_ARMS[1:])
+def test_a_reset_http2_stream_ends_the_client_stream_with_an_error_event(
+    flags: dict[str, bool],
+) -> None:
+    """The emulator as `compatkit emulate` runs it (granian, TLS): its `drop` fault resets the
+    HTTP/2 stream after two chunks, which must end the client's stream at once with an error
+    event, and without a retry."""
+    with emulator_process(tls=True) as emulator:
+        upstream = UpstreamConfig(
+            kind="gemini",
+            api_keys=UPSTREAM_KEYS,
+            gemini_base_url=emulator.base_url,
+            ca_file=emulator.ca_path,
+        )
+        config = proxy_config(emulator.base_url, upstream=upstream)
+        with ServerThread(create_app(config)) as server:
+            proxy = RunningProxy(server)
+            events = sse_events(proxy, "drop_after_2", flags)
+            names = [event for event, _ in events if event != "ping"]
+            assert names[0] == "message_start" and names[-1] == "error"
+            assert "message_stop" not in names
+            assert len(emulator.requests()) == 1
 
 
 def test_pings_keep_the_client_company_during_an_upstream_stall(proxy: RunningProxy) -> None:
