@@ -27,6 +27,7 @@ call at once. HTTP/1.x answers that leave request bytes unread say `connection: 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -36,7 +37,7 @@ from typing import Any
 
 import compat
 from server.early_answers import HTTP1_VERSIONS, announces_body
-from server.errors import Envelope, ProxyError, error_body
+from server.errors import Envelope, ProxyError, error_body, stream_error_event
 from server.route_support import (
     authorise_client,
     flags_for_request,
@@ -205,7 +206,11 @@ class _Exchange:
             _uncancel()
         except Exception:
             log.exception("unhandled error", extra={"request_id": self.request_id})
-            await self._send_error(ProxyError(500, "api_error", "Internal error in the proxy"))
+            internal = ProxyError(500, "api_error", "Internal error in the proxy")
+            if self.response_started:
+                await self._end_broken_stream(internal)
+            else:
+                await self._send_error(internal)
         finally:
             self.answered = True
             if watcher is not None:
@@ -327,10 +332,19 @@ class _Exchange:
         await self.send({"type": "http.response.body", "body": payload, "more_body": False})
 
     async def _send_error(self, error: ProxyError) -> None:
-        if self.response_started:  # a bug after the stream began: nothing more can be said
-            return
         status, body = error_body(error, self.route.envelope, self.request_id)
         await self._send_json(status, compat.dumps(body), error.headers)
+
+    async def _end_broken_stream(self, error: ProxyError) -> None:
+        """After a bug mid-stream: an `error` event and the end of the body, so that no client
+        waits on a stream nobody will finish (Hypercorn's HTTP/2 would leave it open)."""
+        if self.route.envelope == "anthropic":
+            event = stream_error_event(error)
+        else:
+            event = error_body(error, "openai", self.request_id)[1]
+        with contextlib.suppress(Exception):  # the client may be what broke
+            body = self.route.dialect.encode([event])
+            await self.send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _relay(self, opened: OpenStream) -> None:
         """Send the stream's events as they come; the body is closed whatever happens."""

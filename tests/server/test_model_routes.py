@@ -2,8 +2,8 @@
 
 The routes' answers are specified by test_routes_anthropic / test_routes_openai /
 test_hostile_input through real servers; here: what only shows at the ASGI boundary or with
-a client that behaves badly (a body that never ends, a hang-up before any answer), and that
-the Quart app still serves everything else.
+a client that behaves badly (a body that never ends, a hang-up before any answer), a bug in
+the middle of a stream, and that the Quart app still serves everything else.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from compat import loads
 from server.app import create_app, services_of
 from server.config import Config
 from server.model_routes import ModelRoutes
+from server.streaming import StreamBody
 from tests.server.conftest import PROXY_KEY, RunningProxy, scenario
 
 Message = dict[str, Any]
@@ -141,3 +142,43 @@ def test_a_client_that_hangs_up_before_any_answer_cancels_the_upstream_call(
     assert sum(board.in_flight(c.id) for c in board.credentials) == 0
     gauge = proxy.services.metrics.in_flight.labels("/v1/messages")
     assert gauge._value.get() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions"])
+def test_a_bug_in_the_middle_of_a_stream_ends_it_with_an_error_event(
+    proxy: RunningProxy, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTP/2 (h2c), where Hypercorn would leave a stream the app did not finish open:
+    the client gets an `error` event and the end of the stream, not a hang."""
+    original = StreamBody.__anext__
+    calls = 0
+
+    async def failing_after_the_first_piece(self: StreamBody) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise RuntimeError("a bug in the relay")
+        return await original(self)
+
+    monkeypatch.setattr(StreamBody, "__anext__", failing_after_the_first_piece)
+    body = {
+        "model": "claude-sonnet-4-6" if path == "/v1/messages" else "gpt-4o",
+        "max_tokens": 64,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    with (
+        httpx.Client(http1=False, http2=True, timeout=10) as client,
+        client.stream(
+            "POST", proxy.url + path, json=body, headers={"x-api-key": PROXY_KEY}
+        ) as response,
+    ):
+        assert response.http_version == "HTTP/2"
+        text = response.read().decode()
+    last = [line for line in text.splitlines() if line][-1]
+    if path == "/v1/messages":
+        assert "event: error" in text and "message_stop" not in text
+        assert loads(last.removeprefix("data: "))["error"]["type"] == "api_error"
+    else:
+        assert "[DONE]" not in text
+        assert loads(last.removeprefix("data: "))["error"]["type"] == "server_error"
