@@ -197,7 +197,7 @@ class _Exchange:
             watcher = self._watch_disconnect()
             await self._answer(body)
         except ProxyError as error:
-            await self._send_error(error)
+            await self._answer_failure(error)
         except _ClientGone:
             pass
         except asyncio.CancelledError:
@@ -206,11 +206,7 @@ class _Exchange:
             _uncancel()
         except Exception:
             log.exception("unhandled error", extra={"request_id": self.request_id})
-            internal = ProxyError(500, "api_error", "Internal error in the proxy")
-            if self.response_started:
-                await self._end_broken_stream(internal)
-            else:
-                await self._send_error(internal)
+            await self._answer_failure(ProxyError(500, "api_error", "Internal error in the proxy"))
         finally:
             self.answered = True
             if watcher is not None:
@@ -238,8 +234,8 @@ class _Exchange:
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
-            message = f"The request body did not arrive within {self.body_timeout:g} seconds"
-            raise ProxyError(408, "timeout_error", message) from None
+            text = f"The request body did not arrive within {self.body_timeout:g} seconds"
+            raise ProxyError(408, "timeout_error", text) from None
         self.body_read = True
         return b"".join(chunks)
 
@@ -331,13 +327,20 @@ class _Exchange:
         await self._start_response(status, headers, stream=False)
         await self.send({"type": "http.response.body", "body": payload, "more_body": False})
 
+    async def _answer_failure(self, error: ProxyError) -> None:
+        """`error` in the route's envelope, or, once the stream began, as its last event."""
+        if self.response_started:
+            await self._end_broken_stream(error)
+        else:
+            await self._send_error(error)
+
     async def _send_error(self, error: ProxyError) -> None:
         status, body = error_body(error, self.route.envelope, self.request_id)
         await self._send_json(status, compat.dumps(body), error.headers)
 
     async def _end_broken_stream(self, error: ProxyError) -> None:
-        """After a bug mid-stream: an `error` event and the end of the body, so that no client
-        waits on a stream nobody will finish (Hypercorn's HTTP/2 would leave it open)."""
+        """A failure after the stream began: an `error` event and the end of the body, so no
+        client waits on a stream nobody will finish (Hypercorn's HTTP/2 would leave it open)."""
         if self.route.envelope == "anthropic":
             event = stream_error_event(error)
         else:
