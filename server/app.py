@@ -32,6 +32,7 @@ from server.flags import FlagService
 from server.metrics import ProxyMetrics
 from server.model_routes import ModelRoutes
 from server.models import ModelCatalogue
+from server.route_support import record_answer
 from server.scheduler import CredentialBoard, Schedulers
 from server.services import SchemaMode, Services
 from server.store import open_store
@@ -150,7 +151,6 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
         g.started = time.monotonic()
         g.route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         g.model = "-"
-        g.streaming = False
         metrics.in_flight.labels(g.route).inc()
         g.in_flight = True
 
@@ -159,32 +159,26 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
         request_id = getattr(g, "request_id", "")
         if request_id:
             response.headers["request-id"] = request_id
-        route = getattr(g, "route", "unmatched")
+        route, model = getattr(g, "route", "unmatched"), getattr(g, "model", "-")
         started = getattr(g, "started", None)
-        if started is not None:
-            elapsed = time.monotonic() - started
-            metrics.ttfb.labels(route).observe(elapsed)
-            if not getattr(g, "streaming", False):
-                response.headers["server-timing"] = f"proxy;dur={elapsed * 1000:.3f}"
-                metrics.e2e.labels(route, g.model).observe(elapsed)
-        metrics.requests.labels(route, getattr(g, "model", "-"), str(response.status_code)).inc()
-        if started is not None and log.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "route": route,
-                    "model": getattr(g, "model", "-"),
-                    "status": response.status_code,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 3),
-                    "stream": getattr(g, "streaming", False),
-                },
-            )
+        if started is None:  # answered before the hooks ran: counted only
+            metrics.requests.labels(route, model, str(response.status_code)).inc()
+            return response
+        elapsed = time.monotonic() - started
+        response.headers["server-timing"] = f"proxy;dur={elapsed * 1000:.3f}"
+        record_answer(
+            services,
+            request_id=request_id,
+            route=route,
+            model=model,
+            status=response.status_code,
+            elapsed=elapsed,
+            stream=False,  # Quart's routes do not stream (the model routes are server.model_routes)
+        )
         return response
 
     @app.teardown_request
     async def _teardown(exc: BaseException | None) -> None:
-        # Streams leave the in-flight gauge when their body closes (routes take over).
-        if getattr(g, "in_flight", False) and not getattr(g, "streaming", False):
+        if getattr(g, "in_flight", False):
             metrics.in_flight.labels(g.route).dec()
             g.in_flight = False

@@ -42,6 +42,7 @@ from server.route_support import (
     authorise_client,
     flags_for_request,
     parse_json_object,
+    record_answer,
     require_upstream,
     resolve_model,
     stream_flag,
@@ -287,27 +288,20 @@ class _Exchange:
     ) -> None:
         """Send the status and headers; count the request as the Quart routes do."""
         elapsed = time.monotonic() - self.started
-        metrics, path = self.services.metrics, self.route.path
         headers.append((b"request-id", self.request_id.encode()))
         if not stream:
             headers.append((b"server-timing", f"proxy;dur={elapsed * 1000:.3f}".encode()))
-            metrics.e2e.labels(path, self.model).observe(elapsed)
         if self._leaves_body_unread(status):
             headers.append((b"connection", b"close"))
-        metrics.ttfb.labels(path).observe(elapsed)
-        metrics.requests.labels(path, self.model, str(status)).inc()
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                extra={
-                    "request_id": self.request_id,
-                    "route": path,
-                    "model": self.model,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "stream": stream,
-                },
-            )
+        record_answer(
+            self.services,
+            request_id=self.request_id,
+            route=self.route.path,
+            model=self.model,
+            status=status,
+            elapsed=elapsed,
+            stream=stream,
+        )
         self.response_started = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
 

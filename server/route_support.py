@@ -10,6 +10,8 @@ Operations:
     resolve_model(services, body) -> (client model, upstream model)   400 / 404
     stream_flag(body) -> bool                    the `stream` field, 400 unless a boolean
     require_upstream(services) -> Upstream       503 while no upstream is configured
+    record_answer(services, ...)                 count an answered request and log it (the
+                                                 Quart hooks and the model routes alike)
 
 `headers` is any case-insensitive lookup with `.get(name)`: Quart's Headers, or the plain
 dict of lower-case names the raw ASGI model routes build.
@@ -17,6 +19,7 @@ dict of lower-case names the raw ASGI model routes build.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import compat
@@ -25,6 +28,8 @@ from server.errors import ProxyError
 from server.flags import FLAG_OVERRIDE_HEADER, FlagError, Flags, request_flags
 from server.services import Services
 from server.upstream import Upstream
+
+log = logging.getLogger("compatkit.server")
 
 
 def authorise_client(services: Services, headers: HeaderLookup) -> None:
@@ -90,3 +95,34 @@ def require_upstream(services: Services) -> Upstream:
     if services.upstream is None:
         raise ProxyError(503, "api_error", "No upstream is configured for this proxy")
     return services.upstream
+
+
+def record_answer(
+    services: Services,
+    *,
+    request_id: str,
+    route: str,
+    model: str,
+    status: int,
+    elapsed: float,
+    stream: bool,
+) -> None:
+    """Count a request whose answer starts now, `elapsed` seconds after it arrived (TTFB, E2E
+    unless it streams, requests by status), and write its access log line."""
+    metrics = services.metrics
+    metrics.ttfb.labels(route).observe(elapsed)
+    if not stream:
+        metrics.e2e.labels(route, model).observe(elapsed)
+    metrics.requests.labels(route, model, str(status)).inc()
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "route": route,
+                "model": model,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+                "stream": stream,
+            },
+        )
