@@ -371,16 +371,13 @@ class _HTTP2Connection(httpcore._async.http2.AsyncHTTP2Connection):
         waiter = asyncio.get_running_loop().create_future()
         self._waiting[stream_id] = waiter
         try:
-            await waiter
+            await waiter  # whoever resolves it has taken it out of `_waiting`
         except BaseException:
             # Cancelled, perhaps just after being handed the socket: hand it on.
             if self._waiting.get(stream_id) is waiter:
                 del self._waiting[stream_id]
             self._hand_over()
             raise
-        finally:
-            if self._waiting.get(stream_id) is waiter:
-                del self._waiting[stream_id]
 
     def _hand_over(self) -> None:
         """If nobody reads the socket, wake the longest-waiting stream to read it."""
