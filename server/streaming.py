@@ -223,7 +223,8 @@ class StreamBody:
 class _ChunkBuffer:
     """Upstream chunks between the reader task and the body: at most `limit` of them, None
     for the end. One producer, one consumer, whose wait is bounded (for pings) by one timer
-    handle rather than asyncio.Queue plus asyncio.timeout (a third of the cost per chunk)."""
+    handle rather than asyncio.Queue plus asyncio.timeout (docs/performance.md: proxy CPU per
+    paced stream 8.71 -> 8.33 ms, measured with the HTTP/2 wake-up change)."""
 
     def __init__(self, limit: int) -> None:
         self._items: deque[bytes | None] = deque()
