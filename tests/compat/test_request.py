@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from compat import ConversionOptions, RequestError, to_gemini_request
+from conformance.checks.gemini_turns import with_neutral_schemas
 from conformance.emulator.validation import validate_generate_content_request
-from tests.compat.request_checks import with_neutral_schemas
 
 AGENT_REQUEST = Path(__file__).parent / "fixtures" / "agent_request.json"
 

@@ -20,9 +20,9 @@ from compat._errors import RequestError
 from compat._json import dumps, loads
 from compat._options import ConversionOptions
 from compat._request import to_gemini_request
+from conformance.checks.gemini_turns import assert_gemini_turn_rules, with_neutral_schemas
 from conformance.emulator.validation import validate_generate_content_request
 from conformance.strategies import anthropic_requests as anthropic
-from tests.compat.request_checks import assert_gemini_turn_rules, with_neutral_schemas
 
 OPTIONS = st.builds(
     ConversionOptions,

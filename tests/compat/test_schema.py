@@ -17,13 +17,17 @@ from hypothesis.internal.conjecture import utils as conjecture_utils
 from hypothesis_jsonschema import from_schema
 
 from compat._schema import clean_schema
+from conformance.checks.gemini_schema import (
+    json_subset_violations,
+    schema_violations,
+    to_json_schema,
+)
 from conformance.strategies.schemas import (
     json_schemas,
     json_values,
     schema_like_values,
     tool_input_schemas,
 )
-from tests.compat.gemini_schema import json_subset_violations, schema_violations, to_json_schema
 
 _END = object()
 

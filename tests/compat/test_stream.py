@@ -14,7 +14,7 @@ from anthropic.lib.streaming import MessageStream
 from anthropic.types import RawMessageStreamEvent
 
 from compat._stream import PING_EVENT, StreamTranslator, encode_sse_event
-from tests.compat.anthropic_stream_check import check_anthropic_stream, parse_frames
+from conformance.checks.anthropic_stream import check_anthropic_stream, parse_frames
 
 USAGE = {"promptTokenCount": 10, "candidatesTokenCount": 4, "thoughtsTokenCount": 2}
 

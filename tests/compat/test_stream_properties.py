@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from compat._response import to_anthropic_message
 from compat._stream import StreamTranslator
+from conformance.checks.anthropic_stream import check_anthropic_stream
 from conformance.strategies.gemini_responses import (
     GeminiStream,
     byte_splits,
@@ -30,7 +31,6 @@ from conformance.strategies.gemini_responses import (
     merged_response,
     stream_chunks,
 )
-from tests.compat.anthropic_stream_check import check_anthropic_stream
 
 MESSAGE_ID = "msg_property"
 _MINTED_TOOL_ID = re.compile(rb"toolu_[0-9A-Za-z]{24}")

@@ -24,9 +24,7 @@ from google.genai import errors as genai_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.emulator.app import MAX_BODY_BYTES
-from conformance.emulator.testing import RunningEmulator, running_emulator
-from tests.hostile import (
+from conformance.checks.hostile import (
     HEADER_TEXT,
     JSON_VALUES,
     Path,
@@ -37,6 +35,8 @@ from tests.hostile import (
     string_paths,
     with_lone_surrogate,
 )
+from conformance.emulator.app import MAX_BODY_BYTES
+from conformance.emulator.testing import RunningEmulator, running_emulator
 
 MODEL = "gemini-2.5-flash"
 API_KEY = {"x-goog-api-key": "test-key", "content-type": "application/json"}

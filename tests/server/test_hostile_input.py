@@ -26,8 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.emulator.testing import RunningEmulator
-from tests.hostile import (
+from conformance.checks.hostile import (
     HEADER_TEXT,
     JSON_VALUES,
     Path,
@@ -41,6 +40,7 @@ from tests.hostile import (
     with_lone_surrogate,
     without,
 )
+from conformance.emulator.testing import RunningEmulator
 from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy
 
 HEADERS = {"x-api-key": PROXY_KEY, "content-type": "application/json"}

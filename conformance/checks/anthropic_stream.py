@@ -1,9 +1,11 @@
 """A strict checker of Anthropic Messages SSE streams: every line of protocols.md §G.
 
-    check_anthropic_stream(data: bytes) -> CheckedStream
+Operations:
+    parse_frames(data: bytes) -> [(event name, data)]   the SSE framing rules (A.6.1, A.6.3)
+    check_anthropic_stream(data: bytes) -> CheckedStream the event grammar (A.5, A.6, G)
 
 Raises StreamViolation naming the broken rule. Written from the reference (§A.5, §A.6, §G),
-not from compat, so it can disagree with the translator it judges.
+not from compat (which it must never import), so it can disagree with the translator it judges.
 """
 
 from __future__ import annotations

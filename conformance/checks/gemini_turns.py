@@ -1,4 +1,4 @@
-"""Checks of converted Gemini requests shared by the request tests.
+"""Checks of Gemini requests a translator produced: the turn rules Google enforces.
 
 - `assert_gemini_turn_rules(body)`: the request-shape rules Gemini enforces with 400
   INVALID_ARGUMENT (protocols.md B.2), written here from the reference, independently of
@@ -58,8 +58,8 @@ def assert_gemini_turn_rules(body: dict[str, Any]) -> None:
 def with_neutral_schemas(body: dict[str, Any]) -> dict[str, Any]:
     """`body` with each `parameters` Schema replaced by a simple valid one.
 
-    The Schema rules are clean_schema's (tests/compat/test_schema.py); this isolates what the
-    request conversion itself is responsible for.
+    The Schema rules are judged apart (gemini_schema.py); this isolates what the request
+    conversion itself is responsible for.
     """
     neutral = {"type": "OBJECT", "properties": {"value": {"type": "STRING"}}}
     tools = [

@@ -1,4 +1,4 @@
-"""Shared pieces for the hostile-input suites (proxy and emulator), used over real sockets.
+"""Hostile input and error envelopes: the pieces the hostile-input suites and the runner share.
 
 Operations:
     decoded_json(response) -> object          the body, after checking it is strict UTF-8 JSON

@@ -1,7 +1,7 @@
 """A strict checker of Gemini `Schema` objects and a translator back to JSON Schema.
 
-Written from protocols.md §B.3 alone (it does not import compat), so the schema tests
-judge clean_schema against the reference rather than against itself.
+Written from protocols.md §B.3 alone (it never imports compat), so it judges a translator's
+schemas (compat's clean_schema, or any proxy's) against the reference rather than against itself.
 
     schema_violations(schema)         -> list of rule breaks in a Gemini `Schema`
     json_subset_violations(schema)    -> list of rule breaks in a `parametersJsonSchema`
