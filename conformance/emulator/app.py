@@ -11,11 +11,12 @@ Routes:
 - OAuth: `POST /token` (also `/oauth2/v4/token`), the refresh grant.
 - Account setup a Code Assist proxy does (auth: Bearer): `GET /oauth2/v2/userinfo`,
   `GET /v1/projects`, `POST /v1/projects/{p}/services/{s}:enable` (codeassist.account_answer).
-- Control: `GET /_emulator/requests[?since=N]`, `POST /_emulator/reset`.
+- Control: `GET /_emulator/requests[?since=N]`, `POST /_emulator/reset`, `POST /_emulator/script`
+  (arm a scenario for every following request, script.py).
 
 Goals: the oracle is strict and fast. Strict: every request is authenticated, validated
 (validation.py), answered per its scenario (scenarios.py, replies.py, faults.py, capacity.py) and
-recorded with its verdict (recorder.py); nothing here imports `compat`. Fast: no framework; routing by
+recorded with its verdict and the reply it got (recorder.py); nothing here imports `compat`. Fast: no framework; routing by
 string splits; replies and validation verdicts cached by request bytes (same request and scenario →
 same bytes, so a cache is exact); constant headers precomputed; orjson throughout.
 
@@ -54,6 +55,7 @@ from conformance.emulator.scenarios import (
     load_config,
     scenario_marker,
 )
+from conformance.emulator.script import ScenarioScript, ScriptError
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -168,6 +170,7 @@ class Emulator:
         self.capacity = CapacityLedger()
         self.tokens = TokenIssuer(config)
         self.setup = codeassist.SetupFlow()
+        self.script = ScenarioScript(config)
         self._sleep = sleep
         self._cached_contents: dict[str, dict[str, Any]] = {}
         self._verdicts: dict[tuple[Any, ...], Rejection | None] = {}
@@ -237,6 +240,8 @@ class Emulator:
             if path == "/_emulator/reset" and method == "POST":
                 self.reset()
                 return Handled(200, b"{}", "control")
+            if path == "/_emulator/script" and method == "POST":
+                return self._arm_script(request)
         except _Refused as refused:
             return _refusal(refused.rejection, refused.verdict)
         return _refusal(google_errors.not_found(f"No route for {method} {path}."), "not_found")
@@ -253,9 +258,20 @@ class Emulator:
             )
         return Handled(200, json_text.dumps(self.recorder.snapshot(int(since))), "control")
 
+    def _arm_script(self, request: Request) -> Handled:
+        try:
+            armed = self.script.arm(_parse_json(request.body))
+        except ScriptError as exc:
+            raise _Refused(
+                google_errors.invalid_argument(f"Invalid emulator script: {exc}"), "rejected"
+            ) from None
+        return Handled(200, orjson.dumps({"scenario": armed.name if armed else None}), "control")
+
     def reset(self) -> None:
-        """Forget records, request counters, buckets, cached contents and cached replies."""
+        """Forget records, request counters, buckets, cached contents, cached replies and the
+        scripted scenario."""
         self.recorder.reset()
+        self.script.disarm()
         self.faults.reset()
         self.capacity.reset()
         self._cached_contents.clear()
@@ -486,7 +502,10 @@ class Emulator:
             raise _Refused(rejection, "rejected")
 
     def _choose_scenario(self, request: Request, inner: Mapping[str, Any]) -> Scenario:
+        """The scenario header's, else the marker's, else the scripted one, else the default."""
         name = request.header(SCENARIO_HEADER) or _marker_in_first_user_text(inner)
+        if name is None and self.script.current is not None:
+            return self.script.current
         try:
             return self.config.scenario(name)
         except UnknownScenario:
@@ -580,6 +599,10 @@ class Emulator:
         body: Any = handled.parsed
         if body is None and request.body and handled.surface != "oauth":
             body = request.body.decode("utf-8", "replace")
+        reply: bytes | tuple[bytes, ...] | None = None
+        if handled.status == 200 and handled.model is not None:
+            reply = handled.body.events if isinstance(handled.body, PlannedStream) else handled.body
+        fault = handled.fault
         self.recorder.record(
             method=request.method,
             path=request.path,
@@ -592,6 +615,8 @@ class Emulator:
             scenario=handled.scenario.name if handled.scenario else None,
             verdict=handled.verdict,
             status=handled.status,
+            reply=reply,
+            fault={"kind": fault.kind, "after_chunks": fault.after_chunks} if fault else None,
         )
 
     async def _transmit(self, request: Request, handled: Handled, send: Send) -> None:

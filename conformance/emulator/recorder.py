@@ -2,9 +2,17 @@
 
 Operations:
 - `Recorder.record(...)`: keep one request (method, path, query, headers without secrets, body,
-  surface, credential id (a hash, see app.credential_id), model, scenario, verdict, HTTP status); also append it as one JSON line to a file if asked.
+  surface, credential id (a hash, see app.credential_id), model, scenario, verdict, HTTP status,
+  and for a served generate or count call the reply and the wire fault it got); also append it as
+  one JSON line to a file if asked.
 - `Recorder.snapshot(since=0)`: the records with sequence number > `since`, oldest first.
 - `Recorder.reset()`: forget everything (the JSONL file is truncated too).
+
+A reply is kept as the encoded bytes the emulator sent (stream events or a whole body) and
+decoded only when read, so recording costs the serving path nothing: a record's `reply` reads
+`{"chunks": [...]}` (a stream's events, in order) or `{"body": ...}` (a whole response); `fault` is
+`{"kind", "after_chunks"}` for a wire fault (drop, stall, malformed_chunk), which says how much of
+the stream went out.
 
 Secrets never reach a record: credential headers, the `key` query parameter and OAuth form secrets
 are replaced by "<redacted>". Memory is bounded: past `max_records`, the oldest records are dropped
@@ -18,6 +26,8 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from conformance.emulator import json_text
 
@@ -78,6 +88,8 @@ class Recorder:
         scenario: str | None,
         verdict: str,
         status: int,
+        reply: bytes | tuple[bytes, ...] | None = None,
+        fault: dict[str, Any] | None = None,
     ) -> None:
         """Keep one request; `verdict` says what the emulator made of it (see app.py)."""
         entry = {
@@ -94,7 +106,11 @@ class Recorder:
             "scenario": scenario,
             "verdict": verdict,
             "status": status,
+            "reply": reply,
+            "fault": fault,
         }
+        if self._jsonl is not None:
+            entry["reply"] = _decoded_reply(reply)
         with self._lock:
             self._sequence += 1
             entry["seq"] = self._sequence
@@ -108,6 +124,9 @@ class Recorder:
         """`{"requests": [...], "dropped": n}` for records numbered after `since`."""
         with self._lock:
             records = [r for r in self._records if r["seq"] > since]
+            for record in records:
+                if isinstance(record["reply"], bytes | tuple):
+                    record["reply"] = _decoded_reply(record["reply"])
             return {"requests": records, "dropped": self._dropped}
 
     def reset(self) -> None:
@@ -122,3 +141,11 @@ class Recorder:
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
+
+
+def _decoded_reply(reply: bytes | tuple[bytes, ...] | None) -> dict[str, Any] | None:
+    if reply is None:
+        return None
+    if isinstance(reply, bytes):
+        return {"body": orjson.loads(reply)}
+    return {"chunks": [orjson.loads(event) for event in reply]}

@@ -1,0 +1,94 @@
+"""The scripting control route (`POST /_emulator/script`) and the replies the recorder keeps: how
+the conformance runner scripts each case out of band and reads back what the upstream answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from conformance.emulator.testing import RunningEmulator
+
+MODEL_PATH = "/v1beta/models/gemini-2.5-flash"
+
+
+def generate(gemini: httpx.Client, text: str = "hello", *, stream: bool = False) -> httpx.Response:
+    body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
+    if stream:
+        return gemini.post(f"{MODEL_PATH}:streamGenerateContent", params={"alt": "sse"}, json=body)
+    return gemini.post(f"{MODEL_PATH}:generateContent", json=body)
+
+
+def arm(gemini: httpx.Client, body: dict[str, Any]) -> httpx.Response:
+    return gemini.post("/_emulator/script", json=body)
+
+
+def test_an_armed_scenario_answers_every_request_until_disarmed(
+    gemini: httpx.Client, emulator: RunningEmulator
+) -> None:
+    armed = arm(gemini, {"label": "case-1", "scenario": {"finish_reason": "MAX_TOKENS"}})
+    assert armed.status_code == 200 and armed.json() == {"scenario": "case-1#1"}
+    for _ in range(2):
+        assert generate(gemini).json()["candidates"][0]["finishReason"] == "MAX_TOKENS"
+    assert arm(gemini, {}).json() == {"scenario": None}
+    assert generate(gemini).json()["candidates"][0]["finishReason"] == "STOP"
+    assert [r["scenario"] for r in emulator.requests()] == ["case-1#1", "case-1#1", "default"]
+
+
+def test_fault_counters_start_again_at_each_arm(gemini: httpx.Client) -> None:
+    script = {"scenario": {"faults": [{"kind": "rate_limit", "requests": [1], "retry_delay_s": 1}]}}
+    for _ in range(2):
+        arm(gemini, script)
+        assert generate(gemini).status_code == 429
+        assert generate(gemini).status_code == 200
+
+
+def test_a_configured_scenario_can_be_armed_by_name(gemini: httpx.Client) -> None:
+    arm(gemini, {"name": "safety"})
+    assert generate(gemini).json()["candidates"][0]["finishReason"] == "SAFETY"
+
+
+def test_a_marker_in_the_text_still_wins_over_the_script(gemini: httpx.Client) -> None:
+    arm(gemini, {"name": "safety"})
+    reply = generate(gemini, "[scenario:max_tokens] go").json()
+    assert reply["candidates"][0]["finishReason"] == "MAX_TOKENS"
+
+
+def test_reset_disarms(gemini: httpx.Client) -> None:
+    arm(gemini, {"name": "safety"})
+    gemini.post("/_emulator/reset")
+    assert generate(gemini).json()["candidates"][0]["finishReason"] == "STOP"
+
+
+def test_a_bad_script_is_a_400_naming_the_problem(gemini: httpx.Client) -> None:
+    for body, named in [
+        ({"scenario": {"finish_reason": "DONE"}}, "finish_reason"),
+        ({"name": "no-such-scenario"}, "no-such-scenario"),
+        ({"scenario": {}, "name": "safety"}, "not both"),
+        ({"scenarios": {}}, "scenarios"),
+        ({"label": "bad label!", "name": "safety"}, "label"),
+    ]:
+        response = arm(gemini, body)
+        assert response.status_code == 400, body
+        assert named in response.json()["error"]["message"]
+
+
+def test_records_carry_the_reply_stream_chunks_and_wire_fault(
+    gemini: httpx.Client, emulator: RunningEmulator
+) -> None:
+    arm(gemini, {"scenario": {"text_tokens": 8, "chunk_tokens": 2}})
+    streamed = generate(gemini, stream=True).text
+    arm(gemini, {"scenario": {"faults": [{"kind": "stall", "every": 1, "stall_ms": 1}]}})
+    whole = generate(gemini).json()
+    first, second = emulator.requests()
+    sent = [json.loads(line[6:]) for line in streamed.splitlines() if line.startswith("data: ")]
+    assert first["reply"] == {"chunks": sent} and len(sent) == 4 and first["fault"] is None
+    assert second["reply"] == {"body": whole}
+    assert second["fault"] == {"kind": "stall", "after_chunks": 1}
+
+
+def test_refused_requests_carry_no_reply(gemini: httpx.Client, emulator: RunningEmulator) -> None:
+    gemini.post(f"{MODEL_PATH}:generateContent", json={"contents": []})
+    (record,) = emulator.requests()
+    assert record["verdict"] == "rejected" and record["reply"] is None
