@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from compat import ConversionOptions, OpenAIStreamTranslator, dumps, openai_to_gemini_request
-from compat._sse import GeminiChunkDecoder
+from compat._gemini.framing import GeminiChunkDecoder
 
 STREAM_CHUNKS = 200
 

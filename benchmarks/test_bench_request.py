@@ -1,4 +1,4 @@
-"""Benchmarks: Anthropic request -> Gemini request (compat._request).
+"""Benchmarks: Anthropic request -> Gemini request (compat._anthropic.request).
 
 Run: .venv/bin/pytest benchmarks/test_bench_request.py --benchmark-enable --benchmark-only
 Without --benchmark-enable (the CI default) each benchmark runs once as a smoke test.
@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
+from compat._anthropic.request import to_gemini_request
+from compat._anthropic.tools import _cached_declarations
 from compat._json import dumps, loads
 from compat._options import ConversionOptions
-from compat._request import to_gemini_request
-from compat._request_tools import _cached_declarations
 
 AGENT_BYTES = (
     Path(__file__).parents[1] / "tests" / "compat" / "fixtures" / "agent_request.json"

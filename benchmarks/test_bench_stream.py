@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 import pytest
 
+from compat._anthropic.response import to_anthropic_message
+from compat._anthropic.stream import StreamTranslator
 from compat._json import dumps
-from compat._response import to_anthropic_message
-from compat._stream import StreamTranslator
 
 CHUNKS = 50
 _WORDS = ["Hello", " world", ",", " this", " is", " a", " streamed", " reply", " 😀", "\n"]

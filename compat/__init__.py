@@ -23,22 +23,25 @@ Upstream errors
 Schemas and JSON
     clean_schema(json_schema, *, mode="parameters") -> dict
     dumps(obj, *, indent=False) -> bytes, loads(data) -> object, JSONError
+
+Inside, private and by role: `_anthropic/` and `_openai/` (each client dialect's request,
+response and stream), `_gemini/` (upstream framing, responses, errors), and what both dialects
+share: `_json` (the codec), `_schema` (tool schemas), `_options`, `_errors`.
 """
 
-from compat._errors import RequestError
-from compat._google_errors import (
-    GoogleError,
-    anthropic_error_for,
-    openai_error_for,
-    parse_google_error,
+from compat._anthropic import (
+    PING_EVENT,
+    StreamTranslator,
+    encode_sse_event,
+    to_anthropic_message,
+    to_gemini_request,
 )
+from compat._errors import RequestError
+from compat._gemini import GoogleError, anthropic_error_for, openai_error_for, parse_google_error
 from compat._json import JSONError, dumps, loads
 from compat._openai import OpenAIStreamTranslator, openai_to_gemini_request, to_openai_completion
 from compat._options import ConversionOptions
-from compat._request import to_gemini_request
-from compat._response import to_anthropic_message
 from compat._schema import clean_schema
-from compat._stream import PING_EVENT, StreamTranslator, encode_sse_event
 
 __all__ = [
     "PING_EVENT",
