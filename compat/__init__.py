@@ -6,6 +6,8 @@ Requests
     to_gemini_request(anthropic_request, *, options=None) -> dict
     openai_to_gemini_request(openai_request, *, options=None) -> dict
     ConversionOptions, RequestError
+    dropped_fields(request, *, openai=False, options=None) -> list of JSON paths that
+        do not reach Gemini (removing them leaves the converted body unchanged)
 Responses (non-stream)
     to_anthropic_message(gemini_response, *, model, stop_sequences=(), message_id=None) -> dict
     to_openai_completion(gemini_response, *, model, stop=(), completion_id=None) -> dict
@@ -36,6 +38,7 @@ from compat._anthropic import (
     to_anthropic_message,
     to_gemini_request,
 )
+from compat._dropped import dropped_fields
 from compat._errors import RequestError
 from compat._gemini import GoogleError, anthropic_error_for, openai_error_for, parse_google_error
 from compat._json import JSONError, dumps, loads
@@ -53,6 +56,7 @@ __all__ = [
     "StreamTranslator",
     "anthropic_error_for",
     "clean_schema",
+    "dropped_fields",
     "dumps",
     "encode_sse_event",
     "loads",

@@ -16,6 +16,7 @@ FRONT_DOOR = {
     "openai_to_gemini_request",
     "ConversionOptions",
     "RequestError",
+    "dropped_fields",
     # responses (non-stream)
     "to_anthropic_message",
     "to_openai_completion",
