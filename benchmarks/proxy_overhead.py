@@ -63,7 +63,7 @@ from typing import Any
 import httpx
 import uvloop
 
-from server.asyncio_network import pool_transport
+from server.upstream.network import pool_transport
 
 ROOT = Path(__file__).resolve().parents[1]
 PROXY_KEY = "bench-proxy-key"
@@ -520,7 +520,7 @@ def measuring_client(
     concurrency: int, *, http2: bool, verify: ssl.SSLContext | bool = True
 ) -> httpx.AsyncClient:
     """The client that measures, on the same transport as the proxy's upstream client (the
-    loop's own sockets, asyncio locks; `server.asyncio_network`). With httpx's default
+    loop's own sockets, asyncio locks; `server.upstream.network`). With httpx's default
     (anyio) transport the client's pool checks every idle connection with a syscall on each
     request (encode/httpx#3215) and at 64 streams the client saturated its core and measured
     itself: TTFT p99 of seconds in blocks where its CPU share reached 1.0."""

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from server.credentials import ApiKeyCredential
+from server.credentials.credential import ApiKeyCredential
+from server.credentials.scheduler import CredentialBoard, OutcomeKind, Schedulers
 from server.flags import FlagService
-from server.retry import OutcomeKind
-from server.scheduler import CredentialBoard, Schedulers
-from server.store import StateStore, open_store
+from server.state.factory import open_store
+from server.state.store import StateStore
 
 OPS = 200
 MODEL = "gemini-2.5-pro"

@@ -7,11 +7,11 @@ Operations:
 Plan: everything an app needs lives on one `Services` object in `app.extensions`, built by
 the factory and opened in `before_serving` (store, credentials, the credential board, the
 upstream client), closed in `after_serving`; no globals, nothing at import time, so several
-apps run side by side in one process (tests, duet benchmarks). The two model routes are raw
-ASGI in front of Quart (server.model_routes); Quart serves the rest. Request hooks (and the
-model routes, alike) give every request an id (`request-id` header, log records), count it
-in the metrics, and add a `server-timing` header with the proxy's own time to non-stream
-responses.
+apps run side by side in one process (tests, duet benchmarks). The two generation routes
+are raw ASGI in front of Quart (server.edge.generation_routes); Quart serves the rest.
+Request hooks (and the generation routes, alike) give every request an id (`request-id`
+header, log records), count it in the metrics, and add a `server-timing` header with the
+proxy's own time to non-stream responses.
 """
 
 from __future__ import annotations
@@ -23,20 +23,22 @@ import time
 
 from quart import Quart, Response, g, request
 
-from server.auth import KeyRing
 from server.config import Config
-from server.credentials import load_credentials
-from server.early_answers import CloseAfterUnreadBody
-from server.errors import install_error_handlers
+from server.credentials.credential import load_credentials
+from server.credentials.scheduler import CredentialBoard, Schedulers
+from server.edge import admin_routes, health_routes, model_list_routes, token_count_routes
+from server.edge.auth import KeyRing
+from server.edge.early_answers import CloseAfterUnreadBody
+from server.edge.envelopes import install_error_handlers
+from server.edge.generation_routes import GenerationRoutes
+from server.edge.model_catalogue import ModelCatalogue
+from server.edge.route_steps import record_answer
+from server.edge.services import SchemaMode, Services
 from server.flags import FlagService
 from server.metrics import ProxyMetrics
-from server.model_routes import ModelRoutes
-from server.models import ModelCatalogue
-from server.route_support import record_answer
-from server.scheduler import CredentialBoard, Schedulers
-from server.services import SchemaMode, Services
-from server.store import open_store
-from server.upstream import Upstream, UpstreamTimeouts
+from server.state.factory import open_store
+from server.upstream.client import Upstream
+from server.upstream.transports import UpstreamTimeouts
 
 log = logging.getLogger("compatkit.server")
 _EXTENSION = "compatkit"
@@ -61,8 +63,6 @@ def create_app(
     Gemini's `parameters` Schema subset (the default) or as JSON Schema (`parametersJsonSchema`,
     what gemini-cli sends for MCP tools).
     """
-    from server import routes_admin, routes_anthropic, routes_health
-
     app = Quart("compatkit", static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=config.max_body_bytes,
@@ -100,10 +100,10 @@ def create_app(
     async def _shutdown() -> None:
         await _stop(services)
 
-    for module in (routes_health, routes_admin, routes_anthropic):
+    for module in (health_routes, admin_routes, token_count_routes, model_list_routes):
         app.register_blueprint(module.blueprint(services))
-    # The model routes are raw ASGI in front of Quart (server.model_routes says why).
-    app.asgi_app = ModelRoutes(  # type: ignore[method-assign,assignment]
+    # The generation routes are raw ASGI in front of Quart (server.edge.generation_routes says why).
+    app.asgi_app = GenerationRoutes(  # type: ignore[method-assign,assignment]
         services, CloseAfterUnreadBody(app.asgi_app)
     )
     return app
@@ -127,7 +127,7 @@ async def _start(services: Services) -> None:
             rng=services.rng,
         )
     else:
-        log.warning("no upstream configured: model routes answer 503")
+        log.warning("no upstream configured: generation routes answer 503")
     if not services.config.proxy_keys:
         log.warning("no proxy keys configured: the API routes accept any client")
     services.ready = True
@@ -173,7 +173,7 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
             model=model,
             status=response.status_code,
             elapsed=elapsed,
-            stream=False,  # Quart's routes do not stream (the model routes are server.model_routes)
+            stream=False,  # Quart's routes do not stream (server.edge.generation_routes do)
         )
         return response
 

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.store import StateStore
+    from server.state.store import StateStore
 
 FLAG_NAMES: tuple[str, ...] = (
     "ff_retry_policy_v2",

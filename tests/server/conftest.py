@@ -19,8 +19,8 @@ import pytest
 from conformance.emulator.testing import RunningEmulator, running_emulator
 from server.app import create_app, services_of
 from server.config import Config, ModelMap, ModelRoute, RetryConfig, UpstreamConfig
+from server.edge.services import Services
 from server.hosting import ServerThread
-from server.services import Services
 
 PROXY_KEY = "sk-proxy-test-key-0001"
 ADMIN_KEY = "admin-test-key-0001"

@@ -17,7 +17,8 @@ from server.flags import (
     parse_flag_value,
     request_flags,
 )
-from server.store import StateStore, open_store
+from server.state.factory import open_store
+from server.state.store import StateStore
 
 
 class FakeClock:

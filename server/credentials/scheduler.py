@@ -1,0 +1,429 @@
+"""Credential schedulers: which upstream credential serves the next attempt.
+
+Operations:
+    CredentialBoard(credentials, store, clock=time.time)   the shared live view of every
+        await .load()                                       credential: in-flight count,
+        .states() -> [(id, state)]                          cooldowns per (credential, model),
+        .snapshot() -> [CredentialStatus]                   disabled ones, decaying error rate;
+        await .disable(id, reason) / .enable(id)            writes go to the store in the
+        await .set_cooldown(id, model, seconds, reason)     background; `flush()` waits for them
+        await .clear_cooldown(id, model) / .flush()
+        .open_lease(credential, model) -> Lease             a lease on a given credential (a
+        await .release(lease, kind, ...)                    retry on the same one), and its end
+    RandomScheduler(board, rng)        off arm: uniform among usable credentials
+    HealthScheduler(board, rng)        on arm (scarce models): lowest score wins, where
+                                       score = in-flight + ERROR_WEIGHT * recent error rate;
+                                       ties broken at random
+        await .acquire(model, exclude=(), max_wait=0.0) -> Lease
+        await .release(lease, kind, cooldown=, disable=, error=, input_tokens=, output_tokens=)
+    Schedulers(board, rng).for_request(flags, scarce) -> RandomScheduler | HealthScheduler
+    NoCredentialAvailable(model, retry_after)           every credential disabled or cooling
+
+Usable = not disabled and not cooling for that model. `exclude` (credentials already tried by
+this request) is a preference: when only excluded credentials are usable, one of them is
+used rather than failing. When every credential is cooling for the model, the one whose
+cooldown ends first is leased with `Lease.wait` seconds to wait, if that is at most
+`max_wait`; otherwise NoCredentialAvailable carries how long until one is free.
+
+Goals: acquire and release touch only memory (no await on I/O), so they cost microseconds;
+the store is the durable copy, loaded once at start and written behind. (Several instances
+sharing one store see each other's cooldowns only at start; the Redis store is where a shared
+live view would come from.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Collection, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from server.state.store import StateStore
+
+if TYPE_CHECKING:
+    from server.credentials.credential import Credential
+    from server.flags import Flags
+
+log = logging.getLogger(__name__)
+
+ERROR_WEIGHT = 4.0
+"""How many in-flight requests one unit of recent error rate (0..1) is worth."""
+
+ERROR_HALF_LIFE = 60.0
+"""Seconds after which an error counts half as much in the recent error rate."""
+
+
+class OutcomeKind(enum.StrEnum):
+    """How an upstream call ended, as the credential scheduler counts it."""
+
+    SUCCESS = "success"
+    RATE_LIMITED = "rate_limited"
+    CAPACITY = "capacity"
+    AUTH_ERROR = "auth_error"
+    ERROR = "error"
+    CANCELLED = "cancelled"  # the client went away first: nothing learnt about the credential
+
+
+class NoCredentialAvailable(Exception):
+    """No credential can serve `model` now. `retry_after` is None when all are disabled."""
+
+    def __init__(self, model: str, retry_after: float | None) -> None:
+        if retry_after is None:
+            message = "no upstream credential is enabled"
+        else:
+            message = f"every upstream credential is cooling down for {model}; retry in {retry_after:.1f}s"
+        super().__init__(message)
+        self.model = model
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One credential lent to one attempt. Release it exactly once.
+
+    wait: seconds the caller must sleep before using it (> 0 only when every credential
+    was cooling for the model and this one frees up first).
+    """
+
+    credential: Credential
+    model: str
+    wait: float = 0.0
+    serial: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialStatus:
+    """A credential as the admin API and control panel show it."""
+
+    credential: str
+    kind: str
+    state: str
+    in_flight: int
+    error_rate: float
+    disabled_reason: str | None
+    cooldowns: dict[str, float]
+
+
+@dataclass(slots=True)
+class _DecayingCounts:
+    """Successes and errors with exponential decay; rate = errors / (errors + successes)."""
+
+    successes: float = 0.0
+    errors: float = 0.0
+    updated_at: float = 0.0
+
+    def decay_to(self, now: float) -> None:
+        if now > self.updated_at:
+            factor = math.exp2(-(now - self.updated_at) / ERROR_HALF_LIFE)
+            self.successes *= factor
+            self.errors *= factor
+            self.updated_at = now
+
+    def rate(self, now: float) -> float:
+        self.decay_to(now)
+        total = self.successes + self.errors
+        return self.errors / total if total > 1e-9 else 0.0
+
+
+class CredentialBoard:
+    """Live state of all credentials, shared by both schedulers and read by metrics."""
+
+    def __init__(
+        self,
+        credentials: Sequence[Credential],
+        store: StateStore,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        ids = [c.id for c in credentials]
+        if len(set(ids)) != len(ids):
+            raise ValueError("credential ids must be unique")
+        self.credentials: tuple[Credential, ...] = tuple(credentials)
+        self._by_id = {c.id: c for c in credentials}
+        self._store = store
+        self.clock = clock
+        self._in_flight = dict.fromkeys(ids, 0)
+        self._counts = {i: _DecayingCounts(updated_at=clock()) for i in ids}
+        self._cooldowns: dict[tuple[str, str], float] = {}
+        self._disabled: dict[str, str] = {}
+        self._pending: set[asyncio.Future[None]] = set()
+        self._serial = 0
+        self._open: set[int] = set()
+
+    async def load(self) -> None:
+        """Read running cooldowns and disabled credentials from the store (call at start)."""
+        now = self.clock()
+        for cooldown in await self._store.cooldowns(now):
+            if cooldown.credential in self._by_id:
+                self._cooldowns[(cooldown.credential, cooldown.model)] = cooldown.until
+        for credential, reason in (await self._store.disabled()).items():
+            if credential in self._by_id:
+                self._disabled[credential] = reason
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def is_disabled(self, credential: str) -> bool:
+        """Whether the credential is out of rotation until enabled."""
+        return credential in self._disabled
+
+    def cooldown_remaining(self, credential: str, model: str, now: float | None = None) -> float:
+        """Seconds until (credential, model) may be used again; 0 when it is not cooling."""
+        until = self._cooldowns.get((credential, model))
+        if until is None:
+            return 0.0
+        remaining = until - (self.clock() if now is None else now)
+        if remaining <= 0:
+            del self._cooldowns[(credential, model)]
+            return 0.0
+        return remaining
+
+    def in_flight(self, credential: str) -> int:
+        """Attempts currently holding a lease on the credential."""
+        return self._in_flight[credential]
+
+    def error_rate(self, credential: str, now: float | None = None) -> float:
+        """Recent error rate in [0, 1], decaying with ERROR_HALF_LIFE."""
+        return self._counts[credential].rate(self.clock() if now is None else now)
+
+    def states(self) -> list[tuple[str, str]]:
+        """(credential id, state) for the metrics gauge: disabled, cooling_down or ready.
+
+        cooling_down means cooling for at least one model.
+        """
+        now = self.clock()
+        cooling = {c for (c, _), until in self._cooldowns.items() if until > now}
+        result = []
+        for credential in self.credentials:
+            if credential.id in self._disabled:
+                state = "disabled"
+            elif credential.id in cooling:
+                state = "cooling_down"
+            else:
+                state = "ready"
+            result.append((credential.id, state))
+        return result
+
+    def snapshot(self) -> list[CredentialStatus]:
+        """Every credential with its live numbers, for the admin API."""
+        now = self.clock()
+        states = dict(self.states())
+        return [
+            CredentialStatus(
+                credential=c.id,
+                kind=c.kind,
+                state=states[c.id],
+                in_flight=self._in_flight[c.id],
+                error_rate=self.error_rate(c.id, now),
+                disabled_reason=self._disabled.get(c.id),
+                cooldowns={
+                    model: until - now
+                    for (cid, model), until in self._cooldowns.items()
+                    if cid == c.id and until > now
+                },
+            )
+            for c in self.credentials
+        ]
+
+    # --- writes (memory now, store in the background) --------------------------------------
+
+    async def disable(self, credential: str, reason: str) -> None:
+        """Take a credential out of rotation (persisted)."""
+        self._check(credential)
+        self._disabled[credential] = reason
+        self._write_behind(self._store.disable(credential, reason))
+
+    async def enable(self, credential: str) -> None:
+        """Put a credential back into rotation and forget its recent errors."""
+        self._check(credential)
+        self._disabled.pop(credential, None)
+        self._counts[credential] = _DecayingCounts(updated_at=self.clock())
+        self._write_behind(self._store.enable(credential))
+
+    async def set_cooldown(
+        self, credential: str, model: str, seconds: float, reason: str = ""
+    ) -> None:
+        """Keep (credential, model) out of rotation for `seconds` (an earlier end is extended)."""
+        self._check(credential)
+        until = self.clock() + max(0.0, seconds)
+        if until <= self._cooldowns.get((credential, model), 0.0):
+            return
+        self._cooldowns[(credential, model)] = until
+        self._write_behind(self._store.set_cooldown(credential, model, until, reason))
+
+    async def clear_cooldown(self, credential: str, model: str) -> None:
+        """End a cooldown now."""
+        self._check(credential)
+        self._cooldowns.pop((credential, model), None)
+        self._write_behind(self._store.clear_cooldown(credential, model))
+
+    async def flush(self) -> None:
+        """Wait until every store write issued so far has finished."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    def _check(self, credential: str) -> None:
+        if credential not in self._by_id:
+            raise KeyError(f"unknown credential {credential!r}")
+
+    def _write_behind(self, write: Coroutine[Any, Any, None]) -> None:
+        future = asyncio.ensure_future(write)
+        self._pending.add(future)
+        future.add_done_callback(self._write_done)
+
+    def _write_done(self, future: asyncio.Future[None]) -> None:
+        self._pending.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("state store write failed: %s", future.exception())
+
+    # --- lease bookkeeping, used by the schedulers ------------------------------------------
+
+    def open_lease(self, credential: Credential, model: str, wait: float = 0.0) -> Lease:
+        """Count a new lease on `credential` (schedulers call this; release it once)."""
+        self._serial += 1
+        self._open.add(self._serial)
+        self._in_flight[credential.id] += 1
+        return Lease(credential=credential, model=model, wait=wait, serial=self._serial)
+
+    async def release(
+        self,
+        lease: Lease,
+        kind: OutcomeKind,
+        *,
+        cooldown: float | None = None,
+        disable: str | None = None,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        """Return a lease with how the attempt ended; a second release of it is ignored.
+
+        Counts the outcome (recent error rate; health and usage in the store). The retry
+        decision is the authority on consequences: `cooldown` seconds cool the (credential,
+        model), `disable` takes the credential out of rotation with that reason; without
+        them (the v1 baseline) the outcome only counts. A CANCELLED lease only frees its slot.
+        """
+        if lease.serial not in self._open:
+            return
+        self._open.discard(lease.serial)
+        credential = lease.credential.id
+        now = self.clock()
+        self._in_flight[credential] -= 1
+        if kind is OutcomeKind.CANCELLED:
+            return  # neither a success nor an error of the credential's
+        ok = kind is OutcomeKind.SUCCESS
+        self._record(credential, ok, now)
+        self._write_behind(
+            self._store.record_outcome(
+                credential,
+                lease.model,
+                ok=ok,
+                error=None if ok else (error or str(kind)),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                at=now,
+            )
+        )
+        if cooldown is not None and cooldown > 0:
+            await self.set_cooldown(credential, lease.model, cooldown, str(kind))
+        if disable is not None:
+            await self.disable(credential, disable)
+
+    def _record(self, credential: str, ok: bool, now: float) -> None:
+        counts = self._counts[credential]
+        counts.decay_to(now)
+        if ok:
+            counts.successes += 1
+        else:
+            counts.errors += 1
+
+
+class RandomScheduler:
+    """Off arm: a uniformly random usable credential."""
+
+    def __init__(self, board: CredentialBoard, rng: random.Random | None = None) -> None:
+        self.board = board
+        self._rng = rng or random.Random()
+
+    async def acquire(
+        self, model: str, *, exclude: Collection[str] = (), max_wait: float = 0.0
+    ) -> Lease:
+        """Lease a credential for one attempt on `model` (see the module docstring)."""
+        board = self.board
+        now = board.clock()
+        enabled = [c for c in board.credentials if not board.is_disabled(c.id)]
+        if not enabled:
+            raise NoCredentialAvailable(model, None)
+        usable = [c for c in enabled if board.cooldown_remaining(c.id, model, now) == 0.0]
+        preferred = [c for c in usable if c.id not in exclude] or usable
+        if preferred:
+            return self._lease(self._pick(preferred, now), model, 0.0)
+        soonest = min(enabled, key=lambda c: board.cooldown_remaining(c.id, model, now))
+        wait = board.cooldown_remaining(soonest.id, model, now)
+        if wait > max_wait:
+            raise NoCredentialAvailable(model, wait)
+        return self._lease(soonest, model, wait)
+
+    async def release(
+        self,
+        lease: Lease,
+        kind: OutcomeKind,
+        *,
+        cooldown: float | None = None,
+        disable: str | None = None,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        """Return a lease with how the attempt ended (see CredentialBoard.release)."""
+        await self.board.release(
+            lease,
+            kind,
+            cooldown=cooldown,
+            disable=disable,
+            error=error,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+
+    def _pick(self, candidates: Sequence[Credential], now: float) -> Credential:
+        return self._rng.choice(candidates)
+
+    def _lease(self, credential: Credential, model: str, wait: float) -> Lease:
+        return self.board.open_lease(credential, model, wait)
+
+
+class HealthScheduler(RandomScheduler):
+    """On arm: the usable credential with the lowest pressure-and-errors score."""
+
+    def score(self, credential: str, now: float) -> float:
+        """in-flight leases + ERROR_WEIGHT * recent error rate; lower is better."""
+        board = self.board
+        return board.in_flight(credential) + ERROR_WEIGHT * board.error_rate(credential, now)
+
+    def _pick(self, candidates: Sequence[Credential], now: float) -> Credential:
+        scores = [self.score(c.id, now) for c in candidates]
+        best = min(scores)
+        tied = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-9]
+        return self._rng.choice(tied)
+
+
+class Schedulers:
+    """Both arms over one board; leases from either count in the same in-flight numbers."""
+
+    def __init__(self, board: CredentialBoard, rng: random.Random | None = None) -> None:
+        rng = rng or random.Random()
+        self.board = board
+        self.random = RandomScheduler(board, rng)
+        self.health = HealthScheduler(board, rng)
+
+    def for_request(self, flags: Flags, *, scarce: bool) -> RandomScheduler:
+        """The health scheduler when `ff_preview_credential_scheduler_v2` is on and the
+        upstream model is scarce (ModelMap.is_scarce); the random one otherwise."""
+        if flags.ff_preview_credential_scheduler_v2 and scarce:
+            return self.health
+        return self.random

@@ -1,0 +1,6 @@
+"""The proxy's durable state: health, usage, cooldowns, disabled credentials, flags.
+
+    store     the `StateStore` interface and its records
+    factory   `open_store(path)`: the store a proxy opens
+    sqlite    `SQLiteStore`, the embedded default
+"""

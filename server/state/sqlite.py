@@ -1,0 +1,302 @@
+"""The SQLite state store: the embedded default behind the StateStore interface.
+
+Operations: those of server.state.store.StateStore, on one SQLite file (or `:memory:`).
+
+Plan: one connection, owned by one dedicated worker thread; every operation is a small
+function submitted to that thread, so the event loop never waits on disk and operations
+run one at a time in the order they were issued (no locking needed). WAL journal with
+synchronous=NORMAL: a commit survives a process crash, and costs no fsync per write.
+Tables are keyed the way a Redis implementation would key its hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from server.state.store import Cooldown, CredentialHealth, StateStore, Usage
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS health (
+    credential TEXT PRIMARY KEY,
+    successes INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    last_error_at REAL,
+    last_success_at REAL
+);
+CREATE TABLE IF NOT EXISTS usage (
+    credential TEXT NOT NULL,
+    model TEXT NOT NULL,
+    requests INTEGER NOT NULL DEFAULT 0,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (credential, model)
+);
+CREATE TABLE IF NOT EXISTS cooldowns (
+    credential TEXT NOT NULL,
+    model TEXT NOT NULL,
+    until REAL NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (credential, model)
+);
+CREATE TABLE IF NOT EXISTS disabled (
+    credential TEXT PRIMARY KEY,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS flags (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+
+class SQLiteStore(StateStore):
+    """State in one SQLite database, driven from a dedicated thread."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+        self._outcomes: list[_Outcome] = []
+        self._outcome_batch: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    async def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._executor is None or self._db is None:
+            raise RuntimeError("the state store is not open; await store.open() first")
+        db = self._db
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, lambda: operation(db)
+        )
+
+    async def open(self) -> None:
+        """Open the database in the worker thread and create the tables."""
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compatkit-store")
+        loop = asyncio.get_running_loop()
+        self._db = await loop.run_in_executor(self._executor, self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if self.path != ":memory:":
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        return db
+
+    async def close(self) -> None:
+        """Finish queued operations, close the database and stop the thread."""
+        if self._executor is None:
+            return
+        if self._outcome_batch is not None:
+            await asyncio.shield(self._outcome_batch)
+        executor, db = self._executor, self._db
+        if db is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, db.close)
+        self._executor = None
+        self._db = None
+        executor.shutdown(wait=True)
+
+    # --- health and usage ------------------------------------------------------------------
+
+    async def record_outcome(
+        self,
+        credential: str,
+        model: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        at: float,
+    ) -> None:
+        """Count one call in `health` and `usage`.
+
+        Outcomes recorded while a write is pending join one batch: one transaction for
+        many calls, so a busy proxy pays one thread hop per batch, not per call.
+        """
+        self._outcomes.append(
+            _Outcome(credential, model, ok, error, input_tokens, output_tokens, at)
+        )
+        if self._outcome_batch is None:
+            self._outcome_batch = asyncio.ensure_future(self._write_outcome_batch())
+        await asyncio.shield(self._outcome_batch)
+
+    async def _write_outcome_batch(self) -> None:
+        await asyncio.sleep(0)  # let the callers of this loop iteration join the batch
+        batch, self._outcomes = self._outcomes, []
+        self._outcome_batch = None
+        await self._run(lambda db: _write_outcomes(db, batch))
+
+    async def health(self) -> dict[str, CredentialHealth]:
+        """Every row of `health`."""
+
+        def read(db: sqlite3.Connection) -> dict[str, CredentialHealth]:
+            rows = db.execute(
+                "SELECT credential, successes, errors, last_error, last_error_at,"
+                " last_success_at FROM health"
+            ).fetchall()
+            return {row[0]: CredentialHealth(*row) for row in rows}
+
+        return await self._run(read)
+
+    async def usage(self) -> list[Usage]:
+        """Every row of `usage`, sorted."""
+
+        def read(db: sqlite3.Connection) -> list[Usage]:
+            rows = db.execute(
+                "SELECT credential, model, requests, input_tokens, output_tokens FROM usage"
+                " ORDER BY credential, model"
+            ).fetchall()
+            return [Usage(*row) for row in rows]
+
+        return await self._run(read)
+
+    # --- cooldowns -------------------------------------------------------------------------
+
+    async def set_cooldown(
+        self, credential: str, model: str, until: float, reason: str = ""
+    ) -> None:
+        """Upsert the cooldown of (credential, model)."""
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO cooldowns (credential, model, until, reason) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(credential, model) DO UPDATE SET until = excluded.until,"
+                " reason = excluded.reason",
+                (credential, model, until, reason),
+            )
+        )
+
+    async def clear_cooldown(self, credential: str, model: str) -> None:
+        """Delete the cooldown of (credential, model)."""
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM cooldowns WHERE credential = ? AND model = ?", (credential, model)
+            )
+        )
+
+    async def cooldowns(self, now: float) -> list[Cooldown]:
+        """Drop expired cooldowns, return the running ones."""
+
+        def read(db: sqlite3.Connection) -> list[Cooldown]:
+            with _transaction(db):
+                db.execute("DELETE FROM cooldowns WHERE until <= ?", (now,))
+                rows = db.execute(
+                    "SELECT credential, model, until, reason FROM cooldowns"
+                    " ORDER BY credential, model"
+                ).fetchall()
+            return [Cooldown(*row) for row in rows]
+
+        return await self._run(read)
+
+    # --- disabled credentials --------------------------------------------------------------
+
+    async def disable(self, credential: str, reason: str) -> None:
+        """Upsert the credential into `disabled`."""
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO disabled (credential, reason) VALUES (?, ?)"
+                " ON CONFLICT(credential) DO UPDATE SET reason = excluded.reason",
+                (credential, reason),
+            )
+        )
+
+    async def enable(self, credential: str) -> None:
+        """Delete the credential from `disabled`."""
+        await self._run(
+            lambda db: db.execute("DELETE FROM disabled WHERE credential = ?", (credential,))
+        )
+
+    async def disabled(self) -> dict[str, str]:
+        """Every row of `disabled`."""
+        return await self._run(
+            lambda db: dict(db.execute("SELECT credential, reason FROM disabled").fetchall())
+        )
+
+    # --- flags -----------------------------------------------------------------------------
+
+    async def get_flags(self) -> dict[str, bool]:
+        """Every row of `flags`."""
+        return await self._run(
+            lambda db: {
+                name: bool(value)
+                for name, value in db.execute("SELECT name, value FROM flags").fetchall()
+            }
+        )
+
+    async def set_flag(self, name: str, value: bool) -> None:
+        """Upsert one flag."""
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO flags (name, value) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, int(value)),
+            )
+        )
+
+    async def delete_flag(self, name: str) -> None:
+        """Delete one flag."""
+        await self._run(lambda db: db.execute("DELETE FROM flags WHERE name = ?", (name,)))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    credential: str
+    model: str
+    ok: bool
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+    at: float
+
+
+def _write_outcomes(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
+    """Add a batch of outcomes to `health` and `usage`, in one transaction."""
+    with _transaction(db):
+        for o in batch:
+            if o.ok:
+                db.execute(
+                    "INSERT INTO health (credential, successes, last_success_at) VALUES (?, 1, ?)"
+                    " ON CONFLICT(credential) DO UPDATE SET successes = successes + 1,"
+                    " last_success_at = excluded.last_success_at",
+                    (o.credential, o.at),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO health (credential, errors, last_error, last_error_at)"
+                    " VALUES (?, 1, ?, ?) ON CONFLICT(credential) DO UPDATE SET"
+                    " errors = errors + 1, last_error = excluded.last_error,"
+                    " last_error_at = excluded.last_error_at",
+                    (o.credential, o.error, o.at),
+                )
+            db.execute(
+                "INSERT INTO usage (credential, model, requests, input_tokens, output_tokens)"
+                " VALUES (?, ?, 1, ?, ?) ON CONFLICT(credential, model) DO UPDATE SET"
+                " requests = requests + 1,"
+                " input_tokens = input_tokens + excluded.input_tokens,"
+                " output_tokens = output_tokens + excluded.output_tokens",
+                (o.credential, o.model, o.input_tokens, o.output_tokens),
+            )
+
+
+class _transaction:
+    """BEGIN … COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

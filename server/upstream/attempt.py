@@ -1,0 +1,134 @@
+"""One upstream attempt: one HTTP exchange with one leased credential.
+
+Operations:
+    Attempt(surface, transports, call, lease, number)
+        await .send() -> httpx.Response   the response of a 2xx answer, its body unread;
+                                          anything else raises AttemptFailed
+        await .close()                    release the connection (and the baseline arm's
+                                          per-attempt transport)
+    AttemptFailed(outcome, message)       a failed attempt, as a `retry_policy.UpstreamOutcome`
+    await read_capped(response, limit) -> bytes
+    transport_message(exc) -> str         a transport error as the client is told it
+
+Plan: authenticate (an OAuth token may be refreshed first), wrap the body for the surface,
+send it on the arm's transport; a non-2xx answer has its error body read (capped) and parsed
+by compat into the outcome the retry policy decides on.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+import compat
+from server.credentials.credential import Credential, CredentialError
+from server.credentials.scheduler import Lease
+from server.upstream.call import UpstreamCall
+from server.upstream.retry_policy import UpstreamOutcome
+from server.upstream.surfaces import Surface
+from server.upstream.transports import Transports
+
+MAX_ERROR_BODY_BYTES = 1 << 20
+
+
+class AttemptFailed(Exception):
+    """One attempt failed; `outcome` is what the retry policy decides on."""
+
+    def __init__(self, outcome: UpstreamOutcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+class Attempt:
+    """One HTTP exchange with one leased credential; owns its response until finished."""
+
+    def __init__(
+        self,
+        surface: Surface,
+        transports: Transports,
+        call: UpstreamCall,
+        lease: Lease,
+        number: int,
+    ) -> None:
+        self.surface = surface
+        self.transports = transports
+        self.number = number
+        self.call = call
+        self.lease = lease
+        self.pooled = call.flags.ff_http2_pool_tuning
+        self.transport: httpx.AsyncBaseTransport | None = None
+        self.response: httpx.Response | None = None
+
+    async def send(self) -> httpx.Response:
+        """Send the call; a non-2xx answer or a transport error raises AttemptFailed."""
+        credential = self.lease.credential
+        transports = self.transports
+        control = transports.control
+        try:
+            headers = await credential.auth_headers(control)
+            project = await credential.project(control)
+        except CredentialError as exc:
+            raise AttemptFailed(UpstreamOutcome(status=401), str(exc)) from None
+        headers["content-type"] = "application/json"
+        body = compat.dumps(self.surface.body(self.call, project))
+        self.transport = transports.pooled if self.pooled else transports.new_transport()
+        request = transports.request(self.surface.url(self.call), body, headers)
+        try:
+            response = await self.transport.handle_async_request(request)
+            response.request = request
+        except httpx.TimeoutException as exc:
+            raise AttemptFailed(UpstreamOutcome(status=0), transport_message(exc)) from None
+        except httpx.HTTPError as exc:
+            raise AttemptFailed(UpstreamOutcome(status=0), transport_message(exc)) from None
+        self.response = response
+        if response.status_code >= 300:
+            await self._fail_with_body(response, credential)
+        return response
+
+    async def _fail_with_body(self, response: httpx.Response, credential: Credential) -> None:
+        try:
+            body = await read_capped(response, MAX_ERROR_BODY_BYTES)
+        except httpx.HTTPError:
+            body = b""
+        error = compat.parse_google_error(response.status_code, body)
+        outcome = UpstreamOutcome(
+            status=response.status_code,
+            error=error,
+            retry_after=_retry_after(response.headers.get("retry-after")),
+            refreshable=credential.refreshable,
+        )
+        raise AttemptFailed(outcome, error.message)
+
+    async def close(self) -> None:
+        """Release the connection (and the per-attempt client of the baseline arm)."""
+        if self.response is not None:
+            await self.response.aclose()
+        if self.transport is not None and not self.pooled:
+            await self.transport.aclose()
+
+
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def transport_message(exc: httpx.HTTPError) -> str:
+    detail = str(exc).strip()
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+    return f"upstream {kind} ({type(exc).__name__}{': ' + detail[:200] if detail else ''})"
