@@ -53,7 +53,7 @@ from conformance.emulator.scenarios import (
     Scenario,
     UnknownScenario,
     load_config,
-    scenario_marker,
+    request_marker,
 )
 from conformance.emulator.script import ScenarioScript, ScriptError
 
@@ -503,7 +503,7 @@ class Emulator:
 
     def _choose_scenario(self, request: Request, inner: Mapping[str, Any]) -> Scenario:
         """The scenario header's, else the marker's, else the scripted one, else the default."""
-        name = request.header(SCENARIO_HEADER) or _marker_in_first_user_text(inner)
+        name = request.header(SCENARIO_HEADER) or request_marker(inner)
         if name is None and self.script.current is not None:
             return self.script.current
         try:
@@ -712,23 +712,6 @@ def _answer(
         handled.surface, handled.credential, handled.parsed = surface, credential, body
         return handled
     return Handled(200, json_text.dumps(answer), "ok", surface, body, credential=credential)
-
-
-def _marker_in_first_user_text(inner: Mapping[str, Any]) -> str | None:
-    """The `[scenario:NAME]` marker in any text part of the first user turn (clients such as
-    Claude Code put system reminders before the user's own words)."""
-    contents = inner.get("contents")
-    if not isinstance(contents, list):
-        return None
-    for content in contents:
-        if isinstance(content, dict) and content.get("role", "user") == "user":
-            for part in content.get("parts") or ():
-                if isinstance(part, dict) and isinstance(part.get("text"), str):
-                    name = scenario_marker(part["text"])
-                    if name is not None:
-                        return name
-            return None
-    return None
 
 
 def _model_info(name: str) -> dict[str, Any]:

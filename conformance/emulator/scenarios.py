@@ -6,7 +6,9 @@ Operations:
 - `Distribution.sample(rng)`: a fixed value or a seeded draw (lognormal, uniform, exponential, normal).
 - `EmulatorConfig.scenario(name)`: look a scenario up by name (`UnknownScenario` if absent).
 - `scenario_marker(text)`: the `[scenario:NAME]` marker a client without custom headers puts in its
-  first user text.
+  message; `request_marker(request)`: the marker of a generateContent request, read from its latest
+  user turn only, so a marker scripts the request that carries it and not the rest of the
+  conversation (whose history still holds it).
 
 Goals: a scenario file is the whole script of a test run, so everything is explicit, validated at load
 time (a typo in a scenario fails loudly at start, not silently at request time) and immutable.
@@ -243,6 +245,23 @@ def scenario_marker(text: str) -> str | None:
         return None
     match = _MARKER.search(text)
     return match.group(1) if match else None
+
+
+def request_marker(request: Mapping[str, Any]) -> str | None:
+    """The first marker in a text part of the request's latest user turn (clients such as Claude
+    Code put system reminders before the user's own words, so any part may carry it)."""
+    contents = request.get("contents")
+    if not isinstance(contents, list):
+        return None
+    for content in reversed(contents):
+        if isinstance(content, Mapping) and content.get("role", "user") == "user":
+            for part in content.get("parts") or ():
+                if isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                    name = scenario_marker(part["text"])
+                    if name is not None:
+                        return name
+            return None
+    return None
 
 
 def load_config(path: str | Path | None = None) -> EmulatorConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -185,7 +186,7 @@ def test_requests_are_mirrored_to_a_jsonl_file(tmp_path: Path) -> None:
     assert [orjson.loads(line)["body"] for line in lines] == [HELLO]
 
 
-def test_scenario_is_chosen_by_header_or_by_marker_in_the_first_user_text(
+def test_scenario_is_chosen_by_header_or_by_marker_in_the_latest_user_turn(
     gemini: httpx.Client,
 ) -> None:
     by_header = gemini.post(
@@ -262,7 +263,7 @@ def test_integers_beyond_64_bits_are_served_recorded_and_listed(gemini: httpx.Cl
     assert gemini.get("/_emulator/requests").status_code == 200
 
 
-def test_the_marker_may_follow_other_text_parts_of_the_first_user_turn(
+def test_the_marker_may_follow_other_text_parts_of_the_latest_user_turn(
     gemini: httpx.Client,
 ) -> None:
     body = {
@@ -278,3 +279,35 @@ def test_the_marker_may_follow_other_text_parts_of_the_first_user_turn(
     }
     answer = gemini.post(f"{MODEL_PATH}:generateContent", json=body).json()
     assert answer["candidates"][0]["finishReason"] == "SAFETY"
+
+
+def finish_of(gemini: httpx.Client, contents: list[dict[str, Any]]) -> str:
+    answer = gemini.post(f"{MODEL_PATH}:generateContent", json={"contents": contents})
+    assert answer.status_code == 200, answer.text
+    reason: str = answer.json()["candidates"][0]["finishReason"]
+    return reason
+
+
+def test_a_marker_applies_only_to_the_request_whose_latest_user_turn_carries_it(
+    gemini: httpx.Client,
+) -> None:
+    def turn(role: str, text: str) -> dict[str, Any]:
+        return {"role": role, "parts": [{"text": text}]}
+
+    marked_first = [turn("user", "[scenario:safety] hi"), turn("model", "hello")]
+    assert finish_of(gemini, marked_first[:1]) == "SAFETY"
+    # The next request of the same conversation: the marker is history, not a script.
+    assert finish_of(gemini, [*marked_first, turn("user", "and now?")]) == "STOP"
+    marked_later = [
+        turn("user", "hi"),
+        turn("model", "hello"),
+        turn("user", "[scenario:safety] go"),
+    ]
+    assert finish_of(gemini, marked_later) == "SAFETY"
+    # A model turn that quotes a marker picks nothing.
+    assert (
+        finish_of(
+            gemini, [turn("user", "hi"), turn("model", "[scenario:safety]"), turn("user", "ok")]
+        )
+        == "STOP"
+    )

@@ -140,3 +140,16 @@ def test_sdk_request_the_validator_refuses_is_a_client_error(emulator: RunningEm
     with pytest.raises(errors.ClientError) as raised:
         client.models.generate_content(model=MODEL, contents="x", config=bad)
     assert raised.value.code == 400
+
+
+def test_sdk_chat_a_marker_scripts_only_the_message_that_carries_it(
+    emulator: RunningEmulator,
+) -> None:
+    client = genai.Client(
+        api_key="sdk-key", http_options=types.HttpOptions(base_url=emulator.base_url)
+    )
+    chat = client.chats.create(model=MODEL)
+    first = chat.send_message("[scenario:max_tokens] tell me a story")
+    assert first.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
+    second = chat.send_message("thanks, and a short one?")  # the history still holds the marker
+    assert second.candidates[0].finish_reason == types.FinishReason.STOP
