@@ -6,8 +6,11 @@ Operations:
   the two always agree.
 - `plan_reply(request, model=..., scenario=...)`: the stream chunks (`GenerateContentResponse` dicts,
   usage as running totals on every chunk) and the equivalent whole (non-stream) response.
-- `example_for_schema(schema, rng)`: arguments valid against a declared tool's schema (Gemini `Schema`
-  or JSON Schema).
+- `example_for_schema(schema, rng)`: a value valid against a schema (Gemini `Schema` or JSON Schema,
+  local `$ref`s followed): a declared tool's arguments, or a structured answer.
+- Structured output: with `responseMimeType: application/json` the answer text is JSON, valid against
+  `responseJsonSchema` / `responseSchema` when one is given (a JSON object otherwise); with
+  `text/x.enum` it is one of the schema's enum values.
 
 Goals: same request and scenario → same reply, byte for byte; the reply is what Gemini would send for
 that script, and the stream concatenates to the non-stream body. No I/O, no clock: the app decides when
@@ -15,7 +18,7 @@ bytes go out.
 
 Plan: seed an RNG from the conversation (`contents`, system instruction, tools) and the scenario; pick
 one reply shape (blocked prompt, answer to a function response, scripted or schema-derived function
-calls, malformed call, text); build a list of parts with token counts; cut text into chunks of
+calls, malformed call, structured or free text); build a list of parts with token counts; cut text into chunks of
 `chunk_tokens`; stamp running usage on each chunk; merge the chunks for the non-stream form.
 """
 
@@ -235,6 +238,9 @@ def _answer(
     else:
         calls = _function_calls(request, scenario, declared, rng)
         text = _words(rng, scenario.text_tokens)
+    structured = _structured_text(request, scenario, rng)
+    if structured is not None:
+        text = structured
     if calls:
         return [_Piece({"functionCall": c}, _call_tokens(c)) for c in calls], finish_reason
     pieces = [_Piece({"text": t}, n) for t, n in _chunk_text(text, scenario, rng)]
@@ -243,6 +249,25 @@ def _answer(
         pieces = _truncate(pieces, limit)
         finish_reason = "MAX_TOKENS"
     return pieces or [_Piece({"text": ""}, 0)], finish_reason
+
+
+def _structured_text(
+    request: Mapping[str, Any], scenario: Scenario, rng: random.Random
+) -> str | None:
+    """The answer a structured-output request asks for (module docstring); None for free text."""
+    config = field(request, "generationConfig") or {}
+    mime_type = field(config, "responseMimeType")
+    schema = field(config, "responseJsonSchema") or field(config, "responseSchema")
+    if mime_type == "text/x.enum" and isinstance(schema, Mapping):
+        values = _as_list(field(schema, "enum"))
+        return str(rng.choice(values)) if values else None
+    if mime_type != "application/json":
+        return None
+    if isinstance(schema, Mapping):
+        value = example_for_schema(schema, rng)
+    else:
+        value = {"answer": _words(rng, scenario.text_tokens)}
+    return json_text.dumps(value).decode()
 
 
 def _function_calls(
@@ -494,16 +519,25 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-# --- arguments valid against a schema -------------------------------------------------------------
+# --- values valid against a schema ----------------------------------------------------------------
 
-_MAX_DEPTH = 6
+_MAX_DEPTH = 6  # optional properties and extra array items stop here
+_HARD_DEPTH = 32  # a schema that requires deeper nesting (a required self-reference) gets null
 
 
-def example_for_schema(schema: Mapping[str, Any], rng: random.Random, depth: int = 0) -> Any:
+def example_for_schema(
+    schema: Mapping[str, Any], rng: random.Random, depth: int = 0, *, root: Any = None
+) -> Any:
     """A value valid against `schema` (Gemini Schema or JSON Schema).
 
-    `pattern` only steers the choice among `enum` values; free strings are vocabulary words.
+    Local references (`#/$defs/Name`, `#/definitions/Name`) are resolved against `root` (the
+    schema itself at the top); `allOf` branches are merged. `pattern` only steers the choice among
+    `enum` values; free strings are vocabulary words.
     """
+    root = schema if root is None else root
+    schema = _resolved(schema, root)
+    if depth > _HARD_DEPTH:
+        return None
     if "const" in schema:
         return schema["const"]
     enum = field(schema, "enum")
@@ -512,12 +546,12 @@ def example_for_schema(schema: Mapping[str, Any], rng: random.Random, depth: int
     for key in ("anyOf", "oneOf"):
         branches = [b for b in _as_list(field(schema, key)) if isinstance(b, Mapping)]
         if branches:
-            return example_for_schema(branches[0], rng, depth + 1)
+            return example_for_schema(branches[0], rng, depth + 1, root=root)
     kind = _schema_type(schema)
     if kind == "object":
-        return _example_object(schema, rng, depth)
+        return _example_object(schema, rng, depth, root)
     if kind == "array":
-        return _example_array(schema, rng, depth)
+        return _example_array(schema, rng, depth, root)
     if kind == "integer":
         low, high = _bounds(schema, 0, 100)
         return rng.randint(int(-(-low // 1)), int(high // 1))
@@ -529,6 +563,35 @@ def example_for_schema(schema: Mapping[str, Any], rng: random.Random, depth: int
     if kind == "null":
         return None
     return _example_string(schema, rng)
+
+
+def _resolved(schema: Mapping[str, Any], root: Any) -> Mapping[str, Any]:
+    """`schema` with a local `$ref` replaced by its target and `allOf` branches merged in."""
+    for _ in range(_HARD_DEPTH):  # a chain of references, bounded against cycles
+        reference = schema.get("$ref")
+        if not isinstance(reference, str) or not reference.startswith("#/"):
+            break
+        target: Any = root
+        for step in reference[2:].split("/"):
+            step = step.replace("~1", "/").replace("~0", "~")
+            target = target.get(step) if isinstance(target, Mapping) else None
+        if not isinstance(target, Mapping):
+            break
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    branches = [b for b in _as_list(schema.get("allOf")) if isinstance(b, Mapping)]
+    if branches:
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+        for branch in branches:
+            branch = _resolved(branch, root)
+            properties = {**(merged.get("properties") or {}), **(branch.get("properties") or {})}
+            required = [*_as_list(merged.get("required")), *_as_list(branch.get("required"))]
+            merged = {**branch, **merged}
+            if properties:
+                merged["properties"] = properties
+            if required:
+                merged["required"] = required
+        schema = merged
+    return schema
 
 
 def _matching(values: list[Any], schema: Mapping[str, Any]) -> list[Any]:
@@ -560,7 +623,9 @@ def _schema_type(schema: Mapping[str, Any]) -> str:
     return "string"
 
 
-def _example_object(schema: Mapping[str, Any], rng: random.Random, depth: int) -> dict[str, Any]:
+def _example_object(
+    schema: Mapping[str, Any], rng: random.Random, depth: int, root: Any
+) -> dict[str, Any]:
     properties = field(schema, "properties")
     if not isinstance(properties, Mapping):
         return {}
@@ -570,18 +635,20 @@ def _example_object(schema: Mapping[str, Any], rng: random.Random, depth: int) -
         if not isinstance(sub, Mapping):
             continue
         if name in required or (depth < _MAX_DEPTH and rng.random() < 0.5):
-            result[name] = example_for_schema(sub, rng, depth + 1)
+            result[name] = example_for_schema(sub, rng, depth + 1, root=root)
     return result
 
 
-def _example_array(schema: Mapping[str, Any], rng: random.Random, depth: int) -> list[Any]:
+def _example_array(
+    schema: Mapping[str, Any], rng: random.Random, depth: int, root: Any
+) -> list[Any]:
     items = field(schema, "items")
     low = int(field(schema, "minItems", 0))
     high = int(field(schema, "maxItems", max(low, 2)))
     count = low if depth >= _MAX_DEPTH else rng.randint(low, max(low, min(high, low + 2)))
     if not isinstance(items, Mapping):
         return ["item"] * count
-    return [example_for_schema(items, rng, depth + 1) for _ in range(count)]
+    return [example_for_schema(items, rng, depth + 1, root=root) for _ in range(count)]
 
 
 def _example_string(schema: Mapping[str, Any], rng: random.Random) -> str:
@@ -597,7 +664,14 @@ def _example_string(schema: Mapping[str, Any], rng: random.Random) -> str:
     return text[:limit]
 
 
-_FORMATTED = {"date-time": "2025-06-01T12:00:00Z", "date": "2025-06-01"}
+_FORMATTED = {
+    "date-time": "2025-06-01T12:00:00Z",
+    "date": "2025-06-01",
+    "time": "12:00:00Z",
+    "email": "someone@example.com",
+    "uri": "https://example.com/",
+    "uuid": "6f1c2a52-3c1d-4f7e-9a3b-2d4e5f607182",
+}
 
 
 def _bounds(schema: Mapping[str, Any], low: float, high: float) -> tuple[float, float]:

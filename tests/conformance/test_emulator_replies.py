@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -112,6 +113,79 @@ def as_json_schema(schema: Any) -> Any:
         else:
             result[key] = value
     return result
+
+
+def answer_text(request: dict[str, Any], scenario: Scenario | None = None) -> str:
+    reply = plan_reply(request, model="m", scenario=scenario or PACKAGED["default"])
+    return "".join(p["text"] for p in reply.whole["candidates"][0]["content"]["parts"])
+
+
+@given(schemas(), st.sampled_from(["responseSchema", "response_schema"]))
+def test_json_mode_answers_json_valid_against_the_response_schema(
+    schema: dict[str, Any], key: str
+) -> None:
+    config = {"responseMimeType": "application/json", key: schema}
+    text = answer_text({"contents": [user("data please")], "generationConfig": config})
+    jsonschema.validate(json.loads(text), as_json_schema(schema))
+
+
+def test_json_schema_references_and_nullable_unions_are_followed() -> None:
+    schema = {
+        "$defs": {
+            "Step": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+        },
+        "type": "object",
+        "properties": {
+            "steps": {"type": "array", "items": {"$ref": "#/$defs/Step"}, "minItems": 1},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "kind": {"type": ["string", "null"], "enum": ["a", "b"]},
+            "when": {"type": "string", "format": "date-time"},
+        },
+        "required": ["steps", "note", "kind", "when"],
+        "additionalProperties": False,
+    }
+    config = {"responseMimeType": "application/json", "responseJsonSchema": schema}
+    for seed in range(20):
+        request = {"contents": [user(f"data {seed}")], "generationConfig": config}
+        jsonschema.validate(json.loads(answer_text(request)), schema)
+
+
+def test_json_mode_streams_json_text_and_counts_its_tokens() -> None:
+    config = {"responseMimeType": "application/json"}
+    request = {"contents": [user("facts")], "generationConfig": config}
+    reply = plan_reply(request, model="m", scenario=PACKAGED["default"])
+    text = answer_text(request)
+    assert isinstance(json.loads(text), dict)
+    assert len(reply.chunks) > 1
+    usage = reply.whole["usageMetadata"]
+    assert usage["candidatesTokenCount"] == count_tokens(text)
+
+
+def test_enum_mime_type_answers_one_value() -> None:
+    config = {
+        "responseMimeType": "text/x.enum",
+        "responseSchema": {"type": "STRING", "enum": ["x", "y"]},
+    }
+    assert answer_text({"contents": [user("pick")], "generationConfig": config}) in {"x", "y"}
+
+
+def test_a_function_response_in_json_mode_is_still_answered_in_json() -> None:
+    request = {
+        "contents": [
+            user("list files"),
+            {
+                "role": "model",
+                "parts": [{"functionCall": {"name": "Bash", "args": {"command": "ls"}}}],
+            },
+            {
+                "role": "user",
+                "parts": [{"functionResponse": {"name": "Bash", "response": {"output": "a"}}}],
+            },
+        ],
+        "tools": [{"functionDeclarations": [BASH]}],
+        "generationConfig": {"responseMimeType": "application/json"},
+    }
+    assert isinstance(json.loads(answer_text(request)), dict)
 
 
 def test_a_scripted_tool_call_is_made_on_user_text_and_its_output_quoted_after() -> None:

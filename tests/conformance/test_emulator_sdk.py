@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Literal
 
+import pydantic
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -153,3 +156,63 @@ def test_sdk_chat_a_marker_scripts_only_the_message_that_carries_it(
     assert first.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
     second = chat.send_message("thanks, and a short one?")  # the history still holds the marker
     assert second.candidates[0].finish_reason == types.FinishReason.STOP
+
+
+class Step(pydantic.BaseModel):
+    text: str
+    minutes: int = pydantic.Field(ge=0, le=90)
+
+
+class Recipe(pydantic.BaseModel):
+    name: str
+    servings: int = pydantic.Field(ge=1, le=12)
+    difficulty: Literal["easy", "hard"]
+    steps: list[Step]
+    note: str | None = None
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_sdk_structured_output_parses_into_the_requested_model(
+    emulator: RunningEmulator, stream: bool
+) -> None:
+    client = client_for(emulator)
+    config = types.GenerateContentConfig(
+        response_mime_type="application/json", response_schema=Recipe
+    )
+    if stream:
+        chunks = client.models.generate_content_stream(
+            model=MODEL, contents="a recipe", config=config
+        )
+        text = "".join(chunk.text or "" for chunk in chunks)
+        assert isinstance(Recipe.model_validate_json(text), Recipe)
+    else:
+        response = client.models.generate_content(model=MODEL, contents="a recipe", config=config)
+        assert isinstance(response.parsed, Recipe)
+
+
+def test_sdk_json_schema_output_with_references_validates(emulator: RunningEmulator) -> None:
+    client = client_for(emulator)
+    schema = Recipe.model_json_schema()  # Step is a $ref into $defs
+    config = types.GenerateContentConfig(
+        response_mime_type="application/json", response_json_schema=schema
+    )
+    response = client.models.generate_content(model=MODEL, contents="a recipe", config=config)
+    assert response.text is not None
+    Recipe.model_validate_json(response.text)
+
+
+def test_sdk_json_mode_without_a_schema_answers_a_json_object(emulator: RunningEmulator) -> None:
+    client = client_for(emulator)
+    config = types.GenerateContentConfig(response_mime_type="application/json")
+    response = client.models.generate_content(model=MODEL, contents="facts", config=config)
+    assert isinstance(json.loads(response.text or ""), dict)
+
+
+def test_sdk_enum_output_is_one_of_the_values(emulator: RunningEmulator) -> None:
+    client = client_for(emulator)
+    config = types.GenerateContentConfig(
+        response_mime_type="text/x.enum",
+        response_schema=types.Schema(type=types.Type.STRING, enum=["red", "green", "blue"]),
+    )
+    response = client.models.generate_content(model=MODEL, contents="a colour", config=config)
+    assert response.text in {"red", "green", "blue"}
