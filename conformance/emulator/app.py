@@ -169,7 +169,7 @@ class Emulator:
         self.faults = FaultPicker()
         self.capacity = CapacityLedger()
         self.tokens = TokenIssuer(config)
-        self.setup = codeassist.SetupFlow()
+        self.setup = codeassist.SetupFlow(config.onboarding_polls)
         self.script = ScenarioScript(config)
         self._sleep = sleep
         self._cached_contents: dict[str, dict[str, Any]] = {}

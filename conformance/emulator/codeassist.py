@@ -6,9 +6,11 @@ Operations:
 - `trace_id(seed)`: a deterministic trace id for a reply.
 - `SetupFlow.load_code_assist(identity, body)`: `:loadCodeAssist` — tiers, and the current tier and
   project once the credential is onboarded.
-- `SetupFlow.onboard_user(identity, body)`: `:onboardUser` — validates the tier/project rule
-  (free tier: project must be omitted), returns a long-running operation `{name, done: false}`.
-- `SetupFlow.get_operation(name)`: `GET /v1internal/{name}` — done on the first poll, with
+- `SetupFlow(polls).onboard_user(identity, body)`: `:onboardUser` — validates the tier/project rule
+  (free tier: project must be omitted), returns a long-running operation `{name, done}`: done at
+  once when `polls` is 0, else `done: false`; called again (older gemini-cli releases poll this
+  way) it answers the credential's operation, finished once it was polled enough.
+- `SetupFlow.get_operation(name)`: `GET /v1internal/{name}` — done on the `polls`-th poll, with
   `response.cloudaicompanionProject {id, name}`.
 - `SIMPLE_METHODS`: the bookkeeping methods gemini-cli also calls, with their minimal valid answers.
 - `account_answer(method, path, identity)`: the few other Google endpoints a Code Assist proxy touches
@@ -65,14 +67,31 @@ def trace_id(seed: bytes) -> str:
 
 @dataclass
 class _Onboarding:
+    name: str
     tier_id: str
     project: str
+    polls_left: int
+
+    def answer(self) -> dict[str, Any]:
+        """The long-running operation as getOperation (or a repeated onboardUser) shows it."""
+        if self.polls_left > 0:
+            return {"name": self.name, "done": False}
+        project = {"id": self.project, "name": self.project}
+        return {
+            "name": self.name,
+            "done": True,
+            "response": {
+                "@type": "type.googleapis.com/google.internal.cloud.code.v1internal.OnboardUserResponse",
+                "cloudaicompanionProject": project,
+            },
+        }
 
 
 class SetupFlow:
     """Onboarding state per credential, and the operations that onboarding starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, polls: int = 1) -> None:
+        self._polls = polls
         self._onboarded: dict[str, _Onboarding] = {}
         self._operations: dict[str, _Onboarding] = {}
 
@@ -80,13 +99,13 @@ class SetupFlow:
         """The `loadCodeAssist` answer for this credential."""
         answer: dict[str, Any] = {"allowedTiers": [FREE_TIER, STANDARD_TIER]}
         done = self._onboarded.get(identity)
-        if done is not None:
+        if done is not None and done.polls_left == 0:
             answer["currentTier"] = TIERS[done.tier_id]
             answer["cloudaicompanionProject"] = done.project
         return answer
 
     def onboard_user(self, identity: str, body: Mapping[str, Any]) -> dict[str, Any] | Rejection:
-        """Start onboarding; the operation finishes on its first poll."""
+        """Start onboarding, or show how far the credential's onboarding has got."""
         tier_id = body.get("tierId")
         if tier_id not in TIERS:
             return google_errors.invalid_argument(f"Invalid tier id: {tier_id!r}")
@@ -99,25 +118,22 @@ class SetupFlow:
             return google_errors.invalid_argument(
                 "cloudaicompanionProject is required for this tier"
             )
+        started = self._onboarded.get(identity)
+        if started is not None and (started.tier_id, started.project) == (tier_id, project):
+            started.polls_left = max(0, started.polls_left - 1)  # asking again is a poll
+            return started.answer()
         name = f"operations/onboard-{len(self._operations) + 1}"
-        self._operations[name] = _Onboarding(str(tier_id), project)
-        self._onboarded[identity] = self._operations[name]
-        return {"name": name, "done": False}
+        onboarding = _Onboarding(name, str(tier_id), project, self._polls)
+        self._operations[name] = self._onboarded[identity] = onboarding
+        return onboarding.answer()
 
     def get_operation(self, name: str) -> dict[str, Any] | Rejection:
-        """A finished onboarding operation, or 404."""
+        """The onboarding operation (done once polled enough), or 404."""
         onboarding = self._operations.get(name)
         if onboarding is None:
             return google_errors.not_found(f"Operation {name} not found.")
-        project = {"id": onboarding.project, "name": onboarding.project}
-        return {
-            "name": name,
-            "done": True,
-            "response": {
-                "@type": "type.googleapis.com/google.internal.cloud.code.v1internal.OnboardUserResponse",
-                "cloudaicompanionProject": project,
-            },
-        }
+        onboarding.polls_left = max(0, onboarding.polls_left - 1)
+        return onboarding.answer()
 
 
 def account_answer(method: str, path: str, identity: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ TOML shape (see default_scenarios.toml for a commented example):
     max_records = 10000                                   # recorded requests kept (oldest dropped)
     [auth]  api_keys = [...], access_tokens = [...]      # omitted: any credential is accepted
     [oauth] refresh_tokens = [...], clients = [{client_id, client_secret}], access_token_ttl_s
+    [codeassist] onboarding_polls = 1                     # getOperation polls until onboarding is done
     [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
         tool_call | tool_calls, call_declared_tools, framing, gzip, seed,
         [scenarios.NAME.latency] headers_ms, first_chunk_ms, chunk_gap_ms,
@@ -85,6 +86,7 @@ STATUS_FAULTS = frozenset(
     {"rate_limit", "capacity_429", "capacity_503", "quota_exhausted", "internal", "unavailable"}
 )
 MAX_STALL_MS = 120_000.0
+MAX_ONBOARDING_POLLS = 100
 
 _MARKER = re.compile(r"\[scenario:([A-Za-z0-9_.\-]+)\]")
 
@@ -229,6 +231,7 @@ class EmulatorConfig:
     oauth_clients: tuple[OAuthClient, ...] = ()
     access_token_ttl_s: int = 3599
     max_records: int = 10_000
+    onboarding_polls: int = 1  # 0: onboardUser answers a finished operation
 
     def scenario(self, name: str | None) -> Scenario:
         """The scenario called `name`, or the default one when `name` is None."""
@@ -280,7 +283,7 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
     _only_keys(
         data,
         "",
-        {"default_scenario", "models", "auth", "oauth", "scenarios", "max_records"},
+        {"default_scenario", "models", "auth", "oauth", "codeassist", "scenarios", "max_records"},
     )
     raw_scenarios = data.get("scenarios", {})
     if not isinstance(raw_scenarios, Mapping):
@@ -295,6 +298,13 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
     clients = tuple(
         OAuthClient(str(c["client_id"]), str(c["client_secret"])) for c in oauth.get("clients", [])
     )
+    codeassist = data.get("codeassist", {})
+    _only_keys(codeassist, "codeassist.", {"onboarding_polls"})
+    onboarding_polls = _non_negative_int(
+        codeassist.get("onboarding_polls", 1), "codeassist.onboarding_polls"
+    )
+    if onboarding_polls > MAX_ONBOARDING_POLLS:
+        raise ConfigError(f"codeassist.onboarding_polls: at most {MAX_ONBOARDING_POLLS}")
     return EmulatorConfig(
         scenarios=scenarios,
         default_scenario=default_name,
@@ -307,6 +317,7 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
         oauth_clients=clients,
         access_token_ttl_s=int(oauth.get("access_token_ttl_s", 3599)),
         max_records=int(data.get("max_records", 10_000)),
+        onboarding_polls=onboarding_polls,
     )
 
 

@@ -195,3 +195,41 @@ def test_account_setup_endpoints_a_code_assist_proxy_calls(
         )
         assert enabled.json()["done"] is True
     assert httpx.get(strict_emulator.url("/oauth2/v2/userinfo")).status_code == 401
+
+
+METADATA = {
+    "ideType": "IDE_UNSPECIFIED",
+    "platform": "PLATFORM_UNSPECIFIED",
+    "pluginType": "GEMINI",
+}
+FREE_TIER = {"tierId": "free-tier", "metadata": METADATA}
+
+
+def test_onboarding_again_answers_the_finished_operation(strict_emulator: RunningEmulator) -> None:
+    # Older gemini-cli releases poll by calling onboardUser again until it says done.
+    with bearer_client(strict_emulator) as client:
+        first = client.post("/v1internal:onboardUser", json=FREE_TIER).json()
+        client.get(f"/v1internal/{first['name']}")
+        again = client.post("/v1internal:onboardUser", json=FREE_TIER).json()
+    assert again["done"] is True
+    assert again["response"]["cloudaicompanionProject"]["id"].startswith("emulated-")
+
+
+@pytest.mark.parametrize("polls", [0, 1, 3])
+def test_onboarding_takes_the_configured_number_of_polls(polls: int) -> None:
+    with running_emulator({**CONFIG, "codeassist": {"onboarding_polls": polls}}) as emulator:
+        with bearer_client(emulator) as client:
+            operation = client.post("/v1internal:onboardUser", json=FREE_TIER).json()
+            answers = [operation]
+            while not answers[-1]["done"] and len(answers) <= 5:
+                answers.append(client.get(f"/v1internal/{operation['name']}").json())
+    assert len(answers) == polls + 1
+    assert answers[-1]["response"]["cloudaicompanionProject"]["id"].startswith("emulated-")
+
+
+def test_onboarding_polls_must_be_a_small_non_negative_integer() -> None:
+    from conformance.emulator.scenarios import ConfigError, parse_config
+
+    for bad in (-1, 1.5, "2", 101):
+        with pytest.raises(ConfigError, match="codeassist.onboarding_polls"):
+            parse_config({"codeassist": {"onboarding_polls": bad}})
