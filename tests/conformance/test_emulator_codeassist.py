@@ -217,12 +217,12 @@ def test_onboarding_again_answers_the_finished_operation(strict_emulator: Runnin
 
 @pytest.mark.parametrize("polls", [0, 1, 3])
 def test_onboarding_takes_the_configured_number_of_polls(polls: int) -> None:
-    with running_emulator({**CONFIG, "codeassist": {"onboarding_polls": polls}}) as emulator:
-        with bearer_client(emulator) as client:
-            operation = client.post("/v1internal:onboardUser", json=FREE_TIER).json()
-            answers = [operation]
-            while not answers[-1]["done"] and len(answers) <= 5:
-                answers.append(client.get(f"/v1internal/{operation['name']}").json())
+    config = {**CONFIG, "codeassist": {"onboarding_polls": polls}}
+    with running_emulator(config) as emulator, bearer_client(emulator) as client:
+        operation = client.post("/v1internal:onboardUser", json=FREE_TIER).json()
+        answers = [operation]
+        while not answers[-1]["done"] and len(answers) <= 5:
+            answers.append(client.get(f"/v1internal/{operation['name']}").json())
     assert len(answers) == polls + 1
     assert answers[-1]["response"]["cloudaicompanionProject"]["id"].startswith("emulated-")
 
@@ -231,5 +231,5 @@ def test_onboarding_polls_must_be_a_small_non_negative_integer() -> None:
     from conformance.emulator.scenarios import ConfigError, parse_config
 
     for bad in (-1, 1.5, "2", 101):
-        with pytest.raises(ConfigError, match="codeassist.onboarding_polls"):
+        with pytest.raises(ConfigError, match=r"codeassist\.onboarding_polls"):
             parse_config({"codeassist": {"onboarding_polls": bad}})
