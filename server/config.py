@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from compat._options import SchemaMode
+from server.errors import ServerError
 from server.flags import FLAG_NAMES, FlagError, Flags, parse_flag_value
 
 UpstreamKind = Literal["gemini", "code_assist"]
@@ -56,7 +57,7 @@ _T = TypeVar("_T")
 _NONE: tuple[str, ...] = ()
 
 
-class ConfigError(ValueError):
+class ConfigError(ServerError, ValueError):
     """A configuration value that cannot be used; the message names the key and its source."""
 
 

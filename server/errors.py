@@ -1,6 +1,11 @@
-"""The proxy's one error vocabulary: `ProxyError`, raised anywhere while answering a request
-(the edge and the upstream client alike) and rendered by `server.edge.envelopes` in the
-route's own envelope.
+"""The server's errors: `ServerError`, the root of every exception the server raises on
+purpose, and `ProxyError`, the one vocabulary for a request answered with an error, raised
+anywhere while answering (the edge and the upstream client alike) and rendered by
+`server.edge.envelopes` in the route's own envelope.
+
+Each room has its own root under ServerError (server.upstream.errors.UpstreamError,
+server.credentials.errors.CredentialError, server.state.errors.StoreError), and so have the
+top-level modules (server.config.ConfigError, server.flags.FlagError).
 
 Goals: one vocabulary inside the proxy (the Anthropic error types of protocols.md A.7);
 upstream (Google) errors keep the mapping of the protocol core (`compat.anthropic_error_for`);
@@ -12,7 +17,11 @@ from __future__ import annotations
 import compat
 
 
-class ProxyError(Exception):
+class ServerError(Exception):
+    """The root of every exception the server package raises on purpose."""
+
+
+class ProxyError(ServerError):
     """A failure to answer a request, in the Anthropic error vocabulary.
 
     `param` names the offending request field (OpenAI's `param`); `headers` go on the

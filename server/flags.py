@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
+from server.errors import ServerError
+
 if TYPE_CHECKING:
     from server.state.store import StateStore
 
@@ -43,7 +45,7 @@ _TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
 _FALSE_WORDS = frozenset({"off", "false", "0", "no"})
 
 
-class FlagError(ValueError):
+class FlagError(ServerError, ValueError):
     """A flag name or value that is not one of ours."""
 
 

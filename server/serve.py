@@ -21,7 +21,8 @@ from contextlib import AbstractContextManager
 
 from server.app import create_app
 from server.config import ConfigError, UpstreamConfig, load_config
-from server.credentials.credential import CredentialError, load_credentials
+from server.credentials.credential import load_credentials
+from server.credentials.errors import CredentialError
 from server.hosting import hypercorn_config, listening_socket, serve_forever
 from server.logs import configure_logging
 

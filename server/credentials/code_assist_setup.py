@@ -29,6 +29,8 @@ from typing import Any
 
 import httpx
 
+from server.credentials.errors import CredentialError
+
 FREE_TIER = "free-tier"
 LEGACY_TIER = "legacy-tier"
 
@@ -39,7 +41,7 @@ _METADATA = {
 }
 
 
-class CodeAssistSetupError(Exception):
+class CodeAssistSetupError(CredentialError):
     """loadCodeAssist / onboardUser failed, or onboarding did not finish in time."""
 
 

@@ -41,6 +41,7 @@ from server.credentials.code_assist_setup import (
     CodeAssistSetupError,
     discover_project,
 )
+from server.credentials.errors import CredentialError
 from server.credentials.oauth import (
     OAuthError,
     OAuthToken,
@@ -56,10 +57,6 @@ REFRESH_MARGIN = 60.0
 
 REFRESH_DEBOUNCE = 5.0
 """Seconds after a refresh during which a forced refresh is answered by that one."""
-
-
-class CredentialError(Exception):
-    """A credential that cannot authenticate (unreadable, refresh refused, setup failed)."""
 
 
 def _short_hash(text: str) -> str:

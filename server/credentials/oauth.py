@@ -30,10 +30,12 @@ from typing import Any
 
 import httpx
 
+from server.credentials.errors import CredentialError
+
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
-class OAuthError(Exception):
+class OAuthError(CredentialError):
     """An OAuth credential that cannot be read or refreshed."""
 
 

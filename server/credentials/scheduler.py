@@ -18,6 +18,7 @@ Operations:
         await .release(lease, kind, cooldown=, disable=, error=, input_tokens=, output_tokens=)
     Schedulers(board, rng).for_request(flags, scarce) -> RandomScheduler | HealthScheduler
     NoCredentialAvailable(model, retry_after)           every credential disabled or cooling
+    OutcomeKind                                         how an attempt ended, as counted here
 
 Usable = not disabled and not cooling for that model. `exclude` (credentials already tried by
 this request) is a preference: when only excluded credentials are usable, one of them is
@@ -43,6 +44,7 @@ from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from server.credentials.errors import CredentialError
 from server.state.store import StateStore
 
 if TYPE_CHECKING:
@@ -69,7 +71,7 @@ class OutcomeKind(enum.StrEnum):
     CANCELLED = "cancelled"  # the client went away first: nothing learnt about the credential
 
 
-class NoCredentialAvailable(Exception):
+class NoCredentialAvailable(CredentialError):
     """No credential can serve `model` now. `retry_after` is None when all are disabled."""
 
     def __init__(self, model: str, retry_after: float | None) -> None:

@@ -1,5 +1,6 @@
 """The proxy's edge: what a client meets, from its request's first byte to its answer's last.
 
+Modules:
     generation_routes   POST /v1/messages, POST /v1/chat/completions (raw ASGI)
     stream_relay        an open upstream stream relayed to the client as SSE, with pings
     token_count_routes  POST /v1/messages/count_tokens (Quart)
@@ -12,4 +13,6 @@
     envelopes           a ProxyError in the route's envelope (Anthropic or OpenAI)
     model_catalogue     which client model names exist, and their Anthropic shapes
     services            `Services`: the parts of one app the routes share
+
+Everything the edge raises to answer a client is a `server.errors.ProxyError`.
 """

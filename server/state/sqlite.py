@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from server.state.errors import StoreError
 from server.state.store import Cooldown, CredentialHealth, StateStore, Usage
 
 _T = TypeVar("_T")
@@ -72,7 +73,7 @@ class SQLiteStore(StateStore):
 
     async def _run(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
         if self._executor is None or self._db is None:
-            raise RuntimeError("the state store is not open; await store.open() first")
+            raise StoreError("the state store is not open; await store.open() first")
         db = self._db
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, lambda: operation(db)

@@ -1,5 +1,6 @@
 """The proxy's upstream side: one client request becomes one or more calls to Gemini.
 
+Modules:
     client          `Upstream`: generate / open_stream, the retry loop over attempts
     call            `UpstreamCall`: what one call asks for
     surfaces        the Gemini API or Code Assist: URL, body envelope, reply unwrapping
@@ -8,4 +9,5 @@
     attempt         one HTTP exchange with one leased credential
     stream          the open stream handed to the edge
     retry_policy    pure decisions after a failed attempt (v1, v2)
+    errors          UpstreamError, the root of this package's errors
 """

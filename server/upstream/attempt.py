@@ -20,9 +20,11 @@ from __future__ import annotations
 import httpx
 
 import compat
-from server.credentials.credential import Credential, CredentialError
+from server.credentials.credential import Credential
+from server.credentials.errors import CredentialError
 from server.credentials.scheduler import Lease
 from server.upstream.call import UpstreamCall
+from server.upstream.errors import UpstreamError
 from server.upstream.retry_policy import UpstreamOutcome
 from server.upstream.surfaces import Surface
 from server.upstream.transports import Transports
@@ -30,7 +32,7 @@ from server.upstream.transports import Transports
 MAX_ERROR_BODY_BYTES = 1 << 20
 
 
-class AttemptFailed(Exception):
+class AttemptFailed(UpstreamError):
     """One attempt failed; `outcome` is what the retry policy decides on."""
 
     def __init__(self, outcome: UpstreamOutcome, message: str) -> None:

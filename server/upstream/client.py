@@ -38,7 +38,7 @@ import httpx
 import compat
 from server.config import Config as ProxyConfig
 from server.config import UpstreamConfig
-from server.credentials.credential import CredentialError
+from server.credentials.errors import CredentialError
 from server.credentials.scheduler import (
     Lease,
     NoCredentialAvailable,

@@ -29,7 +29,7 @@ Plan: a policy never sleeps or reads a clock. The caller runs the attempt loop:
 
 The error classes come from `compat.parse_google_error` (GoogleError: http_status, status,
 message, reason, retry_delay, quota_id, is_capacity, is_terminal_quota); this module only
-needs those attributes, so it states them as the UpstreamError protocol.
+needs those attributes, so it states them as the ParsedGoogleError protocol.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ AUTH_STATUSES = frozenset({401, 403})
 PER_MINUTE_QUOTA_DELAY = 60.0
 
 
-class UpstreamError(Protocol):
+class ParsedGoogleError(Protocol):
     """The parsed Google error of a failed call (what compat.GoogleError provides)."""
 
     @property
@@ -80,7 +80,7 @@ class UpstreamOutcome:
     """
 
     status: int
-    error: UpstreamError | None = None
+    error: ParsedGoogleError | None = None
     bytes_sent: bool = False
     retry_after: float | None = None
     refreshable: bool = False

@@ -21,6 +21,7 @@ import httpx
 import compat
 from server.credentials.scheduler import OutcomeKind, RandomScheduler
 from server.upstream.attempt import Attempt, transport_message
+from server.upstream.errors import UpstreamError
 
 
 class Translator(Protocol):
@@ -40,7 +41,7 @@ def translator_error(translator: Translator) -> compat.GoogleError | None:
     return error if isinstance(error, compat.GoogleError) else None
 
 
-class UpstreamBroken(Exception):
+class UpstreamBroken(UpstreamError):
     """The upstream connection failed in the middle of a stream already sent to the client."""
 
 

@@ -12,12 +12,8 @@ import respx
 
 from server.config import UpstreamConfig
 from server.credentials.code_assist_setup import CodeAssistEndpoint
-from server.credentials.credential import (
-    ApiKeyCredential,
-    CredentialError,
-    OAuthCredential,
-    load_credentials,
-)
+from server.credentials.credential import ApiKeyCredential, OAuthCredential, load_credentials
+from server.credentials.errors import CredentialError
 
 TOKEN_URI = "https://127.0.0.1:9/token"
 BASE = "https://127.0.0.1:9"

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from server.state.errors import StoreError
 from server.state.factory import open_store
 from server.state.sqlite import SQLiteStore
 from server.state.store import Cooldown, StateStore
@@ -154,7 +155,7 @@ async def test_close_finishes_a_pending_batch(tmp_path) -> None:
 
 async def test_using_a_closed_store_is_a_clear_error() -> None:
     store = open_store(":memory:")
-    with pytest.raises(RuntimeError, match="not open"):
+    with pytest.raises(StoreError, match="not open"):
         await store.get_flags()
 
 
