@@ -1,0 +1,184 @@
+"""Workloads as data: what one request of each kind sends (data/workloads.toml and its bodies).
+
+Operations
+    workloads() -> Mapping[str, Workload]      the catalogue, read once from the package data
+    workload(name) -> Workload                 one of them (WorkloadError names the known ones)
+    request_body(workload, *, model=None, scenario=None, tag=None) -> bytes
+                                               the JSON body to send: the workload's body with
+                                               its model replaced, the emulator's scenario
+                                               marker and a request tag in the user's text
+    request_headers(workload, api_key) -> dict the protocol's headers (key, version, type)
+    request_tags(text) -> list[str]            the tags found in a text (an upstream record)
+    Workload.path                              "/v1/messages" or "/v1/chat/completions"
+
+Markers ride in the user's text because a proxy forwards the text and nothing else of ours:
+`[scenario:NAME]` picks the emulator's scenario (conformance/emulator/scenarios.py), and
+`[bench:TAG]` lets a runner find, in the emulator's records, the upstream attempts one client
+request caused. Both go at the start of the latest user message (the turn the emulator reads)
+and of the first one (where older emulators read it).
+
+Pure: the package data is read once (importlib.resources, no network, no clock), bodies are
+built without copying more than the messages that change, and bodies without a tag are cached.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from loadtests._common._timing import Protocol
+
+__all__ = [
+    "Workload",
+    "WorkloadError",
+    "request_body",
+    "request_headers",
+    "request_tags",
+    "workload",
+    "workloads",
+]
+
+PATHS: Mapping[str, str] = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions"}
+ANTHROPIC_VERSION = "2023-06-01"
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
+_TAG = re.compile(r"\[bench:([A-Za-z0-9_.\-]{1,80})\]")
+_KEYS = {"protocol", "body", "stream", "keep_messages", "description"}
+
+
+class WorkloadError(ValueError):
+    """An unknown workload, a bad catalogue entry, or a bad marker name."""
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """One kind of request; `template` is its body (shared: never mutate it). Compared and
+    hashed by identity: the catalogue holds one of each."""
+
+    name: str
+    protocol: Protocol
+    stream: bool
+    description: str
+    template: Mapping[str, Any]
+
+    @property
+    def path(self) -> str:
+        return PATHS[self.protocol]
+
+
+@cache
+def workloads() -> Mapping[str, Workload]:
+    """The packaged catalogue, by name."""
+    folder = resources.files(__package__).joinpath("data")
+    catalogue = tomllib.loads(folder.joinpath("workloads.toml").read_text("utf-8"))
+    bodies: dict[str, Any] = {}
+    found: dict[str, Workload] = {}
+    for name, entry in catalogue.items():
+        unknown = set(entry) - _KEYS
+        if unknown or entry.get("protocol") not in PATHS or "body" not in entry:
+            raise WorkloadError(f"workloads.toml: [{name}] is malformed ({sorted(unknown)})")
+        if entry["body"] not in bodies:
+            bodies[entry["body"]] = orjson.loads(folder.joinpath(entry["body"]).read_bytes())
+        body = dict(bodies[entry["body"]])
+        if "keep_messages" in entry:
+            body["messages"] = body["messages"][: entry["keep_messages"]]
+        stream = bool(entry.get("stream", False))
+        body["stream"] = stream
+        if stream and entry["protocol"] == "openai":
+            body["stream_options"] = {"include_usage": True}
+        found[name] = Workload(
+            name, entry["protocol"], stream, str(entry.get("description", "")), body
+        )
+    return MappingProxyType(found)
+
+
+def workload(name: str) -> Workload:
+    """The workload called `name`."""
+    try:
+        return workloads()[name]
+    except KeyError:
+        known = ", ".join(sorted(workloads()))
+        raise WorkloadError(f"unknown workload {name!r} (known: {known})") from None
+
+
+def request_body(
+    workload: Workload,
+    *,
+    model: str | None = None,
+    scenario: str | None = None,
+    tag: str | None = None,
+) -> bytes:
+    """The body to send for one request (see the module docstring for the markers)."""
+    for kind, value in (("scenario", scenario), ("tag", tag)):
+        if value is not None and _NAME.fullmatch(value) is None:
+            raise WorkloadError(f"{kind} {value!r}: 1-80 letters, digits, '_', '.', '-'")
+    if tag is None:
+        return _untagged_body(workload, model, scenario)
+    return _encode(workload, model, scenario, tag)
+
+
+@lru_cache(maxsize=256)
+def _untagged_body(workload: Workload, model: str | None, scenario: str | None) -> bytes:
+    return _encode(workload, model, scenario, None)
+
+
+def _encode(workload: Workload, model: str | None, scenario: str | None, tag: str | None) -> bytes:
+    body = dict(workload.template)
+    if model is not None:
+        body["model"] = model
+    prefix = "".join(
+        marker
+        for marker in (
+            f"[scenario:{scenario}] " if scenario else "",
+            f"[bench:{tag}] " if tag else "",
+        )
+    )
+    if prefix:
+        body["messages"] = _with_markers(list(body["messages"]), prefix)
+    return orjson.dumps(body)
+
+
+def _with_markers(messages: list[Any], prefix: str) -> list[Any]:
+    users = [i for i, message in enumerate(messages) if message.get("role") == "user"]
+    for index in {users[0], users[-1]} if users else set():
+        messages[index] = _prefixed(messages[index], prefix)
+    return messages
+
+
+def _prefixed(message: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """A copy of a user message whose first text starts with `prefix` (a text part is added
+    when it has none, e.g. a message of tool results)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": prefix + content}
+    blocks = list(content) if isinstance(content, list) else []
+    for position, block in enumerate(blocks):
+        if isinstance(block, dict) and block.get("type") == "text":
+            blocks[position] = {**block, "text": prefix + str(block.get("text", ""))}
+            break
+    else:
+        blocks.append({"type": "text", "text": prefix.strip()})
+    return {**message, "content": blocks}
+
+
+def request_headers(workload: Workload, api_key: str) -> dict[str, str]:
+    """The headers a client of the workload's protocol sends (the proxy key included)."""
+    if workload.protocol == "anthropic":
+        return {
+            "content-type": "application/json",
+            "x-api-key": api_key,
+            "anthropic-version": ANTHROPIC_VERSION,
+        }
+    return {"content-type": "application/json", "authorization": f"Bearer {api_key}"}
+
+
+def request_tags(text: str) -> list[str]:
+    """The `[bench:TAG]` tags in `text`, in order."""
+    return _TAG.findall(text) if "[bench:" in text else []
