@@ -52,6 +52,7 @@ from conformance.emulator.scenarios import (
     Fault,
     Scenario,
     UnknownScenario,
+    credential_id,
     load_config,
     request_marker,
 )
@@ -69,11 +70,6 @@ _CACHE_LIMIT = 1024
 _DURATION = re.compile(r"-?[0-9]+(\.[0-9]{0,9})?s")
 _MAX_DURATION_SECONDS = 315_576_000_000
 _RECORD_NUMBER = re.compile(r"-?[0-9]{1,18}")
-
-
-def credential_id(secret: str) -> str:
-    """The id a credential (API key or bearer token) is recorded under: a short hash, never the secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 @dataclass(slots=True)
@@ -454,7 +450,7 @@ class Emulator:
             surface=call.surface,
         )
         call.scenario = self._choose_scenario(request, inner)
-        call.request_number, fault = self.faults.pick(call.scenario)
+        call.request_number, fault = self.faults.pick(call.scenario, call.credential)
         if fault is not None and fault.kind in STATUS_FAULTS:
             rejection = fault_rejection(fault, model=call.model, surface=call.surface)
             raise _Refused(rejection, f"fault:{fault.kind}", array_body=fault.array_body)

@@ -2,8 +2,9 @@
 
 Operations:
 - `CapacityLedger.admit(scenario, credential=..., model=...)`: take one token from the credential's
-  bucket and the model's bucket (as the scenario sizes them); None if admitted, else the seconds until
-  a token is back (the RetryInfo the 429 carries).
+  bucket and the model's bucket (as the scenario sizes them; a credential outside the scenario's
+  `capacity.credentials`, when it lists some, has no credential bucket); None if admitted, else the
+  seconds until a token is back (the RetryInfo the 429 carries).
 - `CapacityLedger.reset()`: refill everything.
 
 Plan: classic token buckets refilled lazily from a monotonic clock (injectable for tests). A request
@@ -48,8 +49,14 @@ class CapacityLedger:
 
     def admit(self, scenario: Scenario, *, credential: str, model: str) -> float | None:
         """None when admitted (one token taken from each bucket), else seconds to wait."""
+        limited = not scenario.bucket_credentials or credential in scenario.bucket_credentials
         buckets = [
-            self._bucket(scenario.name, "credential", credential, scenario.credential_bucket),
+            self._bucket(
+                scenario.name,
+                "credential",
+                credential,
+                scenario.credential_bucket if limited else None,
+            ),
             self._bucket(scenario.name, "model", model, scenario.model_bucket),
         ]
         live = [b for b in buckets if b is not None]

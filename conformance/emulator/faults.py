@@ -1,8 +1,9 @@
 """Scripted failures: which request fails, and the Google error it gets.
 
 Operations:
-- `FaultPicker.pick(scenario)`: count the scenario's requests and return the first of its faults that
-  fires on this one (by request number, every n-th, or seeded probability), or None.
+- `FaultPicker.pick(scenario, credential)`: count the scenario's requests and return the first of its
+  faults that fires on this one (by request number, every n-th, or seeded probability; only for its
+  credentials when it lists some), or None.
 - `fault_rejection(fault, model=..., surface=...)`: the error a status fault answers with, in the
   shape the surface really uses (Gemini API quota bodies vs Code Assist ErrorInfo reasons).
 - `capacity_rejection(...)`: the 429 a drained token bucket answers with.
@@ -29,15 +30,16 @@ class FaultPicker:
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
 
-    def pick(self, scenario: Scenario) -> tuple[int, Fault | None]:
-        """The 1-based request number within `scenario`, and the fault that fires on it."""
+    def pick(self, scenario: Scenario, credential: str | None = None) -> tuple[int, Fault | None]:
+        """The 1-based request number within `scenario`, and the fault that fires on it (made
+        with `credential`, an id: faults limited to other credentials do not fire)."""
         self._counts[scenario.name] += 1
         number = self._counts[scenario.name]
         if not scenario.faults:
             return number, None
         rng = random.Random(f"{scenario.name}/{scenario.seed}/{number}")
         for fault in scenario.faults:
-            if fault.fires(number, rng):
+            if fault.fires(number, rng, credential):
                 return number, fault
         return number, None
 

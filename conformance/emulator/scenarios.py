@@ -24,12 +24,17 @@ TOML shape (see default_scenarios.toml for a commented example):
     [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
         tool_call | tool_calls, call_declared_tools, framing, gzip, seed,
         [scenarios.NAME.latency] headers_ms, first_chunk_ms, chunk_gap_ms,
-        [[scenarios.NAME.faults]] kind, probability | requests | every, ...,
-        [scenarios.NAME.capacity] per_credential = {rate, burst}, per_model = {rate, burst}
+        [[scenarios.NAME.faults]] kind, probability | requests | every, credentials, ...,
+        [scenarios.NAME.capacity] per_credential = {rate, burst}, per_model = {rate, burst},
+            credentials
+    `credentials` (a list of API keys or bearer tokens) limits a fault, or the per-credential
+    buckets, to those credentials: one hot or failing credential among several. They are kept
+    as credential ids (`credential_id`, the hash records show), never as secrets.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
@@ -89,6 +94,24 @@ MAX_STALL_MS = 120_000.0
 MAX_ONBOARDING_POLLS = 100
 
 _MARKER = re.compile(r"\[scenario:([A-Za-z0-9_.\-]+)\]")
+
+
+def credential_id(secret: str) -> str:
+    """The id a credential (API key or bearer token) is recorded under: a short hash, never the secret."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def _credential_ids(secrets: Any, where: str) -> frozenset[str]:
+    """The ids a request authenticated with one of `secrets` gets (as a key or a bearer token)."""
+    if (
+        not isinstance(secrets, list)
+        or not secrets
+        or not all(isinstance(s, str) and s for s in secrets)
+    ):
+        raise ConfigError(f"{where}: expected a non-empty list of API keys or bearer tokens")
+    return frozenset(
+        f"{kind}:{credential_id(secret)}" for secret in secrets for kind in ("key", "bearer")
+    )
 
 
 class ConfigError(ValueError):
@@ -161,9 +184,13 @@ class Fault:
     stall_ms: float = 5_000.0
     array_body: bool = False
     message: str = ""
+    credentials: frozenset[str] = frozenset()  # credential ids it is limited to; empty: all
 
-    def fires(self, request_number: int, rng: random.Random) -> bool:
-        """Whether this fault fires on the n-th request (1-based) of its scenario."""
+    def fires(self, request_number: int, rng: random.Random, credential: str | None = None) -> bool:
+        """Whether this fault fires on the n-th request (1-based) of its scenario, made with
+        `credential` (an id)."""
+        if self.credentials and credential not in self.credentials:
+            return False
         if request_number in self.requests:
             return True
         if self.every and request_number % self.every == 0:
@@ -206,6 +233,7 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     credential_bucket: BucketSpec | None = None
     model_bucket: BucketSpec | None = None
+    bucket_credentials: frozenset[str] = frozenset()  # ids with a credential bucket; empty: all
 
     @property
     def crlf(self) -> bool:
@@ -362,7 +390,7 @@ def parse_scenario(name: str, spec: Mapping[str, Any]) -> Scenario:
     if "tool_call" in spec:
         calls.insert(0, spec["tool_call"])
     capacity = spec.get("capacity", {})
-    _only_keys(capacity, where + "capacity.", {"per_credential", "per_model"})
+    _only_keys(capacity, where + "capacity.", {"per_credential", "per_model", "credentials"})
     chunk_tokens = _distribution(spec.get("chunk_tokens", 4), where + "chunk_tokens")
     if chunk_tokens.is_zero:
         raise ConfigError(f"{where}chunk_tokens: must be positive")
@@ -390,6 +418,11 @@ def parse_scenario(name: str, spec: Mapping[str, Any]) -> Scenario:
             capacity.get("per_credential"), where + "capacity.per_credential"
         ),
         model_bucket=_bucket(capacity.get("per_model"), where + "capacity.per_model"),
+        bucket_credentials=(
+            _credential_ids(capacity["credentials"], where + "capacity.credentials")
+            if "credentials" in capacity
+            else frozenset()
+        ),
     )
 
 
@@ -439,6 +472,7 @@ def _fault(spec: Mapping[str, Any], where: str) -> Fault:
             "stall_ms",
             "array_body",
             "message",
+            "credentials",
         },
     )
     kind = spec.get("kind")
@@ -464,6 +498,11 @@ def _fault(spec: Mapping[str, Any], where: str) -> Fault:
         stall_ms=stall_ms,
         array_body=bool(spec.get("array_body", False)),
         message=str(spec.get("message", "")),
+        credentials=(
+            _credential_ids(spec["credentials"], where + "credentials")
+            if "credentials" in spec
+            else frozenset()
+        ),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.emulator.app import Emulator
 from conformance.emulator.capacity import CapacityLedger
-from conformance.emulator.scenarios import parse_config, parse_scenario
+from conformance.emulator.scenarios import ConfigError, credential_id, parse_config, parse_scenario
 from conformance.emulator.testing import running_emulator
 
 GENERATE = "/v1beta/models/gemini-2.5-flash:generateContent"
@@ -179,6 +179,59 @@ def test_hot_credentials_get_429_and_cool_ones_do_not() -> None:
         assert (
             post(emu.base_url, GENERATE, "default", headers={"x-goog-api-key": "hot"}).status_code
             == 200
+        )
+
+
+def test_a_fault_limited_to_credentials_fires_only_for_them() -> None:
+    config = {
+        "scenarios": {
+            "default": {
+                "faults": [
+                    {
+                        "kind": "capacity_429",
+                        "every": 1,
+                        "credentials": ["third"],
+                        "retry_delay_s": 5,
+                    },
+                ]
+            }
+        }
+    }
+    with running_emulator(config) as emu:
+        statuses = {
+            key: post(
+                emu.base_url, GENERATE, "default", headers={"x-goog-api-key": key}
+            ).status_code
+            for key in ("first", "second", "third")
+        }
+        bearer = httpx.post(
+            emu.base_url + GENERATE, json=HELLO, headers={"authorization": "Bearer third"}
+        )
+        assert statuses == {"first": 200, "second": 200, "third": 429}
+        assert (
+            bearer.status_code == 429 and error_reason(bearer.json()) == "MODEL_CAPACITY_EXHAUSTED"
+        )
+        assert "third" not in str(emu.requests())  # kept as an id, never as the secret
+
+
+def test_a_credential_bucket_limited_to_hot_credentials_leaves_the_others_unlimited() -> None:
+    now = [0.0]
+    ledger = CapacityLedger(clock=lambda: now[0])
+    spec = {"per_credential": {"rate": 1, "burst": 1}, "credentials": ["hot"]}
+    scenario = parse_scenario("h", {"capacity": spec})
+    hot, cool = "key:" + credential_id("hot"), "key:" + credential_id("cool")
+    assert ledger.admit(scenario, credential=hot, model="x") is None
+    assert ledger.admit(scenario, credential=hot, model="x") == pytest.approx(1.0)
+    assert all(ledger.admit(scenario, credential=cool, model="x") is None for _ in range(5))
+
+
+@pytest.mark.parametrize("credentials", [[], "hot", [""], [1]])
+def test_credentials_must_be_a_list_of_secrets(credentials: Any) -> None:
+    with pytest.raises(
+        ConfigError, match=r"scenarios\.h\.faults\[0\]\.credentials: expected a non-empty list"
+    ):
+        parse_scenario(
+            "h", {"faults": [{"kind": "internal", "every": 1, "credentials": credentials}]}
         )
 
 
