@@ -8,7 +8,8 @@ Routes:
   `POST /v1beta/cachedContents`, `GET|DELETE /v1beta/cachedContents/{id}`.
 - Code Assist (auth: Bearer): `POST /v1internal:{generateContent | streamGenerateContent |
   countTokens | loadCodeAssist | onboardUser | ...}`, `GET /v1internal/{operation name}`.
-- OAuth: `POST /token` (also `/oauth2/v4/token`), the refresh grant.
+- OAuth: `POST /token` (also `/oauth2/v4/token`), the refresh grant; `POST /revoke` (also
+  `/o/oauth2/revoke`), token revocation.
 - Account setup a Code Assist proxy does (auth: Bearer): `GET /oauth2/v2/userinfo`,
   `GET /v1/projects`, `POST /v1/projects/{p}/services/{s}:enable` (codeassist.account_answer).
 - Control: `GET /_emulator/requests[?since=N]`, `POST /_emulator/reset`, `POST /_emulator/script`
@@ -231,6 +232,8 @@ class Emulator:
                 return self._cached_content(request)
             if path in {"/token", "/oauth2/v4/token"} and method == "POST":
                 return self._oauth_token(request)
+            if path in {"/revoke", "/o/oauth2/revoke"} and method == "POST":
+                return self._oauth_revoke(request)
             if path == "/_emulator/requests" and method == "GET":
                 return self._records(request)
             if path == "/_emulator/reset" and method == "POST":
@@ -566,6 +569,12 @@ class Emulator:
         verdict = "ok" if status == 200 else f"oauth:{answer['error']}"
         return Handled(status, orjson.dumps(answer), verdict, "oauth", redact_fields(form))
 
+    def _oauth_revoke(self, request: Request) -> Handled:
+        form = dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        status, answer = self.tokens.revoke(form.get("token") or request.query.get("token"))
+        verdict = "ok" if status == 200 else f"oauth:{answer['error']}"
+        return Handled(status, orjson.dumps(answer), verdict, "oauth")
+
     # --- auth -------------------------------------------------------------------------------------
 
     def _authenticate(self, request: Request, surface: str) -> str:
@@ -576,6 +585,9 @@ class Emulator:
             if key:
                 if self.config.api_keys is not None and key not in self.config.api_keys:
                     raise _Refused(google_errors.api_key_invalid(), "unauthenticated")
+                refused = self.config.refused_api_keys.get(key)
+                if refused is not None:
+                    raise _Refused(_refused_key(refused, key), "unauthenticated")
                 return "key:" + credential_id(key)
         if bearer and bearer[:7].lower() == "bearer ":
             token = bearer[7:].strip()
@@ -708,6 +720,15 @@ def _answer(
         handled.surface, handled.credential, handled.parsed = surface, credential, body
         return handled
     return Handled(200, json_text.dumps(answer), "ok", surface, body, credential=credential)
+
+
+def _refused_key(kind: str, key: str) -> Rejection:
+    """Google's answer to a key refused as `kind` (scenarios.REFUSED_KEY_KINDS)."""
+    if kind == "expired":
+        return google_errors.api_key_expired()
+    if kind == "suspended":
+        return google_errors.consumer_suspended(key)
+    return google_errors.permission_denied()
 
 
 def _model_info(name: str) -> dict[str, Any]:

@@ -80,6 +80,12 @@ def fault_rejection(fault: Fault, *, model: str, surface: str) -> Rejection:
             if fault.message
             else google_errors.unavailable()
         )
+    if fault.kind == "permission_denied":
+        return (
+            google_errors.permission_denied(fault.message)
+            if fault.message
+            else google_errors.permission_denied()
+        )
     raise ValueError(f"{fault.kind} is a stream fault, not a status fault")
 
 

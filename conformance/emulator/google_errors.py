@@ -5,7 +5,8 @@ Operations:
   other `details` entries); `body()` gives the JSON envelope, `stream_body()` the one-element array
   Google sends when the error arrives on a streaming call.
 - Builders, one per canonical status the emulator needs: `invalid_argument`, `failed_precondition`,
-  `api_key_invalid`, `unauthenticated`, `permission_denied`, `api_key_missing`, `not_found`,
+  `api_key_invalid`, `api_key_expired`, `unauthenticated`, `permission_denied`,
+  `consumer_suspended`, `api_key_missing`, `not_found`,
   `model_not_found`, `quota_exceeded` (Gemini API free-tier 429), `rate_limit_exceeded`,
   `quota_exhausted`, `model_capacity_exhausted` (Code Assist 429/503), `unavailable`, `internal`,
   `deadline_exceeded`.
@@ -159,14 +160,18 @@ def failed_precondition(message: str) -> Rejection:
 
 def api_key_invalid() -> Rejection:
     """The Gemini API's answer to an unknown `x-goog-api-key` (wording not verified)."""
-    return Rejection(
-        400,
-        "INVALID_ARGUMENT",
-        "API key not valid. Please pass a valid API key.",
-        extra_details=(
-            error_info("API_KEY_INVALID", "googleapis.com", {"service": GEMINI_DOMAIN}),
-        ),
-    )
+    return _api_key_refused("API key not valid. Please pass a valid API key.")
+
+
+def api_key_expired() -> Rejection:
+    """The Gemini API's answer to an expired key: the same reason as an invalid one (wording as
+    quoted in public issues, not verified)."""
+    return _api_key_refused("API key expired. Please renew the API key.")
+
+
+def _api_key_refused(message: str) -> Rejection:
+    reason = error_info("API_KEY_INVALID", "googleapis.com", {"service": GEMINI_DOMAIN})
+    return Rejection(400, "INVALID_ARGUMENT", message, extra_details=(reason,))
 
 
 # --- 401 / 403 / 404 -----------------------------------------------------------------------------
@@ -187,6 +192,23 @@ def unauthenticated() -> Rejection:
 def permission_denied(message: str = "The caller does not have permission") -> Rejection:
     """HTTP 403 PERMISSION_DENIED (default wording is Google's canonical text; not verified)."""
     return Rejection(403, "PERMISSION_DENIED", message)
+
+
+def consumer_suspended(api_key: str) -> Rejection:
+    """HTTP 403 for a key whose project is suspended; Google quotes the key in the message
+    (wording as quoted in public issues, not verified)."""
+    return Rejection(
+        403,
+        "PERMISSION_DENIED",
+        f"Permission denied: Consumer 'api_key:{api_key}' has been suspended.",
+        extra_details=(
+            error_info(
+                "CONSUMER_SUSPENDED",
+                "googleapis.com",
+                {"consumer": "projects/000000000000", "service": GEMINI_DOMAIN},
+            ),
+        ),
+    )
 
 
 def api_key_missing() -> Rejection:

@@ -7,6 +7,9 @@ Operations:
   (`400 invalid_grant`, `400 unsupported_grant_type`, `401 invalid_client`, `400 invalid_request`).
 - `TokenIssuer.identity(access_token)`: the credential an issued, unexpired token stands for (the
   refresh token it came from), so capacity and onboarding follow the credential, not the token.
+- `TokenIssuer.revoke(token)`: answer `POST /revoke` (Google's revocation endpoint, `token` in the
+  form or the query): an access token stops working; a refresh token stops refreshing, and the
+  access tokens issued from it stop working. `{}` with 200, or 400 `invalid_token`.
 
 The clock is injectable so token expiry is testable without waiting.
 """
@@ -34,6 +37,7 @@ class TokenIssuer:
         self._config = config
         self._clock = clock
         self._issued: dict[str, tuple[str, float]] = {}  # access token -> (refresh token, expiry)
+        self._revoked: set[str] = set()  # refresh tokens
         self._serial = 0
 
     def refresh(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
@@ -48,7 +52,7 @@ class TokenIssuer:
         refresh_token = form.get("refresh_token")
         if not refresh_token:
             return 400, _oauth_error("invalid_request", "Missing required parameter: refresh_token")
-        if refresh_token not in self._config.refresh_tokens:
+        if refresh_token not in self._config.refresh_tokens or refresh_token in self._revoked:
             return 400, _oauth_error("invalid_grant", "Bad Request")
         self._serial += 1
         digest = hashlib.sha256(f"{refresh_token}/{self._serial}".encode()).hexdigest()
@@ -72,6 +76,19 @@ class TokenIssuer:
             del self._issued[access_token]
             return None
         return "oauth:" + hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+
+    def revoke(self, token: str | None) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for one revocation request."""
+        if token and token in self._issued:
+            del self._issued[token]
+            return 200, {}
+        if token and token in self._config.refresh_tokens and token not in self._revoked:
+            self._revoked.add(token)
+            for access, (refresh, _) in list(self._issued.items()):
+                if refresh == token:
+                    del self._issued[access]
+            return 200, {}
+        return 400, _oauth_error("invalid_token", "Token expired or revoked")
 
     def _client_known(self, client_id: str | None, client_secret: str | None) -> bool:
         clients = self._config.oauth_clients

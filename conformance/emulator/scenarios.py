@@ -19,6 +19,7 @@ TOML shape (see default_scenarios.toml for a commented example):
     models = ["gemini-2.5-flash", ...]
     max_records = 10000                                   # recorded requests kept (oldest dropped)
     [auth]  api_keys = [...], access_tokens = [...]      # omitted: any credential is accepted
+            refused_api_keys = {KEY = "expired" | "suspended" | "forbidden"}
     [oauth] refresh_tokens = [...], clients = [{client_id, client_secret}], access_token_ttl_s
     [codeassist] onboarding_polls = 1                     # getOperation polls until onboarding is done
     [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
@@ -40,7 +41,7 @@ import random
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +83,24 @@ FAULT_KINDS = frozenset(
         "quota_exhausted",  # 429 RESOURCE_EXHAUSTED, QUOTA_EXHAUSTED (terminal)
         "internal",  # 500 INTERNAL
         "unavailable",  # 503 UNAVAILABLE
+        "permission_denied",  # 403 PERMISSION_DENIED without a reason (e.g. a file not shared)
         "drop",  # stream: connection dropped after `after_chunks` chunks
         "stall",  # stream: `stall_ms` of silence after `after_chunks` chunks, then the rest
         "malformed_chunk",  # stream: one truncated JSON event after `after_chunks` chunks
     }
 )
 STATUS_FAULTS = frozenset(
-    {"rate_limit", "capacity_429", "capacity_503", "quota_exhausted", "internal", "unavailable"}
+    {
+        "rate_limit",
+        "capacity_429",
+        "capacity_503",
+        "quota_exhausted",
+        "internal",
+        "unavailable",
+        "permission_denied",
+    }
 )
+REFUSED_KEY_KINDS = frozenset({"expired", "suspended", "forbidden"})
 MAX_STALL_MS = 120_000.0
 MAX_ONBOARDING_POLLS = 100
 
@@ -255,6 +266,7 @@ class EmulatorConfig:
     models: tuple[str, ...] = DEFAULT_MODELS
     api_keys: frozenset[str] | None = None
     access_tokens: frozenset[str] | None = None
+    refused_api_keys: Mapping[str, str] = field(default_factory=dict)  # key -> REFUSED_KEY_KINDS
     refresh_tokens: frozenset[str] = frozenset({"emulator-refresh-token"})
     oauth_clients: tuple[OAuthClient, ...] = ()
     access_token_ttl_s: int = 3599
@@ -320,7 +332,15 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
     default_name = str(data.get("default_scenario", "default"))
     scenarios.setdefault(default_name, Scenario(name=default_name))
     auth = data.get("auth", {})
-    _only_keys(auth, "auth.", {"api_keys", "access_tokens"})
+    _only_keys(auth, "auth.", {"api_keys", "access_tokens", "refused_api_keys"})
+    refused = auth.get("refused_api_keys", {})
+    if not isinstance(refused, Mapping):
+        raise ConfigError("auth.refused_api_keys: expected a table of key = kind")
+    for key, kind in refused.items():
+        if kind not in REFUSED_KEY_KINDS:
+            raise ConfigError(
+                f"auth.refused_api_keys.{key}: {kind!r} is not one of {sorted(REFUSED_KEY_KINDS)}"
+            )
     oauth = data.get("oauth", {})
     _only_keys(oauth, "oauth.", {"refresh_tokens", "clients", "access_token_ttl_s"})
     clients = tuple(
@@ -339,6 +359,7 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
         models=tuple(str(m) for m in data.get("models", DEFAULT_MODELS)),
         api_keys=_optional_set(auth.get("api_keys")),
         access_tokens=_optional_set(auth.get("access_tokens")),
+        refused_api_keys={str(k): str(v) for k, v in refused.items()},
         refresh_tokens=frozenset(
             str(t) for t in oauth.get("refresh_tokens", ["emulator-refresh-token"])
         ),

@@ -233,3 +233,28 @@ def test_onboarding_polls_must_be_a_small_non_negative_integer() -> None:
     for bad in (-1, 1.5, "2", 101):
         with pytest.raises(ConfigError, match=r"codeassist\.onboarding_polls"):
             parse_config({"codeassist": {"onboarding_polls": bad}})
+
+
+def test_a_revoked_access_token_is_refused_and_a_refresh_gets_a_new_one(
+    strict_emulator: RunningEmulator,
+) -> None:
+    with bearer_client(strict_emulator) as client:
+        token = client.headers["authorization"].removeprefix("Bearer ")
+        revoked = httpx.post(strict_emulator.url("/revoke"), data={"token": token})
+        assert (revoked.status_code, revoked.json()) == (200, {})
+        assert client.post("/v1internal:generateContent", json=ENVELOPE).status_code == 401
+        again = httpx.post(strict_emulator.url("/revoke"), data={"token": token})
+        assert (again.status_code, again.json()["error"]) == (400, "invalid_token")
+    with bearer_client(strict_emulator) as client:  # the refresh token still works
+        assert client.post("/v1internal:generateContent", json=ENVELOPE).status_code == 200
+
+
+def test_a_revoked_refresh_token_can_no_longer_refresh_nor_use_its_tokens(
+    strict_emulator: RunningEmulator,
+) -> None:
+    with bearer_client(strict_emulator) as client:
+        revoked = httpx.post(strict_emulator.url("/revoke"), params={"token": "rt-good"})
+        assert revoked.status_code == 200
+        assert client.post("/v1internal:generateContent", json=ENVELOPE).status_code == 401
+    refresh = httpx.post(strict_emulator.url("/token"), data=REFRESH_FORM)
+    assert (refresh.status_code, refresh.json()["error"]) == (400, "invalid_grant")

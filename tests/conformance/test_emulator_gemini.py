@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from conformance.emulator.app import credential_id
 from conformance.emulator.testing import RunningEmulator, running_emulator
@@ -311,3 +312,60 @@ def test_a_marker_applies_only_to_the_request_whose_latest_user_turn_carries_it(
         )
         == "STOP"
     )
+
+
+REFUSING = {
+    "auth": {
+        "api_keys": ["good", "old", "banned", "walled"],
+        "refused_api_keys": {"old": "expired", "banned": "suspended", "walled": "forbidden"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "reason", "words"),
+    [
+        ("unknown", 400, "API_KEY_INVALID", "API key not valid"),
+        ("old", 400, "API_KEY_INVALID", "API key expired"),
+        ("banned", 403, "CONSUMER_SUSPENDED", "has been suspended"),
+        ("walled", 403, None, "The caller does not have permission"),
+    ],
+)
+def test_refused_api_keys_get_googles_answer_for_their_kind(
+    key: str, status: int, reason: str | None, words: str
+) -> None:
+    with running_emulator(REFUSING) as emulator:
+        answer = httpx.post(
+            emulator.url(f"{MODEL_PATH}:generateContent"),
+            json=HELLO,
+            headers={"x-goog-api-key": key},
+        )
+        good = httpx.post(
+            emulator.url(f"{MODEL_PATH}:generateContent"),
+            json=HELLO,
+            headers={"x-goog-api-key": "good"},
+        )
+    error = answer.json()["error"]
+    assert (answer.status_code, error["code"]) == (status, status)
+    assert words in error["message"]
+    reasons = [d.get("reason") for d in error.get("details", []) if "reason" in d]
+    assert reasons == ([reason] if reason else [])
+    assert good.status_code == 200
+
+
+def test_a_refused_key_kind_must_be_known() -> None:
+    from conformance.emulator.scenarios import ConfigError, parse_config
+
+    with pytest.raises(ConfigError, match=r"auth\.refused_api_keys"):
+        parse_config({"auth": {"refused_api_keys": {"k": "sleepy"}}})
+
+
+def test_the_permission_denied_fault_is_a_403_without_a_reason(gemini: httpx.Client) -> None:
+    answer = gemini.post(
+        f"{MODEL_PATH}:generateContent",
+        json=HELLO,
+        headers={"x-emulator-scenario": "permission_denied"},
+    )
+    assert answer.status_code == 403
+    assert answer.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert "details" not in answer.json()["error"]
