@@ -3,6 +3,7 @@
 Operations
     parse_google_error(status, body) -> GoogleError     any body: google.rpc JSON, array, text
     GoogleError.is_capacity / .is_rate_limit / .is_terminal_quota / .retryable / .retry_after
+    GoogleError.refused_credential / .is_bare_denial      the gateway's credential refused
     anthropic_error_for(error) -> (http_status, body)   Anthropic error envelope (§A.7)
     openai_error_for(error) -> (http_status, body)      OpenAI error envelope (§D.4)
     anthropic_error_body(type, message) -> dict
@@ -19,9 +20,10 @@ Plan
     (rules from gemini-cli's googleQuotaErrors.ts, protocols.md §C). Client-facing mappings
     are small decision functions.
 
-Choice: an upstream 401/403 means Google refused the *gateway's* credential (the client's
-own key was already accepted by the proxy), so both become 502 `api_error` rather than a
-401/403 that would make a client such as Claude Code ask its user to log in again.
+Choice: an upstream 401/403, and a 400 whose reason names the key (`API_KEY_INVALID`), mean
+Google refused the *gateway's* credential (the client's own key was already accepted by the
+proxy), so they become 502 `api_error` rather than a 401/403 that would make a client such as
+Claude Code ask its user to log in again, or a 400 that would blame the client's request.
 """
 
 from __future__ import annotations
@@ -50,6 +52,27 @@ _RETRY_IN = re.compile(r"Please retry in ([0-9]+(?:\.[0-9]+)?)(ms|s)\b")
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)(ms|s)\s*$")
 _DOUBLED_COMMA = re.compile(rb",\s*,")
 _RETRYABLE_STATUSES = frozenset({408, 429, 499, 500, 502, 503, 504})
+# google.rpc ErrorInfo reasons (AIP-193, domain googleapis.com) that refuse the credential itself,
+# whatever the request: the cause each stands for.
+_CREDENTIAL_REASONS = {
+    "API_KEY_INVALID": "invalid",
+    "API_KEY_EXPIRED": "expired",
+    "CONSUMER_INVALID": "invalid",
+    "CREDENTIALS_MISSING": "invalid",
+    "ACCESS_TOKEN_TYPE_UNSUPPORTED": "invalid",
+    "ACCESS_TOKEN_EXPIRED": "expired",
+    "API_KEY_SERVICE_BLOCKED": "forbidden",
+    "API_KEY_HTTP_REFERRER_BLOCKED": "forbidden",
+    "API_KEY_IP_ADDRESS_BLOCKED": "forbidden",
+    "API_KEY_ANDROID_APP_BLOCKED": "forbidden",
+    "API_KEY_IOS_APP_BLOCKED": "forbidden",
+    "ACCESS_TOKEN_SCOPE_INSUFFICIENT": "forbidden",
+    "SERVICE_DISABLED": "forbidden",
+    "CONSUMER_SUSPENDED": "forbidden",
+    "BILLING_DISABLED": "forbidden",
+    "USER_PROJECT_DENIED": "forbidden",
+}
+_KEY_MESSAGE = re.compile(r"\bAPI key (not valid|expired)", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 1000
 
 _CANONICAL_STATUS = {
@@ -108,6 +131,29 @@ class GoogleError:
     def is_rate_limit(self) -> bool:
         """A 429 that is neither capacity nor a terminal quota: back off and retry."""
         return self.http_status == 429 and not self.is_capacity and not self.is_terminal_quota
+
+    @property
+    def refused_credential(self) -> str | None:
+        """Why Google refused the credential itself, whatever the request: `invalid`, `expired`,
+        `forbidden` (a known ErrorInfo reason, or an "API key not valid/expired" message), or
+        `unauthenticated` (any 401); None when the error does not say so."""
+        cause = _CREDENTIAL_REASONS.get(self.reason or "")
+        if cause is not None:
+            if cause == "invalid" and "expired" in self.message.lower():
+                return "expired"
+            return cause
+        if self.http_status == 401:
+            return "unauthenticated"
+        match = _KEY_MESSAGE.search(self.message) if self.http_status == 400 else None
+        if match is not None:
+            return "expired" if match.group(1).lower() == "expired" else "invalid"
+        return None
+
+    @property
+    def is_bare_denial(self) -> bool:
+        """A 403 that names no reason: it may refuse the credential (a leaked key) or something
+        the request named (a file the project cannot read); the error alone cannot tell."""
+        return self.http_status == 403 and self.refused_credential is None and not self.reason
 
     @property
     def retryable(self) -> bool:
@@ -245,7 +291,7 @@ def _anthropic_status_and_type(error: GoogleError) -> tuple[int, str]:
         return 529, "overloaded_error"
     if code == 429:
         return 429, "rate_limit_error"
-    if code in (401, 403):
+    if code in (401, 403) or error.refused_credential is not None:
         return 502, "api_error"  # the gateway's credential, not the client's (module docstring)
     if code == 404:
         return 404, "not_found_error"
@@ -284,7 +330,7 @@ def openai_error_for(error: GoogleError) -> tuple[int, dict[str, Any]]:
         status, error_type, error_code = 429, "insufficient_quota", "insufficient_quota"
     elif code == 429:
         status, error_type, error_code = 429, "rate_limit_error", "rate_limit_exceeded"
-    elif code in (401, 403):
+    elif code in (401, 403) or error.refused_credential is not None:
         status, error_type, error_code = 502, "server_error", "upstream_auth_failed"
     elif code == 404:
         status, error_type, error_code = 404, "invalid_request_error", "not_found"

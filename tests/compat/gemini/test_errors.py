@@ -15,7 +15,17 @@ from compat._gemini.errors import (
     openai_error_for,
     parse_google_error,
 )
-from tests.real_google_errors import CAPACITY_429, QUOTA_429, TERMINAL_QUOTA
+from tests.real_google_errors import (
+    API_KEY_EXPIRED_400,
+    API_KEY_INVALID_400,
+    CAPACITY_429,
+    FILE_DENIED_403,
+    LEAKED_KEY_403,
+    QUOTA_429,
+    SERVICE_DISABLED_403,
+    TERMINAL_QUOTA,
+    UNAUTHENTICATED_401,
+)
 
 
 def body(obj: object) -> bytes:
@@ -191,3 +201,47 @@ def test_any_body_parses_without_raising(status: int, raw: bytes) -> None:
     assert 400 <= http_status <= 599 and payload["type"] == "error"
     assert isinstance(payload["error"]["message"], str) and payload["error"]["message"]
     json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("status", "document", "cause"),
+    [
+        (400, API_KEY_INVALID_400, "invalid"),
+        (400, API_KEY_EXPIRED_400, "expired"),
+        (403, SERVICE_DISABLED_403, "forbidden"),
+        (401, UNAUTHENTICATED_401, "invalid"),
+        (401, {"error": {"code": 401, "message": "Unauthorized"}}, "unauthenticated"),
+        (
+            400,
+            {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key."}},
+            "invalid",
+        ),
+    ],
+)
+def test_a_refused_credential_is_named_with_its_cause_and_answered_as_the_gateways_failure(
+    status: int, document: dict[str, object], cause: str
+) -> None:
+    error = parse_google_error(status, body(document))
+    assert error.refused_credential == cause and not error.is_bare_denial
+    assert anthropic_error_for(error)[0] == 502
+    assert anthropic_error_for(error)[1]["error"]["type"] == "api_error"
+    openai_status, openai_body = openai_error_for(error)
+    assert (openai_status, openai_body["error"]["code"]) == (502, "upstream_auth_failed")
+
+
+@pytest.mark.parametrize("document", [LEAKED_KEY_403, FILE_DENIED_403])
+def test_a_403_without_a_reason_is_a_bare_denial_not_a_named_refusal(
+    document: dict[str, object],
+) -> None:
+    error = parse_google_error(403, body(document))
+    assert error.is_bare_denial and error.refused_credential is None
+
+
+def test_request_errors_refuse_no_credential() -> None:
+    for status, document in [
+        (429, QUOTA_429),
+        (429, CAPACITY_429),
+        (400, {"error": {"code": 400, "message": "bad field"}}),
+    ]:
+        error = parse_google_error(status, body(document))
+        assert error.refused_credential is None and not error.is_bare_denial
