@@ -130,6 +130,13 @@ class ProxyMetrics:
             ["credential", "model"],
             registry=r,
         )
+        self.credentials_refused = Counter(
+            "compatkit_credentials_refused",
+            "Credentials the upstream refused and the proxy took out of rotation, by cause "
+            "(invalid, expired, forbidden, unauthenticated)",
+            ["credential", "cause"],
+            registry=r,
+        )
         self.stream_errors = Counter(
             "compatkit_stream_errors",
             "Streams ended by an error event after the response had started",

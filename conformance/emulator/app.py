@@ -131,13 +131,22 @@ class _Call:
 
 
 class _Refused(Exception):
-    """A request refused before its reply: carries the Rejection and the verdict to record."""
+    """A request refused before its reply: carries the Rejection and the verdict to record,
+    and the id of the credential it presented when that is what was refused."""
 
-    def __init__(self, rejection: Rejection, verdict: str, *, array_body: bool = False) -> None:
+    def __init__(
+        self,
+        rejection: Rejection,
+        verdict: str,
+        *,
+        array_body: bool = False,
+        credential: str | None = None,
+    ) -> None:
         super().__init__(verdict)
         self.rejection = rejection
         self.verdict = verdict
         self.array_body = array_body
+        self.credential = credential
 
 
 def create_emulator(
@@ -242,7 +251,9 @@ class Emulator:
             if path == "/_emulator/script" and method == "POST":
                 return self._arm_script(request)
         except _Refused as refused:
-            return _refusal(refused.rejection, refused.verdict)
+            handled = _refusal(refused.rejection, refused.verdict)
+            handled.credential = refused.credential
+            return handled
         return _refusal(google_errors.not_found(f"No route for {method} {path}."), "not_found")
 
     def _records(self, request: Request) -> Handled:
@@ -583,20 +594,24 @@ class Emulator:
         if surface == "gemini":
             key = request.header(b"x-goog-api-key") or request.query.get("key")
             if key:
+                presented = "key:" + credential_id(key)
                 if self.config.api_keys is not None and key not in self.config.api_keys:
-                    raise _Refused(google_errors.api_key_invalid(), "unauthenticated")
+                    rejection = google_errors.api_key_invalid()
+                    raise _Refused(rejection, "unauthenticated", credential=presented)
                 refused = self.config.refused_api_keys.get(key)
                 if refused is not None:
-                    raise _Refused(_refused_key(refused, key), "unauthenticated")
-                return "key:" + credential_id(key)
+                    rejection = _refused_key(refused, key)
+                    raise _Refused(rejection, "unauthenticated", credential=presented)
+                return presented
         if bearer and bearer[:7].lower() == "bearer ":
             token = bearer[7:].strip()
             issued = self.tokens.identity(token)
             if issued is not None:
                 return issued
+            presented = "bearer:" + credential_id(token)
             if self.config.access_tokens is None or token in self.config.access_tokens:
-                return "bearer:" + credential_id(token)
-            raise _Refused(google_errors.unauthenticated(), "unauthenticated")
+                return presented
+            raise _Refused(google_errors.unauthenticated(), "unauthenticated", credential=presented)
         if surface == "gemini":
             raise _Refused(google_errors.api_key_missing(), "unauthenticated")
         raise _Refused(google_errors.unauthenticated(), "unauthenticated")

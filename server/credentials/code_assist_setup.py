@@ -7,7 +7,8 @@ Operations:
                                                    "projects/my-proj/locations/global"
     discover_project(client, endpoint, headers, configured_project=, poll_interval=,
                      timeout=, sleep=, clock=) -> str | None
-    CodeAssistSetupError                           a setup call failed or never finished
+    CodeAssistSetupError                           a setup call failed or never finished;
+                                                   `.status` / `.error`: the upstream answer
 
 Plan (gemini-cli `setup.ts`): `loadCodeAssist`; a user with a `currentTier` is set up, and
 the project is the one returned, else the configured one. Otherwise `onboardUser` with the
@@ -29,6 +30,7 @@ from typing import Any
 
 import httpx
 
+import compat
 from server.credentials.errors import CredentialError
 
 FREE_TIER = "free-tier"
@@ -42,7 +44,19 @@ _METADATA = {
 
 
 class CodeAssistSetupError(CredentialError):
-    """loadCodeAssist / onboardUser failed, or onboarding did not finish in time."""
+    """loadCodeAssist / onboardUser failed, or onboarding did not finish in time.
+
+    `status` is the failed call's HTTP status (0 when it got none: unreachable, no answer in
+    time) and `error` its parsed body, so a caller tells a refused token (401) from a
+    passing outage (503) as it would for a generate call.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 0, error: compat.GoogleError | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +200,14 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if response.status_code != 200:
+        error = compat.parse_google_error(response.status_code, response.content)
         message = ""
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             message = str(body["error"].get("message", ""))
         raise CodeAssistSetupError(
-            f"{what} answered {response.status_code}" + (f": {message}" if message else "")
+            f"{what} answered {response.status_code}" + (f": {message}" if message else ""),
+            status=response.status_code,
+            error=error,
         )
     if not isinstance(body, dict):
         raise CodeAssistSetupError(f"{what} answered with a body that is not a JSON object")

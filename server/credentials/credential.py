@@ -4,9 +4,12 @@ Operations:
     Credential                                   what the scheduler leases and the upstream
         .id / .kind / .refreshable               client authenticates with
         await .auth_headers(client) -> headers   (refreshing an OAuth token first if needed)
-        await .refresh(client)                   force a refresh (after a 401/403)
+        .report_refused(headers)                 the upstream refused these headers: an OAuth
+                                                 token is refreshed before its next use
         await .project(client) -> str | None     Code Assist project (None for API keys)
         .describe() -> dict                      for the admin API, secrets masked
+        .redact(text) -> str                     `text` with this credential's secrets masked
+                                                 (Google quotes a refused key in its message)
     ApiKeyCredential(api_key)                    `x-goog-api-key`
     OAuthCredential(path, token_uri=, client_id=, client_secret=, endpoint=, ...)
                                                  `Authorization: Bearer`, refreshed through the
@@ -14,7 +17,8 @@ Operations:
                                                  once for all concurrent callers (a lock), and
                                                  written back to its file atomically
     load_credentials(upstream_config, clock=) -> list[Credential]
-    CredentialError                              a credential that cannot be used
+    CredentialUnusable                           a credential that cannot authenticate a
+                                                 call now, with the upstream answer behind it
 
 Ids are stable across restarts (the store keys health and cooldowns by them) and reveal
 nothing: a hash of the API key, or the credential file's name plus a hash of its path.
@@ -26,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -35,6 +38,7 @@ from typing import Any
 
 import httpx
 
+import compat
 from server.config import UpstreamConfig, mask_secret
 from server.credentials.code_assist_setup import (
     CodeAssistEndpoint,
@@ -55,8 +59,29 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an access token is refreshed."""
 
-REFRESH_DEBOUNCE = 5.0
-"""Seconds after a refresh during which a forced refresh is answered by that one."""
+
+class CredentialUnusable(CredentialError):
+    """A credential that could not authenticate a call now: its token refresh or its Code
+    Assist setup failed.
+
+    `status` / `error`: the upstream answer behind it, as a generate call would have got it
+    (a setup call's status and body; 401 for a refused refresh; 0 when the token endpoint or
+    the setup call got no answer). `refresh_refused`: the token endpoint refused the refresh
+    token or the client, so refreshing again cannot help.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 401,
+        error: compat.GoogleError | None = None,
+        refresh_refused: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.refresh_refused = refresh_refused
 
 
 def _short_hash(text: str) -> str:
@@ -74,9 +99,13 @@ class Credential(ABC):
     async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         """Headers that authenticate a request with this credential."""
 
-    async def refresh(self, client: httpx.AsyncClient) -> None:
-        """Get a fresh token now; credentials without one raise CredentialError."""
-        raise CredentialError(f"credential {self.id} cannot be refreshed")
+    def report_refused(self, headers: dict[str, str]) -> None:  # noqa: B027 (optional hook)
+        """The upstream refused a request sent with `headers` (a credential without a token to
+        refresh has nothing to do)."""
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret of this credential masked."""
+        return text
 
     async def project(self, client: httpx.AsyncClient) -> str | None:
         """The Code Assist project to send with requests (None when there is none)."""
@@ -104,6 +133,10 @@ class ApiKeyCredential(Credential):
     async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         """`x-goog-api-key: <key>`."""
         return {"x-goog-api-key": self._api_key}
+
+    def redact(self, text: str) -> str:
+        """`text` with the key masked (`***` and its last 4 characters)."""
+        return text.replace(self._api_key, mask_secret(self._api_key))
 
     def describe(self) -> dict[str, Any]:
         """Id, kind and the masked key."""
@@ -146,7 +179,7 @@ class OAuthCredential(Credential):
         self._clock = clock
         self._sleep = sleep
         self._refresh_lock = asyncio.Lock()
-        self._refreshed_at = -math.inf
+        self._refused: str | None = None  # an access token the upstream refused
         self._project_lock = asyncio.Lock()
         self._project: str | None = None
         self._project_known = False
@@ -157,25 +190,35 @@ class OAuthCredential(Credential):
         return self._token
 
     async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
-        """`Authorization: Bearer <access token>`, refreshed first when near expiry."""
-        if self._token.expires_within(REFRESH_MARGIN, self._clock()):
+        """`Authorization: Bearer <access token>`, refreshed first when near expiry or refused.
+
+        Concurrent callers share one refresh: whoever waited on the lock finds the token
+        already fresh.
+        """
+        if self._needs_refresh():
             async with self._refresh_lock:
-                # Whoever waited on the lock finds the token already fresh.
-                if self._token.expires_within(REFRESH_MARGIN, self._clock()):
+                if self._needs_refresh():
                     await self._refresh_locked(client)
         return {"Authorization": f"Bearer {self._token.access_token}"}
 
-    async def refresh(self, client: httpx.AsyncClient) -> None:
-        """Refresh now (after the upstream refused the token).
+    def report_refused(self, headers: dict[str, str]) -> None:
+        """The upstream refused these headers: refresh before the next use, unless the token
+        was refreshed since they were made (requests sent with the old token all report it,
+        and one refresh answers them all)."""
+        if headers.get("Authorization") == f"Bearer {self._token.access_token}":
+            self._refused = self._token.access_token
 
-        Concurrent calls share one refresh, and so do calls within REFRESH_DEBOUNCE seconds
-        of the last one: those come from requests that were sent with the old token.
-        """
-        seen = self._token
-        async with self._refresh_lock:
-            recently = self._clock() - self._refreshed_at < REFRESH_DEBOUNCE
-            if self._token is seen and not recently:
-                await self._refresh_locked(client)
+    def redact(self, text: str) -> str:
+        """`text` with the access and refresh tokens masked."""
+        for secret in (self._token.access_token, self._token.refresh_token):
+            if secret:
+                text = text.replace(secret, mask_secret(secret))
+        return text
+
+    def _needs_refresh(self) -> bool:
+        return self._refused == self._token.access_token or self._token.expires_within(
+            REFRESH_MARGIN, self._clock()
+        )
 
     async def _refresh_locked(self, client: httpx.AsyncClient) -> None:
         try:
@@ -188,9 +231,13 @@ class OAuthCredential(Credential):
                 now=self._clock(),
             )
         except OAuthError as exc:
-            raise CredentialError(f"{self.id}: {exc}") from None
+            raise CredentialUnusable(
+                f"{self.id}: {exc}",
+                status=0 if exc.transient else 401,
+                refresh_refused=not exc.transient,
+            ) from None
         self._token = token
-        self._refreshed_at = self._clock()
+        self._refused = None
         try:
             await asyncio.to_thread(write_token_file, self.path, token)
         except OSError as exc:
@@ -224,7 +271,9 @@ class OAuthCredential(Credential):
                 sleep=self._sleep,
             )
         except CodeAssistSetupError as exc:
-            raise CredentialError(f"{self.id}: Code Assist setup: {exc}") from None
+            raise CredentialUnusable(
+                f"{self.id}: Code Assist setup: {exc}", status=exc.status, error=exc.error
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         """Id, kind, file, expiry and project (when known)."""

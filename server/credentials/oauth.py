@@ -9,7 +9,8 @@ Operations:
                                         owner-only permissions
     refresh_access_token(client, token, token_uri=, client_id=, client_secret=, now=)
                                         POST grant_type=refresh_token → a new OAuthToken
-    OAuthError                          unreadable file, missing field, refused refresh
+    OAuthError                          unreadable file, missing field, refused refresh;
+                                        `.transient` when the token endpoint could not answer
 
 File shape accepted: `access_token` (or `token`), `refresh_token`, expiry as `expiry_date`
 (epoch milliseconds, gemini-cli) or `expiry` (ISO 8601 or epoch seconds, google-auth),
@@ -36,7 +37,15 @@ GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 class OAuthError(CredentialError):
-    """An OAuth credential that cannot be read or refreshed."""
+    """An OAuth credential that cannot be read or refreshed.
+
+    `transient`: the token endpoint was unreachable or answered 429/5xx, so a later refresh
+    may work; otherwise the refresh itself was refused (a bad refresh token or client).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +199,9 @@ async def refresh_access_token(
     try:
         response = await client.post(uri, data=form, headers={"accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise OAuthError(f"token refresh at {uri} failed: {type(exc).__name__}") from None
+        raise OAuthError(
+            f"token refresh at {uri} failed: {type(exc).__name__}", transient=True
+        ) from None
     try:
         body = response.json()
     except ValueError:
@@ -199,7 +210,8 @@ async def refresh_access_token(
         error = body.get("error") if isinstance(body, dict) else None
         raise OAuthError(
             f"token refresh at {uri} answered {response.status_code}"
-            + (f" ({error})" if isinstance(error, str) else "")
+            + (f" ({error})" if isinstance(error, str) else ""),
+            transient=response.status_code == 429 or response.status_code >= 500,
         )
     access = body.get("access_token")
     if not isinstance(access, str) or not access:

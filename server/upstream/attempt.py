@@ -10,18 +10,22 @@ Operations:
     await read_capped(response, limit) -> bytes
     transport_message(exc) -> str         a transport error as the client is told it
 
-Plan: authenticate (an OAuth token may be refreshed first), wrap the body for the surface,
-send it on the arm's transport; a non-2xx answer has its error body read (capped) and parsed
-by compat into the outcome the retry policy decides on.
+Plan: authenticate (an OAuth token may be refreshed first, and a Code Assist credential set
+up), wrap the body for the surface, send it on the arm's transport; a non-2xx answer has its
+error body read (capped) and parsed by compat into the outcome the retry policy decides on. A
+failed setup or refresh is an outcome like any other: its own status and error (a refused
+token is a 401 wherever it was refused). Messages pass through the credential's `redact`:
+Google quotes a refused key in its message.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 
 import compat
-from server.credentials.credential import Credential
-from server.credentials.errors import CredentialError
+from server.credentials.credential import Credential, CredentialUnusable
 from server.credentials.scheduler import Lease
 from server.upstream.call import UpstreamCall
 from server.upstream.errors import UpstreamError
@@ -60,6 +64,7 @@ class Attempt:
         self.pooled = call.flags.ff_http2_pool_tuning
         self.transport: httpx.AsyncBaseTransport | None = None
         self.response: httpx.Response | None = None
+        self.headers: dict[str, str] = {}  # the credential's, as sent (report_refused)
 
     async def send(self) -> httpx.Response:
         """Send the call; a non-2xx answer or a transport error raises AttemptFailed."""
@@ -67,11 +72,22 @@ class Attempt:
         transports = self.transports
         control = transports.control
         try:
-            headers = await credential.auth_headers(control)
+            self.headers = await credential.auth_headers(control)
             project = await credential.project(control)
-        except CredentialError as exc:
-            raise AttemptFailed(UpstreamOutcome(status=401), str(exc)) from None
-        headers["content-type"] = "application/json"
+        except CredentialUnusable as exc:
+            message = credential.redact(str(exc))
+            error = exc.error
+            if error is not None:
+                error = replace(error, message=credential.redact(error.message))
+            elif exc.status:  # a refused refresh: no upstream body, the reason is ours
+                error = compat.GoogleError(exc.status, "UNAUTHENTICATED", message)
+            outcome = UpstreamOutcome(
+                status=exc.status,
+                error=error,
+                refreshable=credential.refreshable and not exc.refresh_refused,
+            )
+            raise AttemptFailed(outcome, message) from None
+        headers = {**self.headers, "content-type": "application/json"}
         body = compat.dumps(self.surface.body(self.call, project))
         self.transport = transports.pooled if self.pooled else transports.new_transport()
         request = transports.request(self.surface.url(self.call), body, headers)
@@ -93,6 +109,7 @@ class Attempt:
         except httpx.HTTPError:
             body = b""
         error = compat.parse_google_error(response.status_code, body)
+        error = replace(error, message=credential.redact(error.message))
         outcome = UpstreamOutcome(
             status=response.status_code,
             error=error,

@@ -31,6 +31,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -38,7 +39,6 @@ import httpx
 import compat
 from server.config import Config as ProxyConfig
 from server.config import UpstreamConfig
-from server.credentials.errors import CredentialError
 from server.credentials.scheduler import (
     Lease,
     NoCredentialAvailable,
@@ -50,7 +50,14 @@ from server.errors import ProxyError
 from server.metrics import ProxyMetrics
 from server.upstream.attempt import Attempt, AttemptFailed, read_capped, transport_message
 from server.upstream.call import UpstreamCall
-from server.upstream.retry_policy import RetryDecision, UpstreamOutcome, outcome_kind, retry_policy
+from server.upstream.retry_policy import (
+    RetryDecision,
+    UpstreamOutcome,
+    outcome_kind,
+    refusal_cause,
+    refused_reason,
+    retry_policy,
+)
 from server.upstream.stream import OpenStream, Translator, translator_error
 from server.upstream.surfaces import surface_for
 from server.upstream.transports import Transports, UpstreamTimeouts, ssl_verify
@@ -164,17 +171,16 @@ class Upstream:
     ) -> _T:
         policy = retry_policy(call.flags, self.config.retry, self._rng)
         scheduler = self._scheduler_for(call)
-        tried: set[str] = set()
-        attempt_number = 1
+        tally = _Tally()
         # v2 may wait for a cooling credential (up to one backoff cap); v1 never waits.
         first_wait = self.config.retry.max_delay if call.flags.ff_retry_policy_v2 else 0.0
         lease = await self._acquire(scheduler, call, exclude=(), max_wait=first_wait)
         while True:
             if lease.wait > 0:
                 await self._sleep(lease.wait)
-            attempt = Attempt(self.surface, self.transport, call, lease, attempt_number)
+            attempt = Attempt(self.surface, self.transport, call, lease, tally.attempts + 1)
             labels = (lease.credential.id, call.model)
-            if attempt_number > 1:
+            if attempt.number > 1:
                 self.metrics.upstream_retries.labels(*labels).inc()
             try:
                 response = await attempt.send()
@@ -182,7 +188,9 @@ class Upstream:
             except AttemptFailed as failed:
                 failure = failed
                 await attempt.close()
-                decision = await self._settle_failure(policy, scheduler, call, attempt, failure)
+                decision = await self._settle_failure(
+                    policy, scheduler, call, attempt, failure, tally
+                )
                 if not decision.retry:
                     raise _client_error(failure) from None
             except BaseException:
@@ -193,20 +201,25 @@ class Upstream:
                 raise
             else:
                 self.metrics.upstream_attempts.labels(*labels, "success").inc()
+                await self._convict(tally)
                 return result
-            log.info("upstream retry %d for %s: %s", attempt_number, call.model, decision.reason)
+            log.info("upstream retry %d for %s: %s", attempt.number, call.model, decision.reason)
             await self._sleep(decision.delay)
-            attempt_number += 1
-            tried.add(lease.credential.id)
+            tally.tried.add(lease.credential.id)
             if not decision.rotate:  # the same credential again (v1 always; v2 after a wait)
                 lease = self.schedulers.board.open_lease(lease.credential, call.model)
                 continue
             remaining = self.config.retry.deadline - (time.monotonic() - call.started_at)
             max_wait = max(0.0, min(self.config.retry.max_delay, remaining))
             try:
-                lease = await scheduler.acquire(call.model, exclude=tried, max_wait=max_wait)
+                lease = await scheduler.acquire(call.model, exclude=tally.tried, max_wait=max_wait)
             except NoCredentialAvailable as exc:
                 raise _client_error(failure, exc.retry_after) from None
+            if decision.suspect is not None and lease.credential.id in tally.tried:
+                # Every credential refused this request without saying why: it is the
+                # request that is refused, not a credential.
+                await scheduler.release(lease, OutcomeKind.CANCELLED)
+                raise _client_error(failure) from None
 
     async def _settle_failure(
         self,
@@ -215,18 +228,24 @@ class Upstream:
         call: UpstreamCall,
         attempt: Attempt,
         failure: AttemptFailed,
+        tally: _Tally,
     ) -> RetryDecision:
-        outcome = failure.outcome
-        elapsed = time.monotonic() - call.started_at
-        decision: RetryDecision = policy.decide(outcome, attempt=attempt.number, elapsed=elapsed)
-        kind = outcome_kind(outcome)
         credential = attempt.lease.credential
+        outcome = failure.outcome
+        if credential.id in tally.refreshed:  # a token is refreshed once per request
+            outcome = replace(outcome, refreshable=False)
+        elapsed = time.monotonic() - call.started_at
+        decision: RetryDecision = policy.decide(outcome, attempt=tally.counted + 1, elapsed=elapsed)
+        tally.count(decision)
+        kind = outcome_kind(outcome)
         labels = (credential.id, call.model)
         self.metrics.upstream_attempts.labels(*labels, str(kind)).inc()
         if kind is OutcomeKind.CAPACITY:
             self.metrics.upstream_capacity_errors.labels(*labels).inc()
         elif outcome.status == 429:
             self.metrics.upstream_rate_limited.labels(*labels).inc()
+        if decision.refused is not None:
+            self.metrics.credentials_refused.labels(credential.id, decision.refused).inc()
         await scheduler.release(
             attempt.lease,
             kind,
@@ -235,11 +254,18 @@ class Upstream:
             error=failure.message[:200],
         )
         if decision.refresh:
-            try:
-                await credential.refresh(self.transport.control)
-            except CredentialError as exc:
-                await self.schedulers.board.disable(credential.id, str(exc)[:200])
+            credential.report_refused(attempt.headers)
+            tally.refreshed.add(credential.id)
+        if decision.suspect is not None:
+            tally.suspects[credential.id] = decision.suspect
         return decision
+
+    async def _convict(self, tally: _Tally) -> None:
+        """The request was served: the credentials that refused it without a reason refused
+        something another credential could do, so they are taken out of rotation."""
+        for credential, reason in tally.suspects.items():
+            await self.schedulers.board.disable(credential, reason)
+            self.metrics.credentials_refused.labels(credential, "forbidden").inc()
 
     async def _acquire(
         self,
@@ -253,7 +279,12 @@ class Upstream:
             return await scheduler.acquire(call.model, exclude=exclude, max_wait=max_wait)
         except NoCredentialAvailable as exc:
             if exc.retry_after is None:
-                raise ProxyError(503, "api_error", "No upstream credential is enabled") from None
+                raise ProxyError(
+                    503,
+                    "api_error",
+                    "No upstream credential is enabled (each was taken out of rotation; "
+                    "the operator sees why in GET /admin/credentials)",
+                ) from None
             retry_after = max(1, int(exc.retry_after + 0.999))
             raise ProxyError(
                 529,
@@ -272,6 +303,22 @@ class Upstream:
         )
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one client request's attempts have done so far."""
+
+    attempts: int = 0  # every attempt made
+    counted: int = 0  # those counted against max_attempts (not decisions about a credential)
+    tried: set[str] = field(default_factory=set)
+    refreshed: set[str] = field(default_factory=set)  # credentials whose token was refreshed
+    suspects: dict[str, str] = field(default_factory=dict)  # credential -> reason (bare 403)
+
+    def count(self, decision: RetryDecision) -> None:
+        self.attempts += 1
+        if not decision.about_credential:
+            self.counted += 1
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
@@ -280,14 +327,20 @@ def _client_error(failure: AttemptFailed, wait: float | None = None) -> ProxyErr
     """The answer for a request whose last attempt failed; `wait` is how long until a
     credential frees up, when that is why no further attempt was made."""
     outcome = failure.outcome
-    if outcome.error is not None:
-        error = ProxyError.from_google(outcome.error)  # type: ignore[arg-type]
+    google = outcome.error
+    cause = refusal_cause(outcome)
+    if cause is not None:
+        # The proxy's own credential was refused: say so (compat answers it as a 502,
+        # never as the client's fault).
+        if google is None:
+            google = compat.GoogleError(401, "UNAUTHENTICATED", failure.message)
+        google = replace(google, message=refused_reason(cause, google.message))  # type: ignore[type-var]
+    if google is not None:
+        error = ProxyError.from_google(google)  # type: ignore[arg-type]
         hint = wait if wait is not None else outcome.retry_after
         if "retry-after" not in error.headers and hint is not None:
             error.headers["retry-after"] = str(max(1, int(hint + 0.999)))
         return error
     if outcome.status == 0 and "timed out" in failure.message:
         return ProxyError(504, "timeout_error", failure.message)
-    if outcome.status == 401:
-        return ProxyError(502, "api_error", "Upstream credential unusable: " + failure.message)
     return ProxyError(502, "api_error", failure.message)

@@ -58,6 +58,9 @@ EMULATOR_SCENARIOS: dict[str, Any] = {
         "capacity_first": {
             "faults": [{"kind": "capacity_429", "requests": [1], "retry_delay_s": 40}]
         },
+        "capacity_first_brief": {  # a delay within what v1 still waits (FAST_RETRY)
+            "faults": [{"kind": "capacity_429", "requests": [1], "retry_delay_s": 0.02}]
+        },
         "capacity_503": {"faults": [{"kind": "capacity_503", "every": 1, "retry_delay_s": 40}]},
         "unavailable_first": {"faults": [{"kind": "unavailable", "requests": [1]}]},
         "internal_error": {"faults": [{"kind": "internal", "every": 1}]},

@@ -72,13 +72,22 @@ def test_an_api_keys_id_is_stable_and_does_not_reveal_the_key() -> None:
     assert first.describe()["key"] == "***9876"
 
 
-async def test_an_api_key_cannot_be_refreshed() -> None:
+async def test_an_api_key_has_no_token_to_refresh_when_refused() -> None:
     credential = ApiKeyCredential("AIzaSy-secret-key-9876")
     assert not credential.refreshable
     async with httpx.AsyncClient() as client:
-        with pytest.raises(CredentialError):
-            await credential.refresh(client)
+        headers = await credential.auth_headers(client)
+        credential.report_refused(headers)
+        assert await credential.auth_headers(client) == headers
         assert await credential.project(client) is None
+
+
+def test_an_api_key_is_masked_in_a_message_that_quotes_it() -> None:
+    credential = ApiKeyCredential("AIzaSy-secret-key-9876")
+    quoted = "Permission denied: Consumer 'api_key:AIzaSy-secret-key-9876' has been suspended."
+    assert credential.redact(quoted) == (
+        "Permission denied: Consumer 'api_key:***9876' has been suspended."
+    )
 
 
 # --- OAuth -----------------------------------------------------------------------------------
@@ -137,28 +146,38 @@ async def test_concurrent_requests_refresh_once(tmp_path: Path) -> None:
 
 
 @respx.mock
-async def test_a_forced_refresh_after_a_401_happens_once_for_concurrent_callers(
+async def test_a_token_reported_refused_is_refreshed_once_for_concurrent_callers(
     tmp_path: Path,
 ) -> None:
     route = respx.post(TOKEN_URI).mock(return_value=token_answer())
     credential = oauth(creds_file(tmp_path, expires_in=3600))
     async with httpx.AsyncClient() as client:
-        await asyncio.gather(*(credential.refresh(client) for _ in range(5)))
+        refused = await credential.auth_headers(client)
+        for _ in range(5):  # five requests sent with the old token, all refused
+            credential.report_refused(refused)
+        headers = await asyncio.gather(*(credential.auth_headers(client) for _ in range(5)))
+        credential.report_refused(refused)  # a late report about the old token changes nothing
         assert await credential.auth_headers(client) == {"Authorization": "Bearer ya29.new"}
+    assert {h["Authorization"] for h in headers} == {"Bearer ya29.new"}
     assert route.call_count == 1
 
 
 @respx.mock
-async def test_a_forced_refresh_later_on_refreshes_again(tmp_path: Path) -> None:
+async def test_a_refreshed_token_refused_again_is_refreshed_again(tmp_path: Path) -> None:
     route = respx.post(TOKEN_URI).mock(side_effect=[token_answer("ya29.a"), token_answer("ya29.b")])
-    clock = FakeClock()
-    credential = oauth(creds_file(tmp_path, expires_in=3600), clock)
+    credential = oauth(creds_file(tmp_path, expires_in=3600))
     async with httpx.AsyncClient() as client:
-        await credential.refresh(client)
-        clock.now += 10.0
-        await credential.refresh(client)
+        credential.report_refused(await credential.auth_headers(client))
+        credential.report_refused(await credential.auth_headers(client))
         assert await credential.auth_headers(client) == {"Authorization": "Bearer ya29.b"}
     assert route.call_count == 2
+
+
+async def test_oauth_tokens_are_masked_in_a_message_that_quotes_them(tmp_path: Path) -> None:
+    credential = oauth(creds_file(tmp_path, expires_in=3600))
+    async with httpx.AsyncClient() as client:
+        token = (await credential.auth_headers(client))["Authorization"].removeprefix("Bearer ")
+    assert token not in credential.redact(f"token {token} refused")
 
 
 @respx.mock

@@ -199,21 +199,34 @@ def test_upstream_failures_before_any_byte_get_their_http_status(
         assert int(response.headers["retry-after"]) >= 1
 
 
-def test_upstream_400_is_a_400_with_googles_message() -> None:
-    # compat refuses what Gemini would refuse before sending; an upstream key the emulator
-    # does not know still gets Google's 400 INVALID_ARGUMENT (API_KEY_INVALID).
+def test_upstream_400_is_a_400_with_googles_message(proxy: RunningProxy) -> None:
+    # compat refuses what Gemini would refuse before sending; a request only the upstream
+    # refuses (here, a scenario the emulator does not know) gets Google's own 400.
+    message = {**MESSAGE, "messages": [{"role": "user", "content": "[scenario:nope] hi"}]}
+    body = assert_anthropic_error(
+        post(proxy, "/v1/messages", httpx.Request("POST", "/", json=message).content),
+        400,
+        "invalid_request_error",
+    )
+    assert "Unknown emulator scenario 'nope'" in body["error"]["message"]
+
+
+def test_an_upstream_key_refused_as_invalid_is_the_gateways_failure_not_the_clients() -> None:
+    # An upstream key the emulator does not know gets Google's 400 INVALID_ARGUMENT
+    # (API_KEY_INVALID): the proxy's credential is refused, not the client's request.
     scenarios = {**EMULATOR_SCENARIOS, "auth": {"api_keys": ["the-only-good-key"]}}
     with running_emulator(scenarios) as emulator:
         with ServerThread(create_app(proxy_config(emulator.base_url))) as server:
             proxy = RunningProxy(server)
             body = assert_anthropic_error(
                 post(proxy, "/v1/messages", httpx.Request("POST", "/", json=MESSAGE).content),
-                400,
-                "invalid_request_error",
+                502,
+                "api_error",
             )
-        (record,) = emulator.requests()
-    assert record["status"] == 400
-    assert "API key not valid" in body["error"]["message"]
+        assert {record["status"] for record in emulator.requests()} == {400}
+    assert (
+        "upstream refused the credential (invalid): API key not valid" in body["error"]["message"]
+    )
 
 
 json_values = st.recursive(

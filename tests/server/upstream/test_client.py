@@ -134,9 +134,21 @@ def test_v2_rotates_away_from_a_capacity_error_and_cools_that_credential(
 def test_v1_retries_a_capacity_error_on_the_same_credential(
     proxy: RunningProxy, emulator: RunningEmulator
 ) -> None:
-    assert ask(sdk(proxy, V1), "capacity_first", stream=False)
+    assert ask(sdk(proxy, V1), "capacity_first_brief", stream=False)
     first, second = emulator.requests()
     assert first["credential"] == second["credential"]
+
+
+@pytest.mark.parametrize("flags", RETRY_ARMS)
+def test_a_server_delay_beyond_the_retry_budget_is_answered_at_once_with_retry_after(
+    proxy: RunningProxy, emulator: RunningEmulator, flags: dict[str, bool]
+) -> None:
+    # 26 s of RetryInfo: v1 would retry 3 times 10 ms later, v2 on every other credential.
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        ask(sdk(proxy, flags), "rate_limited", stream=False)
+    assert raised.value.response.headers["retry-after"] == "26"
+    attempts = len(emulator.requests())
+    assert attempts == (1 if not flags["ff_retry_policy_v2"] else len(UPSTREAM_KEYS))
 
 
 @pytest.mark.parametrize("flags", RETRY_ARMS)

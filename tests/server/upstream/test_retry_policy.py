@@ -42,6 +42,8 @@ class FakeGoogleError:
     quota_id: str | None = None
     is_capacity: bool = False
     is_terminal_quota: bool = False
+    refused_credential: str | None = None
+    is_bare_denial: bool = False
 
 
 CAPACITY = FakeGoogleError(reason="MODEL_CAPACITY_EXHAUSTED", is_capacity=True)
@@ -65,14 +67,31 @@ def test_v1_retries_transient_statuses_at_the_fixed_interval(status: int) -> Non
     assert decision.retry and decision.delay == 1.0
 
 
-def test_v1_ignores_retry_info_and_never_rotates_cools_or_disables() -> None:
-    outcome = UpstreamOutcome(429, FakeGoogleError(retry_delay=26.0, is_capacity=True))
+def test_v1_ignores_retry_info_within_its_budget_and_never_rotates_cools_or_disables() -> None:
+    outcome = UpstreamOutcome(429, FakeGoogleError(retry_delay=3.0, is_capacity=True))
     decision = RetryPolicyV1(CONFIG).decide(outcome, attempt=1, elapsed=0)
     assert (decision.retry, decision.delay, decision.rotate) == (True, 1.0, False)
     assert decision.cooldown is None and decision.disable is None
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404])
+@pytest.mark.parametrize("hint", ["retry_info", "retry_after", "per_minute_quota"])
+def test_v1_answers_at_once_when_the_server_delay_is_beyond_the_retries_left(hint: str) -> None:
+    # 4 attempts left at 1 s: 4 s of retrying cannot outlast a 26 s (or 60 s) delay.
+    outcome = {
+        "retry_info": UpstreamOutcome(429, FakeGoogleError(retry_delay=26.0)),
+        "retry_after": UpstreamOutcome(503, retry_after=26.0),
+        "per_minute_quota": UpstreamOutcome(429, FakeGoogleError(quota_id="X-PerMinute")),
+    }[hint]
+    decision = RetryPolicyV1(CONFIG).decide(outcome, attempt=1, elapsed=0)
+    assert not decision.retry and "beyond" in decision.reason
+    assert (
+        RetryPolicyV1(CONFIG)
+        .decide(UpstreamOutcome(429, FakeGoogleError(retry_delay=4.0)), attempt=1, elapsed=0)
+        .retry
+    )
+
+
+@pytest.mark.parametrize("status", [400, 404])
 def test_v1_does_not_retry_client_errors(status: int) -> None:
     assert not RetryPolicyV1(CONFIG).decide(UpstreamOutcome(status), attempt=1, elapsed=0).retry
 
@@ -166,17 +185,60 @@ def test_v2_backoff_grows_exponentially_and_stops_at_the_cap() -> None:
     assert 6.0 < ceilings[3] <= 12.0
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_v2_auth_error_refreshes_a_refreshable_credential_and_rotates(status: int) -> None:
-    decision = decide_v2(UpstreamOutcome(status, refreshable=True))
-    assert decision.retry and decision.rotate and decision.refresh and decision.disable is None
+POLICIES = [
+    pytest.param(lambda: RetryPolicyV1(CONFIG), id="v1"),
+    pytest.param(lambda: v2(), id="v2"),
+]
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_v2_auth_error_disables_an_api_key_and_rotates(status: int) -> None:
-    decision = decide_v2(UpstreamOutcome(status, FakeGoogleError(message="API key not valid")))
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize(
+    "error", [None, FakeGoogleError(refused_credential="expired")], ids=["bare", "expired"]
+)
+def test_a_refused_token_is_refreshed_and_retried_on_the_same_credential(policy, error) -> None:
+    decision = policy().decide(UpstreamOutcome(401, error, refreshable=True), attempt=9, elapsed=0)
+    assert decision.retry and decision.refresh and not decision.rotate
+    assert decision.disable is None and decision.about_credential
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize(
+    ("status", "error", "cause"),
+    [
+        (
+            400,
+            FakeGoogleError(message="API key not valid", refused_credential="invalid"),
+            "invalid",
+        ),
+        (403, FakeGoogleError(message="suspended", refused_credential="forbidden"), "forbidden"),
+        (401, None, "unauthenticated"),  # a token whose refresh was refused
+    ],
+)
+def test_a_refused_credential_is_taken_out_and_the_call_rotated(
+    policy, status: int, error: FakeGoogleError | None, cause: str
+) -> None:
+    decision = policy().decide(UpstreamOutcome(status, error), attempt=9, elapsed=0)
     assert decision.retry and decision.rotate and not decision.refresh
-    assert decision.disable is not None and "API key not valid" in decision.disable
+    assert decision.disable is not None
+    assert decision.disable.startswith(f"upstream refused the credential ({cause})")
+    assert decision.refused == cause and decision.about_credential
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_403_without_a_reason_only_makes_the_credential_a_suspect(policy) -> None:
+    outcome = UpstreamOutcome(403, FakeGoogleError(message="no", is_bare_denial=True))
+    decision = policy().decide(outcome, attempt=1, elapsed=0)
+    assert decision.retry and decision.rotate and decision.disable is None
+    assert decision.suspect == "upstream refused the credential (forbidden): no"
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_refused_credential_is_not_retried_once_bytes_were_sent_but_still_taken_out(
+    policy,
+) -> None:
+    outcome = UpstreamOutcome(401, bytes_sent=True)
+    decision = policy().decide(outcome, attempt=1, elapsed=0)
+    assert not decision.retry and decision.disable is not None
 
 
 @pytest.mark.parametrize("status", [400, 404, 413, 422])
@@ -191,8 +253,17 @@ def test_v2_never_retries_after_bytes_reached_the_client_but_still_cools() -> No
 
 
 def test_v2_stops_at_max_attempts_but_keeps_the_bookkeeping() -> None:
-    decision = decide_v2(UpstreamOutcome(401), attempt=CONFIG.max_attempts)
-    assert not decision.retry and decision.disable is not None
+    decision = decide_v2(UpstreamOutcome(429, CAPACITY), attempt=CONFIG.max_attempts)
+    assert not decision.retry and decision.cooldown == CONFIG.capacity_cooldown
+
+
+def test_v2_answers_at_once_when_the_server_delay_on_the_same_credential_passes_the_deadline() -> (
+    None
+):
+    outcome = UpstreamOutcome(503, retry_after=120.0)  # v2 would wait the cap, 12 s, for nothing
+    decision = decide_v2(outcome, elapsed=1.0)
+    assert not decision.retry and "beyond" in decision.reason
+    assert decide_v2(UpstreamOutcome(503, retry_after=30.0), elapsed=1.0).retry
 
 
 def test_v2_refuses_a_retry_whose_delay_passes_the_deadline() -> None:
@@ -308,7 +379,8 @@ def test_v2_delay_stays_within_the_cap_and_the_remaining_deadline(
     assert 0.0 <= decision.delay <= config.max_delay
     if decision.retry:
         assert elapsed + decision.delay <= config.deadline
-        assert attempt < config.max_attempts
+        # A decision about the credential refreshes or takes out one credential: not counted.
+        assert attempt < config.max_attempts or decision.about_credential
 
 
 @given(outcomes, configs, attempts, elapsed_times, st.integers(0, 2**32))
@@ -327,7 +399,9 @@ def test_v1_always_waits_the_fixed_interval_with_the_same_credential(
     outcome: UpstreamOutcome, config: RetryConfig, attempt: int, elapsed: float
 ) -> None:
     decision = RetryPolicyV1(config).decide(outcome, attempt=attempt, elapsed=elapsed)
-    assert not decision.rotate and decision.cooldown is None and decision.disable is None
+    if decision.about_credential or decision.disable is not None:
+        return  # a refused credential: handled as in v2
+    assert not decision.rotate and decision.cooldown is None
     if decision.retry:
         assert decision.delay == config.v1_interval
 
