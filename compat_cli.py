@@ -237,16 +237,30 @@ def _emulate(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def _guard(argv: Sequence[str]) -> int:
+    from reports.cli import rollout_guard
+
+    return rollout_guard(argv, prog="compatkit guard")
+
+
+def _assert_latency(argv: Sequence[str]) -> int:
+    from reports.cli import assert_latency
+
+    return assert_latency(argv, prog="compatkit assert-latency")
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "convert": (_convert, "convert an Anthropic (or OpenAI) request to a Gemini request"),
     "serve": (_serve, "run the reference proxy"),
     "emulate": (_emulate, "run the strict Gemini / Code Assist emulator"),
+    "guard": (_guard, "judge a candidate against a baseline from a result file (rollout-guard)"),
+    "assert-latency": (_assert_latency, "check absolute objectives on a result file"),
 }
 
 
 def _usage() -> str:
     lines = ["usage: compatkit <command> [options]   (compatkit <command> --help for more)", ""]
-    lines += ["commands:"] + [f"  {name:<10} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["commands:"] + [f"  {name:<15} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
     lines += ["", "options:", "  -h, --help  this help", "  --version   the installed version"]
     return "\n".join(lines)
 

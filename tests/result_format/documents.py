@@ -2,7 +2,9 @@
 
 Operations
     document(blocks, *, arms=..., plan=...) -> dict     a valid version-1 document around blocks
-    block(arm, round_, e2e_ms, *, ttft_ms=None, ...) -> dict
+    block(arm, round_, e2e_ms, *, ttft_ms=None, ttfb_ms=None, tpot_ms=None, itl_ms=None,
+          lag_ms=None, failed=None, mode="closed", intended_rate=None, proxy_cpu_s=None,
+          inconclusive=(), ...) -> dict
                                                         one block whose samples carry these values
     result_documents() -> strategy of valid documents
 
@@ -56,33 +58,60 @@ def block(
     e2e_ms: Sequence[float],
     *,
     ttft_ms: Sequence[float] | None = None,
+    ttfb_ms: Sequence[float] | None = None,
+    tpot_ms: Sequence[float] | None = None,
+    itl_ms: Sequence[Sequence[float]] | None = None,
+    lag_ms: Sequence[float] | None = None,
+    failed: Sequence[bool] | None = None,
     workload: str = "small_chat",
     status: int = 200,
     started_s: float = 0.0,
+    mode: str = "closed",
+    intended_rate: float | None = None,
+    proxy_cpu_s: float | None = None,
+    inconclusive: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One valid block whose samples have these E2E (and TTFT) values, one second apart."""
-    samples = [
-        {
+    """One valid block whose samples have these values, one second apart.
+
+    `failed[i]` makes sample i a 429 with a rate_limit_error; `inconclusive` reasons mark
+    the block as the runner marks a block it does not trust.
+    """
+    def at(values: Sequence[Any] | None, index: int) -> Any:
+        return None if values is None else values[index]
+
+    samples = []
+    for index, e2e in enumerate(e2e_ms):
+        sample: dict[str, Any] = {
             "start_s": started_s + index,
-            "lag_ms": 0.0,
+            "lag_ms": float(at(lag_ms, index) or 0.0),
             "status": status,
             "error": None,
             "e2e_ms": float(e2e),
             "ttft_ms": None if ttft_ms is None else float(ttft_ms[index]),
         }
-        for index, e2e in enumerate(e2e_ms)
-    ]
+        for name, values in (("ttfb_ms", ttfb_ms), ("tpot_ms", tpot_ms)):
+            if values is not None:
+                sample[name] = float(values[index])
+        if itl_ms is not None:
+            sample["itl_ms"] = [float(gap) for gap in itl_ms[index]]
+        if failed is not None and failed[index]:
+            sample.update(status=429, error={"kind": "http", "type": "rate_limit_error"})
+        samples.append(sample)
     return {
         "arm": arm,
         "round": round_,
         "workload": workload,
-        "mode": "closed",
-        "concurrency": 1,
+        "mode": mode,
+        "concurrency": None if mode == "open" else 1,
+        "intended_rate": intended_rate,
         "started_s": started_s,
         "ended_s": started_s + len(samples),
         "warmup_requests": 0,
-        "resources": {},
-        "validity": {"status": "valid", "reasons": []},
+        "resources": {} if proxy_cpu_s is None else {"proxy_cpu_s": proxy_cpu_s},
+        "validity": {
+            "status": "inconclusive" if inconclusive else "valid",
+            "reasons": list(inconclusive),
+        },
         "samples": samples,
     }
 
