@@ -24,6 +24,7 @@ Plan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,8 @@ def judge(
     """Judge the candidate arm against the baseline arm of `sources`.
 
     Several sources are runs of one plan (their rounds add up), unless `per_arm_files`:
-    then there are two, the baseline's file and the candidate's.
+    then there are two, the baseline's file and the candidate's. When both arms run the same
+    flags (this tree against another), the track's expected win is not asked for.
     """
     pick = arms_across if per_arm_files else arms_within
     base_refs, cand_refs = pick(sources, baseline, candidate)
@@ -118,6 +120,12 @@ def judge(
         sources, base_refs, cand_refs, coordinated_omission=policy.coordinated_omission
     )
     notes = list(measured.notes)
+    if policy.improve and _same_flags(sources, base_refs[0], cand_refs[0]):
+        notes.append(
+            "both arms run the same flags (a code change, not a flag): the track's expected "
+            f"win ({', '.join(policy.improve)}) is not asked for"
+        )
+        policy = dataclasses.replace(policy, improve=())
     for source in sources:
         notes += [f"{source.name}: {note}" for note in source.document.get("notes", [])]
     checks: list[Check] = []
@@ -143,6 +151,14 @@ def judge(
         rounds=rounds,
         notes=notes,
     )
+
+
+def _same_flags(sources: Sequence[Source], base: ArmRef, cand: ArmRef) -> bool:
+    def flags(ref: ArmRef) -> object:
+        arms = sources[ref.source].document["arms"]
+        return next(arm.get("flags") for arm in arms if arm["name"] == ref.arm)
+
+    return flags(base) is not None and flags(base) == flags(cand)
 
 
 def _labels(

@@ -190,3 +190,12 @@ def test_one_round_is_judged_with_a_note_on_what_it_cannot_show() -> None:
     assert any("one round per arm" in note for note in judgement.notes)
     assert any("throughput needs two rounds or more" in note for note in judgement.notes)
     assert not [c for c in judgement.checks if c.metric == "throughput"]
+
+
+def test_a_code_change_with_the_same_flags_is_not_asked_for_the_tracks_win() -> None:
+    doc = comparison(11, rounds=3, requests=150)
+    for arm in doc["arms"]:
+        arm["flags"] = {"ff_http2_pool_tuning": True}
+    judgement = run(doc, load_policy().for_track("ff_http2_pool_tuning"))
+    assert not [c for c in judgement.checks if c.kind == "win"]
+    assert any("the track's expected win (ttfb.p50) is not asked for" in n for n in judgement.notes)
