@@ -11,6 +11,8 @@ Operations
                                     every condition's rounds that both arms measured validly
     measure_arm(sources, arm, *, coordinated_omission) -> (rounds per condition, notes)
                                     one arm's valid rounds (for absolute objectives)
+    condition_names(sources) -> {(source, block): name}
+                                    what each block measured: workload and load level
     ArmError                        a requested arm is missing or ambiguous (one line)
 
 Goals
@@ -174,8 +176,9 @@ def measure(
     """Every condition's paired valid rounds, and notes on what was left out and why."""
     shared_files = {a.source for a in baseline} == {a.source for a in candidate}
     measured = Measured([])
+    names = condition_names(sources)
     sides = [
-        _collect(sources, refs, shared_files, coordinated_omission, measured)
+        _collect(sources, refs, names, shared_files, coordinated_omission, measured)
         for refs in (baseline, candidate)
     ]
     for condition in dict.fromkeys([*sides[0], *sides[1]]):
@@ -205,7 +208,9 @@ def measure_arm(
 ) -> tuple[dict[str, list[RoundData]], list[str]]:
     """One arm's valid rounds per condition (for absolute objectives), and the notes."""
     measured = Measured([])
-    collected = _collect(sources, [arm], len(sources) > 1, coordinated_omission, measured)
+    collected = _collect(
+        sources, [arm], condition_names(sources), len(sources) > 1, coordinated_omission, measured
+    )
     rounds = {c: [by_key[k] for k in sorted(by_key, key=_sort_key)] for c, by_key in collected.items()}
     return rounds, measured.notes
 
@@ -213,6 +218,7 @@ def measure_arm(
 def _collect(
     sources: Sequence[Source],
     refs: Sequence[ArmRef],
+    names: dict[tuple[int, int], str],
     by_file: bool,
     coordinated_omission: bool,
     measured: Measured,
@@ -226,13 +232,14 @@ def _collect(
             if block["validity"]["status"] != "valid":
                 reasons = "; ".join(block["validity"]["reasons"]) or "no reason given"
                 measured.notes.append(
-                    f"{_block_name(sources, ref.source, index, block)}: inconclusive, "
-                    f"not judged ({reasons})"
+                    f"{sources[ref.source].name}: blocks[{index}] ({block['arm']}, round "
+                    f"{block['round']}, {names[ref.source, index]}): inconclusive, not judged "
+                    f"({reasons})"
                 )
                 measured.excluded_blocks += 1
                 continue
             key = (ref.source, block["round"]) if by_file else block["round"]
-            by_key = locations.setdefault(condition_name(block), {})
+            by_key = locations.setdefault(names[ref.source, index], {})
             by_key.setdefault(key, []).append((ref.source, index))
     return {
         condition: {
@@ -242,11 +249,37 @@ def _collect(
     }
 
 
-def condition_name(block: dict[str, Any]) -> str:
-    """What a block measured, as a person reads it: `small_chat, open 50 req/s`."""
+def condition_names(sources: Sequence[Source]) -> dict[tuple[int, int], str]:
+    """What each block measured, as a person reads it: `small_chat, open 60 req/s`.
+
+    Blocks with the same name are one condition. A runner that draws a schedule per block
+    offers 59.6 or 60.8 requests per second for a plan's 60, so open-loop rates within 20 %
+    of each other are one load level, named by their median to two significant digits.
+    """
+    blocks = {
+        (s, i): block
+        for s, source in enumerate(sources)
+        for i, block in enumerate(source.document["blocks"])
+    }
+    rates = sorted(
+        {b["intended_rate"] for b in blocks.values() if b["mode"] == "open"
+         and b.get("intended_rate") is not None}
+    )
+    level: dict[float, float] = {}
+    group: list[float] = []
+    for rate in [*rates, math.inf]:
+        if group and rate > group[0] * 1.2:
+            median = float(np.median(group))
+            level.update({member: median for member in group})
+            group = []
+        group.append(rate)
+    return {key: _condition(block, level) for key, block in blocks.items()}
+
+
+def _condition(block: dict[str, Any], level: dict[float, float]) -> str:
     if block["mode"] == "open":
         rate = block.get("intended_rate")
-        load = f"open {rate:g} req/s" if rate is not None else "open"
+        load = f"open {float(f'{level[rate]:.2g}'):g} req/s" if rate is not None else "open"
     else:
         concurrency = block.get("concurrency")
         load = f"closed, {concurrency} in flight" if concurrency is not None else "closed"
@@ -286,13 +319,6 @@ def _round_label(sources: Sequence[Source], key: Any) -> str:
     if isinstance(key, tuple) and len(sources) > 1:
         return f"{sources[key[0]].name} round {key[1]}"
     return f"round {key[1] if isinstance(key, tuple) else key}"
-
-
-def _block_name(sources: Sequence[Source], source: int, index: int, block: dict[str, Any]) -> str:
-    return (
-        f"{sources[source].name}: blocks[{index}] ({block['arm']}, round {block['round']}, "
-        f"{condition_name(block)})"
-    )
 
 
 def _round(

@@ -17,8 +17,9 @@ Goals
 Plan
     reports.measurements keeps the paired valid rounds of each condition; per condition:
     the latency quantiles come from one hierarchical bootstrap over all latency metrics
-    (reports.statistics.quantile_ratios), CPU per request and throughput from a bootstrap of
-    per-round totals, the error rate from Newcombe's interval; reports.verdicts turns each
+    (reports.statistics.quantile_ratios), CPU per request and throughput from Student's t on
+    the rounds' log ratios (one value per arm per round), the error rate from Newcombe's
+    interval; reports.verdicts turns each
     interval into a decision and the decisions into the verdict.
 """
 
@@ -274,12 +275,10 @@ def _cpu_checks(condition: ConditionData, policy: Policy, notes: list[str]) -> l
         decision = Decision(Verdict.HOLD, "expected win: no CPU measured per arm", math.inf)
         return [Check(condition.name, CPU_METRIC, "mean", "win", "ms", missing,
                       policy.min_improvement, None, decision)]
-    interval = statistics.ratio_of_sums(
+    interval = statistics.paired_ratio(
         [(r.proxy_cpu_s * 1000, r.requests) for r in condition.baseline],  # type: ignore[operator]
         [(r.proxy_cpu_s * 1000, r.requests) for r in condition.candidate],  # type: ignore[operator]
         confidence=policy.confidence,
-        resamples=policy.resamples,
-        seed=(policy.seed, condition.name, CPU_METRIC),
     )
     count = len(condition.baseline)
     if expected:
@@ -327,12 +326,10 @@ def _throughput_checks(condition: ConditionData, policy: Policy, notes: list[str
     if rounds < 2 and not expected:
         notes.append(f"{condition.name}: throughput needs two rounds or more; not judged")
         return []
-    interval = statistics.ratio_of_sums(
+    interval = statistics.paired_ratio(
         [(r.successes, r.duration_s) for r in condition.baseline],
         [(r.successes, r.duration_s) for r in condition.candidate],
         confidence=policy.confidence,
-        resamples=policy.resamples,
-        seed=(policy.seed, condition.name, THROUGHPUT_METRIC),
     )
     if expected:
         decision = verdicts.win(interval, policy.min_improvement, rounds, higher_is_better=True)

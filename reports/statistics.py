@@ -7,8 +7,9 @@ Operations
     quantile_ratios(baseline, candidate, quantiles, *, confidence, resamples, seed)
         -> list[Interval]                   candidate/baseline ratio of each quantile, its
                                             interval, and the difference in the metric's unit
-    ratio_of_sums(baseline, candidate, *, confidence, resamples, seed) -> Interval
-                                            for per-round totals (CPU per request, throughput)
+    paired_ratio(baseline, candidate, *, confidence) -> Interval
+                                            a per-round rate (CPU per request, throughput):
+                                            Student's t on the rounds' log ratios
     rank_test(baseline, candidate) -> RankTest
                                             Mann-Whitney U p-value and the Hodges-Lehmann shift
     wilson_interval(successes, trials, confidence) -> (low, high)
@@ -154,30 +155,47 @@ def quantile_ratios(
     return result
 
 
-def ratio_of_sums(
+def paired_ratio(
     baseline: Sequence[tuple[float, float]],
     candidate: Sequence[tuple[float, float]],
     *,
     confidence: float,
-    resamples: int,
-    seed: tuple[int | str, ...],
 ) -> Interval:
-    """(Σ numerator / Σ denominator) of the candidate over the baseline's, rounds resampled.
+    """Candidate/baseline of a per-round rate (numerator / denominator), rounds paired.
 
-    Each item is one round's (numerator, denominator), e.g. (CPU seconds, requests) or
-    (successful responses, seconds). The two sequences are the same rounds, paired.
+    Each item is one round's (numerator, denominator), e.g. (CPU ms, requests) or
+    (successful responses, seconds). There is one value per arm per round and only a few
+    rounds, so a bootstrap over them would claim too much: the interval is Student's t on
+    the rounds' log ratios (scipy's ttest_1samp), the point their geometric mean; the
+    difference gets the same on the rounds' differences. One round: unknown (nan).
     """
     if len(baseline) != len(candidate) or not baseline:
-        raise ValueError("ratio_of_sums needs the same rounds (at least one) in both arms")
-    picks = _round_picks(generator(*seed, "rounds"), len(baseline), resamples).astype(np.float64)
+        raise ValueError("paired_ratio needs the same rounds (at least one) in both arms")
     num_b, den_b = (np.asarray(column, dtype=np.float64) for column in zip(*baseline, strict=True))
     num_c, den_c = (np.asarray(column, dtype=np.float64) for column in zip(*candidate, strict=True))
     with np.errstate(divide="ignore", invalid="ignore"):
-        boot_b = (picks @ num_b) / (picks @ den_b)
-        boot_c = (picks @ num_c) / (picks @ den_c)
+        rate_b, rate_c = num_b / den_b, num_c / den_c
+        logs = np.log(rate_c) - np.log(rate_b)
         point_b = float(num_b.sum() / den_b.sum())
         point_c = float(num_c.sum() / den_c.sum())
-    return _interval(point_b, point_c, boot_b, boot_c, confidence)
+    differences = rate_c - rate_b
+    low, high = _t_interval(logs, confidence)
+    d_low, d_high = _t_interval(differences, confidence)
+    ratio = float(np.exp(logs.mean())) if np.isfinite(logs).all() else math.nan
+    return Interval(
+        point_b, point_c, ratio, math.exp(low), math.exp(high), point_c - point_b, d_low, d_high,
+        confidence,
+    )
+
+
+def _t_interval(values: FloatArray, confidence: float) -> tuple[float, float]:
+    """Student's t interval of the mean (nan with fewer than two finite values)."""
+    if values.size < 2 or not np.isfinite(values).all():
+        return math.nan, math.nan
+    if np.ptp(values) <= 1e-12 * max(1.0, float(np.abs(values).max())):
+        return float(values.mean()), float(values.mean())  # identical rounds: no spread
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
+    return float(ci.low), float(ci.high)
 
 
 def rank_test(
@@ -414,17 +432,17 @@ def _interval(
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratios = np.log(boot_c) - np.log(boot_b)
         ratio = point_c / point_b if point_b > 0 else math.nan
-    log_ratios = log_ratios[np.isfinite(log_ratios)]
     differences = boot_c - boot_b
-    differences = differences[np.isfinite(differences)]
+    # a resample without values (nan) or a zero quantile (an infinite ratio) leaves the
+    # interval unknown rather than quietly narrowed to the other resamples
     low, high = (
         (float(v) for v in np.exp(np.percentile(log_ratios, percentiles)))
-        if log_ratios.size
+        if log_ratios.size and np.isfinite(log_ratios).all()
         else (math.nan, math.nan)
     )
     d_low, d_high = (
         (float(v) for v in np.percentile(differences, percentiles))
-        if differences.size
+        if differences.size and np.isfinite(differences).all()
         else (math.nan, math.nan)
     )
     return Interval(

@@ -68,8 +68,10 @@ def regression(
     interval: Interval, tolerance: float, floor: float, rounds: int, *, unit: str = "ms"
 ) -> Decision:
     """Judge a quantile (or mean) that must not get slower than tolerance and floor allow."""
-    if not _finite(interval.low, interval.high, interval.difference_low, interval.difference_high):
+    if not _finite(interval.difference_low, interval.difference_high):
         return Decision(Verdict.HOLD, "no interval: too few values in an arm", math.inf)
+    if not _finite(interval.low, interval.high):
+        return _floor_only(interval, floor, rounds, unit)
     limit = 1 + tolerance
     shown = _changes(interval)
     beyond = f"+{tolerance:.1%} and {floor:g} {unit}"
@@ -100,6 +102,20 @@ def regression(
     worse = interval.ratio > limit and interval.difference > floor
     needed = max(by_ratio, by_floor) if worse else min(by_ratio, by_floor)
     return _hold(reason, needed)
+
+
+def _floor_only(interval: Interval, floor: float, rounds: int, unit: str) -> Decision:
+    """A ratio without meaning (a quantile of zero): the absolute floor alone decides."""
+    shown = f"{_difference(interval, unit)} (a zero quantile: no ratio)"
+    if interval.difference_low > floor:
+        return Decision(Verdict.ROLLBACK, f"slower: {shown}, beyond {floor:g} {unit}")
+    if interval.difference_high <= floor:
+        return Decision(Verdict.PROMOTE, f"within the {floor:g} {unit} floor: {shown}")
+    needed = extra_rounds(
+        interval.difference_low, interval.difference_high, interval.difference, floor, rounds,
+        log_scale=False,
+    )
+    return _hold(f"undecided against the {floor:g} {unit} floor: {shown}", needed)
 
 
 def win(

@@ -142,3 +142,15 @@ def test_a_round_without_samples_has_no_values_and_nan_nowhere() -> None:
     assert not np.isnan(condition.candidate[0].latency["e2e"]).any()
     assert not condition.has("e2e")
     assert math.isclose(condition.candidate[0].duration_s, 1.0)
+
+
+def test_open_loop_rates_within_a_fifth_of_each_other_are_one_load_level() -> None:
+    def at(arm: str, round_: int, rate: float) -> dict:
+        return block(arm, round_, [1.0], mode="open", intended_rate=rate)
+
+    sources = two_arms(
+        at("baseline", 0, 59.6), at("candidate", 0, 60.8), at("baseline", 1, 61.0),
+        at("candidate", 1, 58.9), at("baseline", 0, 9.8), at("candidate", 0, 10.3),
+    )
+    names = [(c.name, len(c.baseline)) for c in measure(sources, *refs(sources)).conditions]
+    assert names == [("small_chat, open 60 req/s", 2), ("small_chat, open 10 req/s", 1)]

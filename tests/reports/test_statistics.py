@@ -156,14 +156,23 @@ def test_a_proportion_without_trials_is_all_uncertainty() -> None:
     assert statistics.wilson_interval(0, 0, 0.95) == (0.0, 1.0)
 
 
-def test_ratio_of_sums_is_the_ratio_of_totals_and_resamples_rounds() -> None:
+def test_a_per_round_rate_gets_students_t_on_the_rounds_log_ratios() -> None:
     base = [(2.0, 100.0), (3.0, 100.0), (2.5, 100.0)]
-    cand = [(3.0, 100.0), (3.0, 100.0), (3.0, 100.0)]
-    interval = statistics.ratio_of_sums(base, cand, confidence=0.95, resamples=500, seed=(1,))
-    assert interval.ratio == pytest.approx((9 / 300) / (7.5 / 300))
-    assert interval.low < interval.ratio < interval.high
-    same = statistics.ratio_of_sums(base, base, confidence=0.95, resamples=500, seed=(1,))
-    assert (same.low, same.ratio, same.high) == (1.0, 1.0, 1.0)
+    cand = [(3.0, 100.0), (3.3, 100.0), (3.0, 100.0)]
+    interval = statistics.paired_ratio(base, cand, confidence=0.95)
+    logs = np.log([3.0 / 2.0, 3.3 / 3.0, 3.0 / 2.5])
+    expected = stats.t.interval(0.95, 2, loc=logs.mean(), scale=stats.sem(logs))
+    assert (np.log(interval.low), np.log(interval.high)) == pytest.approx(expected)
+    assert interval.ratio == pytest.approx(np.exp(logs.mean()))
+    assert (interval.baseline, interval.candidate) == pytest.approx((7.5 / 300, 9.3 / 300))
+    swapped = statistics.paired_ratio(cand, base, confidence=0.95)
+    assert swapped.low == pytest.approx(1 / interval.high)
+
+
+def test_one_round_leaves_a_per_round_rate_unknown() -> None:
+    interval = statistics.paired_ratio([(2.0, 100.0)], [(3.0, 100.0)], confidence=0.95)
+    assert interval.ratio == pytest.approx(1.5)
+    assert np.isnan(interval.low) and np.isnan(interval.difference_high)
 
 
 def test_extra_rounds_follow_the_square_root_law() -> None:
