@@ -13,7 +13,8 @@ Routes:
 - Account setup a Code Assist proxy does (auth: Bearer): `GET /oauth2/v2/userinfo`,
   `GET /v1/projects`, `POST /v1/projects/{p}/services/{s}:enable` (codeassist.account_answer).
 - Control: `GET /_emulator/requests[?since=N]`, `POST /_emulator/reset`, `POST /_emulator/script`
-  (arm a scenario for every following request, script.py).
+  (arm a scenario for every following request, script.py), `GET /_emulator/health` (200 `{}`:
+  what readiness probes ask, readiness.py). Control requests are not recorded.
 
 Goals: the oracle is strict and fast. Strict: every request is authenticated, validated
 (validation.py), answered per its scenario (scenarios.py, replies.py, faults.py, capacity.py) and
@@ -250,6 +251,8 @@ class Emulator:
                 return Handled(200, b"{}", "control")
             if path == "/_emulator/script" and method == "POST":
                 return self._arm_script(request)
+            if path == "/_emulator/health" and method == "GET":
+                return Handled(200, b"{}", "control")
         except _Refused as refused:
             handled = _refusal(refused.rejection, refused.verdict)
             handled.credential = refused.credential

@@ -1,15 +1,20 @@
 """Serving the emulator: `compatkit emulate` and the server plumbing tests reuse.
 
 Operations:
-- `main(argv)`: parse the command line, bind, print the base URL (and the CA path with `--tls`),
-  serve until SIGINT/SIGTERM. Exit code 0 on a clean stop, 2 on a bad configuration.
-- `serve(app, sock, certificates=..., server=..., shutdown=...)`: run one server on an already bound
-  socket until `shutdown` is set.
+- `main(argv)`: parse the command line, bind, serve until SIGINT/SIGTERM. Exit code 0 on a stop by
+  signal (in any state, start-up included), 2 on a bad configuration or an unusable port, 1 if the
+  server never answered. Once the server answers a real request over every protocol it serves
+  (readiness.py), it prints `emulator listening on <base URL> (<server>)` and, with `--tls`,
+  `emulator CA: <path>`: scripts wait on that line, and their first request is answered.
+- `serve(app, sock, certificates=..., server=..., shutdown=...)`: run one in-process server on an
+  already bound socket until `shutdown` is set.
+- `bind_socket(host, port)`: a listening socket (port 0: a free one).
 
 Servers (docs/performance.md has the figures and the reasoning):
 - granian (the CLI default): Rust HTTP/1.1, h2c with prior knowledge and TLS + ALPN h2 on one
   listener; ~3-8x hypercorn's throughput on one core, so the emulator is never the bottleneck.
-  It runs the app in its own worker process, so it is for the CLI, not for in-process tests.
+  It runs the app in its own worker process (granian_host.py), so it is for the CLI, not for
+  in-process tests.
 - hypercorn: the same protocols in pure Python, in-process (what `testing.running_emulator` uses).
 - uvicorn (+httptools): HTTP/1.1 only; measured as the classic fast Python HTTP/1.1 listener.
 """
@@ -26,20 +31,19 @@ import socket
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from conformance.emulator.app import create_emulator
+from conformance.emulator.granian_host import reserve_port, serve_granian
+from conformance.emulator.readiness import NotAnswering, wait_until_answering
 from conformance.emulator.scenarios import ConfigError
 from conformance.emulator.tls import Certificates, make_certificates
 from conformance.emulator.wire import DroppedConnection
 
 SERVERS = ("granian", "hypercorn", "uvicorn")
-CONFIG_ENV = "COMPATKIT_EMULATOR_CONFIG"
-JSONL_ENV = "COMPATKIT_EMULATOR_JSONL"
-_READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 60.0  # how long to wait for the server to answer before giving up
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _QuietDrops(logging.Filter):
@@ -123,7 +127,16 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, shutdown: asyncio.Event)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`compatkit emulate`: run the emulator until interrupted."""
+    """`compatkit emulate`: run the emulator until SIGINT/SIGTERM (exit 0), whatever its state."""
+    args = _parser().parse_args(argv)
+    try:
+        with _stopped_by_signals():
+            return _run(args)
+    except _Stopped:
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="compatkit emulate",
         description="Run the strict Gemini API / Code Assist emulator.",
@@ -141,82 +154,122 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--server", choices=SERVERS, default="granian")
     parser.add_argument("--record-jsonl", help="append every request as one JSON line to this file")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Build, bind, start announcing in the background, serve; 2 for a bad configuration."""
     try:
         app = create_emulator(args.config, jsonl_path=args.record_jsonl)
     except (ConfigError, OSError) as exc:
-        print(f"compatkit emulate: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
+    if args.tls and args.server == "uvicorn":
+        return _refuse("--tls needs --server granian or hypercorn")
     certificates = None
     if args.tls:
-        if args.server == "uvicorn":
-            print("compatkit emulate: --tls needs --server granian or hypercorn", file=sys.stderr)
-            return 2
-        cert_dir = args.cert_dir or tempfile.mkdtemp(prefix="compatkit-emulator-")
-        certificates = make_certificates(cert_dir)
-    sock = bind_socket(args.host, args.port)
-    host, port = sock.getsockname()[:2]
-    scheme = "https" if certificates else "http"
-    announce = f"emulator listening on {scheme}://{host}:{port} ({args.server})"
-    if certificates:
-        announce += f"\nemulator CA: {certificates.ca_path}"
-    threading.Thread(target=_announce_when_ready, args=(host, port, announce), daemon=True).start()
-    if args.server == "granian":
-        sock.close()  # granian binds by itself; the port was only reserved
-        app.recorder.close()
-        _serve_granian(args, host, port, certificates)
-        return 0
+        certificates = make_certificates(
+            args.cert_dir or tempfile.mkdtemp(prefix="compatkit-emulator-")
+        )
+    try:
+        listener = (reserve_port if args.server == "granian" else bind_socket)(args.host, args.port)
+    except OSError as exc:
+        return _refuse(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    host, port = listener.getsockname()[:2]
+    announcer = _Announcer(
+        f"{'https' if certificates else 'http'}://{_url_host(host)}:{port}",
+        args.server,
+        certificates,
+    )
+    announcer.start()
+    try:
+        if args.server == "granian":
+            app.recorder.close()  # the worker builds its own app
+            with listener:
+                serve_granian(
+                    host,
+                    port,
+                    config_path=args.config,
+                    jsonl_path=args.record_jsonl,
+                    certificates=certificates,
+                )
+        else:
+            _serve_in_process(app, listener, certificates, args.server)
+    except _Stopped:
+        pass
+    return 1 if announcer.failed.is_set() else 0
+
+
+def _refuse(reason: str) -> int:
+    print(f"compatkit emulate: {reason}", file=sys.stderr)
+    return 2
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM arrived before the server took over the signals."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Until a server installs its own handlers, SIGINT/SIGTERM unwind start-up as `_Stopped`.
+
+    granian's parent process and the in-process servers' event loop replace these handlers once
+    they run; a second signal while unwinding is ignored rather than interrupting the unwinding.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Announcer(threading.Thread):
+    """Prints the base URL (and the CA) once the server answers a real request over every
+    protocol it serves, so scripts can wait on that line; stops the process if it never does."""
+
+    def __init__(self, base_url: str, server: str, certificates: Certificates | None) -> None:
+        super().__init__(name="emulator-announcer", daemon=True)
+        self.base_url, self.server, self.certificates = base_url, server, certificates
+        self.failed = threading.Event()
+
+    def run(self) -> None:
+        ca_path = self.certificates.ca_path if self.certificates else None
+        try:
+            wait_until_answering(
+                self.base_url,
+                http2=self.server != "uvicorn",
+                ca_path=ca_path,
+                deadline_s=READY_TIMEOUT_S,
+            )
+        except NotAnswering as exc:
+            print(f"compatkit emulate: {exc}; stopping", file=sys.stderr, flush=True)
+            self.failed.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        lines = f"emulator listening on {self.base_url} ({self.server})"
+        if ca_path is not None:
+            lines += f"\nemulator CA: {ca_path}"
+        print(lines, flush=True)
+
+
+def _serve_in_process(
+    app: Any, sock: socket.socket, certificates: Certificates | None, server: str
+) -> None:
     with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
-    asyncio.run(_run_until_signal(app, sock, certificates, args.server))
-    return 0
-
-
-def _announce_when_ready(host: str, port: int, announce: str) -> None:
-    """Print the base URL once the port accepts connections, so scripts can wait on that line."""
-    deadline = time.monotonic() + _READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-            print(announce, flush=True)
-            return
-        time.sleep(0.05)
-
-
-def app_from_environment() -> Any:
-    """The ASGI app granian's worker process builds (configuration passed through the environment)."""
-    return create_emulator(
-        os.environ.get(CONFIG_ENV) or None, jsonl_path=os.environ.get(JSONL_ENV) or None
-    )
-
-
-def _serve_granian(
-    args: argparse.Namespace, host: str, port: int, certificates: Certificates | None
-) -> None:
-    from granian.constants import HTTPModes, Interfaces, Loops, RuntimeModes
-    from granian.log import LogLevels
-    from granian.server import Server
-
-    os.environ[CONFIG_ENV] = str(Path(args.config).resolve()) if args.config else ""
-    os.environ[JSONL_ENV] = str(Path(args.record_jsonl).resolve()) if args.record_jsonl else ""
-    server = Server(
-        "conformance.emulator.serve:app_from_environment",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=1,
-        runtime_threads=1,
-        runtime_mode=RuntimeModes.st,
-        loop=Loops.uvloop,
-        http=HTTPModes.auto,
-        websockets=False,
-        factory=True,
-        log_level=LogLevels.warning,
-        ssl_cert=certificates.cert_path if certificates else None,
-        ssl_key=certificates.key_path if certificates else None,
-    )
-    server.serve()
+    asyncio.run(_run_until_signal(app, sock, certificates, server))
 
 
 async def _run_until_signal(
@@ -224,7 +277,7 @@ async def _run_until_signal(
 ) -> None:
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _STOP_SIGNALS:
         loop.add_signal_handler(sig, shutdown.set)
     await serve(app, sock, certificates=certificates, server=server, shutdown=shutdown)
 

@@ -3,12 +3,14 @@
 Operations:
 - `running_emulator(scenarios=None, *, tls=False, server="hypercorn", jsonl_path=None)`: start the
   emulator on 127.0.0.1 on a free port in a background thread (its own event loop), yield a
-  `RunningEmulator`, stop it on exit.
+  `RunningEmulator` once it answers a real request over each protocol it serves, stop it on exit.
 - `RunningEmulator.requests()` / `.reset()`: the recorded requests (`GET /_emulator/requests`) and
   `POST /_emulator/reset`, read through the app object directly (no HTTP round trip needed).
 - `emulator_process(config_path=None, *, server="granian", tls=False)`: the same emulator as a
   separate `compatkit emulate` process (its own core, no shared GIL), for benchmarks and load runs;
-  yields an `EmulatorProcess` whose `requests()` / `reset()` go over HTTP.
+  yields an `EmulatorProcess` (once its readiness line came, so it answers) whose `requests()` /
+  `reset()` go over HTTP; on exit SIGTERM, then SIGKILL to its whole process group past a deadline,
+  so neither it nor its granian worker outlives the block.
 
 `scenarios` is a TOML path, a mapping shaped like the TOML file (e.g.
 `{"scenarios": {"default": {"text_tokens": 3}}}`), an `EmulatorConfig`, or None for the packaged
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -35,12 +39,13 @@ from typing import Any
 import httpx
 
 from conformance.emulator.app import Emulator, create_emulator
+from conformance.emulator.readiness import wait_until_answering
 from conformance.emulator.scenarios import EmulatorConfig, parse_config
-from conformance.emulator.serve import bind_socket, serve
+from conformance.emulator.serve import READY_TIMEOUT_S, bind_socket, serve
 from conformance.emulator.tls import make_certificates
 
-_START_TIMEOUT_S = 10.0
-_STOP_TIMEOUT_S = 10.0
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,17 @@ def running_emulator(
         thread.start()
         if not started.wait(_START_TIMEOUT_S) or failure:
             raise RuntimeError(f"emulator did not start: {failure[:1]}")
-        scheme = "https" if tls else "http"
+        ca_path = certificates.ca_path if certificates else None
+        base_url = f"{'https' if tls else 'http'}://{host}:{port}"
         try:
-            yield RunningEmulator(
-                f"{scheme}://{host}:{port}", app, certificates.ca_path if certificates else None
+            wait_until_answering(
+                base_url,
+                http2=server != "uvicorn",
+                ca_path=ca_path,
+                deadline_s=_START_TIMEOUT_S,
+                gone=lambda: not thread.is_alive(),
             )
+            yield RunningEmulator(base_url, app, ca_path)
         finally:
             loop.call_soon_threadsafe(shutdown_holder[0].set)
             thread.join(_STOP_TIMEOUT_S)
@@ -171,18 +182,48 @@ def emulator_process(
             command += ["--tls", "--cert-dir", cert_dir]
         if cpu is not None:
             command = ["taskset", "-c", str(cpu), *command]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
         try:
-            assert process.stdout is not None
-            match = re.match(r"emulator listening on (\S+)", process.stdout.readline())
-            if match is None:
-                raise RuntimeError(f"emulator process did not start (exit {process.poll()})")
-            ca_path = Path(cert_dir) / "ca.pem" if tls else None
-            yield EmulatorProcess(match.group(1), ca_path)
+            yield EmulatorProcess(*read_announcement(process, _START_TIMEOUT_S + READY_TIMEOUT_S))
         finally:
-            process.terminate()
-            try:
-                process.wait(_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(_STOP_TIMEOUT_S)
+            stop_process_group(process)
+
+
+def read_announcement(process: subprocess.Popen[str], timeout_s: float) -> tuple[str, Path | None]:
+    """The base URL (and, with TLS, the CA path) from `compatkit emulate`'s readiness lines.
+
+    Raises RuntimeError if the process ends or `timeout_s` passes before they come.
+    """
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: list[str] = []
+
+    def read() -> None:  # a thread, since a pipe's readline cannot time out
+        lines.append(stdout.readline())
+        if lines[0].startswith("emulator listening on https://"):
+            lines.append(stdout.readline())
+
+    reader = threading.Thread(target=read, name="emulator-announcement", daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    match = re.match(r"emulator listening on (\S+)", lines[0]) if lines else None
+    if reader.is_alive() or match is None:
+        raise RuntimeError(f"emulator did not announce itself (exit {process.poll()}): {lines}")
+    ca_path = Path(lines[1].split(": ", 1)[1].strip()) if len(lines) > 1 else None
+    return match.group(1), ca_path
+
+
+def stop_process_group(process: subprocess.Popen[str], timeout_s: float = _STOP_TIMEOUT_S) -> None:
+    """SIGTERM `process`; past `timeout_s`, SIGKILL its process group (it leads one: it was started
+    with `start_new_session=True`), so no child of it is left behind either way."""
+    process.terminate()
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout_s)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

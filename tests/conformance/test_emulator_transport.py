@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import ssl
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from conformance.emulator.testing import RunningEmulator, running_emulator
+from conformance.emulator.testing import RunningEmulator, read_announcement, running_emulator
 
 STREAM = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
 HELLO = {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]}
@@ -65,11 +64,8 @@ def start_cli(*options: str) -> tuple[subprocess.Popen[str], str, str | None]:
     process = subprocess.Popen(
         [*command, "emulate", "--port", "0", *options], stdout=subprocess.PIPE, text=True
     )
-    assert process.stdout is not None
-    match = re.match(r"emulator listening on (\S+) \((\w+)\)", process.stdout.readline())
-    assert match is not None
-    ca = process.stdout.readline().split()[-1] if "--tls" in options else None
-    return process, match.group(1), ca
+    base_url, ca = read_announcement(process, timeout_s=120)
+    return process, base_url, str(ca) if ca else None
 
 
 @pytest.mark.parametrize("server", ["granian", "hypercorn", "uvicorn"])
