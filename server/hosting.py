@@ -3,10 +3,14 @@
 Operations:
     listening_socket(host, port) -> socket        bound and listening; port 0 picks a free one
     hypercorn_config(sock, *, certfile, keyfile) -> hypercorn Config
-    serve_forever(app, sock, ...)                  run until SIGINT/SIGTERM (the CLI)
+    serve_forever(app, sock, config, *, on_ready)  run until SIGINT/SIGTERM (the CLI); call
+                                                   on_ready(url) once the app answers
     ServerThread(app, ...) as server               run in a background thread, `server.url`;
                                                    started once the app answers a probe;
                                                    used by tests and benchmarks
+    wait_until_answering(url, *, deadline_s)       the probe: `GET url` answered over HTTP/1.1
+                                                   and HTTP/2
+    base_url(sock, *, certified) -> str            `http(s)://host:port` of a socket
 
 Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
 certificate is given; the socket is created here and handed to Hypercorn by file descriptor,
@@ -21,12 +25,15 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import httpx
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
+
+from server.errors import ServerError
 
 
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -66,14 +73,40 @@ async def serve_until(app: Any, config: HypercornConfig, stop: asyncio.Event) ->
     await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
 
 
-def serve_forever(app: Any, sock: socket.socket, config: HypercornConfig) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM."""
+def serve_forever(
+    app: Any,
+    sock: socket.socket,
+    config: HypercornConfig,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    ready_timeout: float = 60.0,
+) -> bool:
+    """Serve in the foreground until SIGINT or SIGTERM.
+
+    `on_ready(url)` is called (from a thread) once the app answers `GET /healthz` over every
+    protocol it serves; if it does not within `ready_timeout`, the server stops and this returns
+    False.
+    """
+    answered = threading.Event()
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if on_ready is not None:
+            url = base_url(sock, certified=bool(config.certfile))
+
+            def announce() -> None:
+                try:
+                    wait_until_answering(url + "/healthz", deadline_s=ready_timeout)
+                except NotAnswering:
+                    loop.call_soon_threadsafe(stop.set)
+                    return
+                answered.set()
+                on_ready(url)
+
+            threading.Thread(target=announce, name="server-announcer", daemon=True).start()
         await serve_until(app, config, stop)
 
     try:
@@ -82,6 +115,37 @@ def serve_forever(app: Any, sock: socket.socket, config: HypercornConfig) -> Non
         uvloop.run(main())
     except ImportError:
         asyncio.run(main())
+    return on_ready is None or answered.is_set()
+
+
+def base_url(sock: socket.socket, *, certified: bool) -> str:
+    """`http(s)://host:port` of a listening socket."""
+    host, port = sock.getsockname()[:2]
+    return f"{'https' if certified else 'http'}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+class NotAnswering(ServerError):
+    """A server did not answer a probe in time."""
+
+
+def wait_until_answering(
+    url: str, *, deadline_s: float, gone: Callable[[], bool] = lambda: False
+) -> None:
+    """Return once `GET url` is answered over HTTP/1.1 and over HTTP/2 (h2c with prior knowledge,
+    or ALPN h2 over TLS): a listening socket is not a server, Hypercorn answers only after the
+    app's start-up hooks ran. Raise NotAnswering past the deadline or once `gone()`."""
+    deadline = time.monotonic() + deadline_s
+    for http2 in (False, True):
+        # verify=False: a probe of our own socket; the certificate is not what is probed
+        with httpx.Client(http1=not http2, http2=http2, verify=False, timeout=2.0) as client:
+            while True:
+                try:
+                    client.get(url)
+                    break
+                except httpx.TransportError as exc:
+                    if time.monotonic() > deadline or gone():
+                        raise NotAnswering(f"{url} did not answer: {exc!r}") from None
+                    time.sleep(0.02)
 
 
 class ServerThread:
@@ -103,9 +167,8 @@ class ServerThread:
         self.app = app
         self._sock = listening_socket(host, 0)
         self._config = hypercorn_config(self._sock, certfile=certfile, keyfile=keyfile)
-        scheme = "https" if certfile else "http"
         self.port = int(self._sock.getsockname()[1])
-        self.url = f"{scheme}://{host}:{self.port}"
+        self.url = base_url(self._sock, certified=bool(certfile))
         self._startup_timeout = startup_timeout
         self._probe_path = probe_path
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,18 +204,14 @@ class ServerThread:
         return self
 
     def _wait_until_serving(self) -> None:
-        """Hypercorn answers only after the app's startup hooks ran: wait for one answer."""
-        deadline = time.monotonic() + self._startup_timeout
-        verify = False  # a probe of our own socket; the certificate is not what is tested
-        with httpx.Client(verify=verify, timeout=2.0) as client:
-            while True:
-                try:
-                    client.get(self.url + str(self._probe_path))
-                    return
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or self._error is not None:
-                        raise RuntimeError(f"server did not answer: {self._error!r}") from None
-                    time.sleep(0.02)
+        try:
+            wait_until_answering(
+                self.url + str(self._probe_path),
+                deadline_s=self._startup_timeout,
+                gone=lambda: self._error is not None,
+            )
+        except NotAnswering as exc:
+            raise RuntimeError(f"server did not answer: {self._error!r}") from exc
 
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():

@@ -1,7 +1,11 @@
 """`compatkit serve`: run the reference proxy on Hypercorn (HTTP/1.1 and h2c; h2 over TLS).
 
 Operations:
-    main(argv, *, fallback_upstream=None) -> int    exit status (2 for a bad configuration)
+    main(argv, *, fallback_upstream=None) -> int    exit status (2 for a bad configuration,
+                                                    1 if the server never answered)
+
+The "compatkit proxy listening on <url>" log line comes once the proxy answers `GET /healthz`
+over HTTP/1.1 and HTTP/2 (hosting.wait_until_answering): a script waiting on it can send at once.
 
 With no upstream configured, `fallback_upstream` (a context manager factory yielding a base
 URL) provides one for the lifetime of the server: the CLI passes one that starts the
@@ -72,15 +76,18 @@ def main(
             print(f"compatkit serve: {exc}", file=sys.stderr)
             return 2
         sock = listening_socket(config.host, config.port)
-        host, port = sock.getsockname()[:2]
-        scheme = "https" if args.certfile else "http"
-        log.info("compatkit proxy listening on %s://%s:%d", scheme, host, port)
         try:
             app = create_app(config)
-            serve_forever(
-                app, sock, hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile)
+            answered = serve_forever(
+                app,
+                sock,
+                hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile),
+                on_ready=lambda url: log.info("compatkit proxy listening on %s", url),
             )
         except CredentialError as exc:
             print(f"compatkit serve: {exc}", file=sys.stderr)
             return 2
+    if not answered:
+        print("compatkit serve: the server never answered GET /healthz; stopped", file=sys.stderr)
+        return 1
     return 0

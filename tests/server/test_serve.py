@@ -78,3 +78,19 @@ def test_a_bad_configuration_exits_with_status_2(tmp_path: Path) -> None:
     process = start_serve("--config", str(bad))
     assert process.wait(timeout=20) == 2
     assert process.stderr is not None and "server.port" in process.stderr.read()
+
+
+def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() -> None:
+    """Its readiness probes (GET /healthz over HTTP/1.1, then HTTP/2) are answered first."""
+    process = start_serve("--log-level", "info")
+    try:
+        before: list[dict[str, object]] = []
+        for record in json_lines(process):
+            if "listening on" in str(record["message"]):
+                break
+            before.append(record)
+        probes = [r for r in before if r["message"] == "request" and r["route"] == "/healthz"]
+        assert [r["status"] for r in probes] == [200, 200]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
