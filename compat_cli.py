@@ -237,6 +237,12 @@ def _emulate(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def _bench(argv: Sequence[str]) -> int:
+    from loadtests._bench._cli import main
+
+    return main(argv)
+
+
 def _guard(argv: Sequence[str]) -> int:
     from reports.cli import rollout_guard
 
@@ -253,6 +259,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "convert": (_convert, "convert an Anthropic (or OpenAI) request to a Gemini request"),
     "serve": (_serve, "run the reference proxy"),
     "emulate": (_emulate, "run the strict Gemini / Code Assist emulator"),
+    "bench": (_bench, "open-loop A/B benchmark of proxies; writes results.json"),
     "guard": (_guard, "judge a candidate against a baseline from a result file (rollout-guard)"),
     "assert-latency": (_assert_latency, "check absolute objectives on a result file"),
 }

@@ -1,0 +1,77 @@
+"""Each track's built-in plan, run for real (emulator and proxies as processes), made small.
+
+The plans' own `--quick` sizes are what the gate runs; here they are cut to a few requests per
+block (still two ABBA rounds, still warm-up, restarts and the emulator's faults) so the four
+runs stay short in CI. The file must validate, every block must have its samples, and the
+client must have had no errors of its own: HTTP errors from the proxy are the retry and
+scheduler tracks' measurements (the baseline's failures), not the client's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import result_format
+from loadtests._bench import TRACKS, Plan, run_plan, track_plan
+
+CLIENT_ERRORS = {"connect", "timeout", "protocol", "grammar"}
+
+
+def small(plan: Plan, requests: int = 8) -> Plan:
+    quick = plan.quick_version()
+    return dataclasses.replace(
+        quick, load=dataclasses.replace(quick.load, requests=requests, warmup=2)
+    )
+
+
+def _run(plan: Plan, out: Path) -> dict[str, Any]:
+    return result_format.load(run_plan(plan, out, seed=3))
+
+
+@pytest.mark.parametrize("track", TRACKS)
+def test_a_track_plan_runs_and_writes_a_valid_file(track: str, tmp_path: Path) -> None:
+    plan = small(track_plan(track))
+    doc = _run(plan, tmp_path)
+
+    assert doc["plan"]["track"] == track and doc["plan"]["seed"] == 3 and doc["plan"]["quick"]
+    assert {a["role"] for a in doc["arms"]} == {"baseline", "candidate"}
+    assert len(doc["blocks"]) == 2 * plan.load.rounds
+    for block in doc["blocks"]:
+        assert len(block["samples"]) == plan.load.requests and block["warmup_requests"] == 2
+        kinds = {s["error"]["kind"] for s in block["samples"] if s["error"]}
+        assert not kinds & CLIENT_ERRORS, block["samples"]
+        assert block["resources"]["client_cpu_share"] is not None
+        assert block["resources"]["proxy_cpu_s"] is not None  # block interleaving or processes
+        assert block["resources"]["upstream_requests"] >= plan.load.requests
+    assert doc["environment"]["network"]["mode"] == "loopback"
+    assert doc["environment"]["trees"]["this"]["commit"]
+
+
+def test_the_retry_storm_shows_attempts_per_request_and_the_baselines_failures(
+    tmp_path: Path,
+) -> None:
+    doc = _run(small(track_plan("ff_retry_policy_v2"), requests=12), tmp_path)
+    samples = {arm: [s for b in doc["blocks"] if b["arm"] == arm for s in b["samples"]]
+               for arm in ("baseline", "candidate")}  # fmt: skip
+    assert all(s["attempts"] >= 1 for arm in samples.values() for s in arm)
+    failed = [s for s in samples["baseline"] if s["error"]]
+    # about a third of the baseline's requests land on the exhausted credential and stay there;
+    # the candidate moves them to another credential
+    assert failed and all(s["error"]["kind"] == "http" for s in failed)
+    assert not [s for s in samples["candidate"] if s["error"]]
+    assert max(s["attempts"] for s in samples["candidate"]) >= 2  # the storm's retries
+
+
+def test_flag_arms_interleaved_request_by_request_share_one_group_per_round(tmp_path: Path) -> None:
+    plan = small(track_plan("ff_converter_fast_path"))
+    plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, interleave="request"))
+    doc = _run(plan, tmp_path)
+    groups = {(b["round"], b["group"]) for b in doc["blocks"]}
+    assert len(groups) == plan.load.rounds
+    for block in doc["blocks"]:  # one process serves both arms: its CPU is nobody's alone
+        assert block["resources"]["proxy_cpu_s"] is None
+        assert block["intended_rate"] == pytest.approx(plan.load.rate / 2, rel=0.2)
