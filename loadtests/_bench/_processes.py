@@ -33,9 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from loadtests._bench._errors import BenchError
+from loadtests._bench._toml import toml_document
 
 __all__ = [
     "Server",
@@ -154,7 +153,7 @@ async def start_emulator(
 ) -> Server:
     """`compatkit emulate` on a free port with `config` (the emulator's TOML, as a table)."""
     config_path = workdir / "emulator.toml"
-    config_path.write_text(tomli_w.dumps(dict(config)), "utf-8")
+    config_path.write_text(toml_document(config), "utf-8")
     cert_dir = workdir / "emulator-certs"
     argv = [*prefix, sys.executable, "-m", "compat_cli", "emulate", "--config", str(config_path),
             "--host", host, "--port", "0", "--server", server]  # fmt: skip
@@ -210,7 +209,7 @@ async def start_proxy(
 ) -> Server:
     """`compatkit serve` of the tree `root` with `config` (its TOML, as a table)."""
     config_path = workdir / f"proxy-{name}.toml"
-    config_path.write_text(tomli_w.dumps(dict(config)), "utf-8")
+    config_path.write_text(toml_document(config), "utf-8")
     extra = dict(env)
     extra["PYTHONPATH"] = os.pathsep.join(p for p in (extra.get("PYTHONPATH"), str(root)) if p)
     for attempt in range(3):  # a free port may be taken between the probe and the bind
