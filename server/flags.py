@@ -23,6 +23,7 @@ both arms identical).
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
@@ -96,21 +97,37 @@ def parse_flag_value(text: str) -> bool:
 
 
 def parse_flag_overrides(header: str) -> dict[str, bool]:
-    """Parse `name=on,name=off` (spaces allowed around items); strict, duplicates raise."""
+    """Parse `name=on,name=off` (spaces allowed around items); strict, duplicates raise.
+
+    Errors name the header and the item's position, never what it holds: a value pasted
+    into the wrong header may be a secret (the admin key), and error messages travel.
+    """
     overrides: dict[str, bool] = {}
-    for item in header.split(","):
-        item = item.strip()
-        if not item:
-            raise FlagError(f"empty item in {FLAG_OVERRIDE_HEADER}: {header!r}")
-        name, sep, value = item.partition("=")
+    for position, item in enumerate(header.split(","), start=1):
+        where = f"{FLAG_OVERRIDE_HEADER} item {position}"
+        name, sep, value = item.strip().partition("=")
         name = name.strip()
+        if not item.strip():
+            raise FlagError(f"{where} is empty")
         if not sep:
-            raise FlagError(f"{FLAG_OVERRIDE_HEADER} items are name=on|off, got {item!r}")
-        check_flag_name(name)
+            raise FlagError(f"{where} is not name=on|off")
+        if name not in FLAG_NAMES:
+            raise FlagError(f"{where} names no known flag{_nearest_flag(name)}")
         if name in overrides:
-            raise FlagError(f"flag {name} given twice in {FLAG_OVERRIDE_HEADER}")
-        overrides[name] = parse_flag_value(value)
+            raise FlagError(f"{where}: flag {name} given twice")
+        try:
+            overrides[name] = parse_flag_value(value)
+        except FlagError:
+            raise FlagError(f"{where}: flag {name} must be on or off") from None
     return overrides
+
+
+def _nearest_flag(text: str) -> str:
+    """`; did you mean NAME?` for a near miss of a known flag name, else the known names."""
+    near = difflib.get_close_matches(text, FLAG_NAMES, n=1, cutoff=0.8)
+    if near:
+        return f"; did you mean {near[0]}?"
+    return f" (known: {', '.join(FLAG_NAMES)})"
 
 
 def request_flags(base: Flags, header: str | None, *, authorised: bool) -> Flags:
