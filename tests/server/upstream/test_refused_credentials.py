@@ -18,7 +18,7 @@ Rules:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,20 @@ def key_uses(emulator: RunningEmulator, key: str) -> int:
     return sum(r["credential"] == "key:" + credential_id(key) for r in emulator.requests())
 
 
+def serve_until_disabled(
+    proxy: RunningProxy, client: anthropic.Anthropic, entry: Callable[[], dict[str, Any]]
+) -> None:
+    """Requests (all served, streamed or not) until the scheduler, which picks at random, has
+    tried the refused credential and taken it out; then a few more. 40 at most: the chance
+    that two credentials never meet the refused one is 2**-40."""
+    for number in range(40):
+        assert ask(client, "default", stream=number % 2 == 1)
+        if entry()["state"] == "disabled":
+            break
+    for number in range(4):
+        assert ask(client, "default", stream=number % 2 == 1)
+
+
 @pytest.mark.parametrize("flags", RETRY_ARMS)
 @pytest.mark.parametrize("refused", sorted(REFUSED))
 def test_a_refused_key_is_taken_out_of_rotation_and_no_client_sees_it(
@@ -106,8 +120,7 @@ def test_a_refused_key_is_taken_out_of_rotation_and_no_client_sees_it(
 ) -> None:
     proxy = start_proxy(GOOD_KEYS[0], REFUSED[refused])
     client = sdk(proxy, flags)
-    for stream in (False, True) * 4:
-        assert ask(client, "default", stream=stream)
+    serve_until_disabled(proxy, client, lambda: credentials(proxy)[REFUSED[refused][-4:]])
     listed = credentials(proxy)[REFUSED[refused][-4:]]
     assert listed["state"] == "disabled"
     assert listed["disabled_reason"].startswith(f"upstream refused the credential ({refused})")
@@ -168,8 +181,7 @@ def test_a_403_without_a_reason_takes_a_key_out_once_another_key_served_the_requ
 ) -> None:
     proxy = start_proxy(GOOD_KEYS[0], FORBIDDEN_KEY)
     client = sdk(proxy, flags)
-    for stream in (False, True) * 4:
-        assert ask(client, "default", stream=stream)
+    serve_until_disabled(proxy, client, lambda: credentials(proxy)[FORBIDDEN_KEY[-4:]])
     listed = credentials(proxy)[FORBIDDEN_KEY[-4:]]
     assert listed["state"] == "disabled"
     assert listed["disabled_reason"].startswith("upstream refused the credential (forbidden)")
@@ -275,8 +287,12 @@ def test_a_credential_whose_refresh_token_is_refused_is_taken_out_and_another_se
         with oauth_proxy(emulator, dead, alive) as server:
             proxy = RunningProxy(server)
             client = sdk(proxy, flags)
-            for _ in range(4):
-                assert ask(client, "default", stream=False)
+
+            def dead_entry_now() -> dict[str, Any]:
+                listed = credentials_by_id(proxy).values()
+                return next(c for c in listed if c["file"] == str(dead))
+
+            serve_until_disabled(proxy, client, dead_entry_now)
             listed = credentials_by_id(proxy)
         dead_entry = next(c for c in listed.values() if c["file"] == str(dead))
         assert dead_entry["state"] == "disabled"
