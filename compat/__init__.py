@@ -20,6 +20,8 @@ Streams (feed raw upstream bytes, Gemini API or Code Assist framing, any split)
     encode_sse_event(event) -> bytes, PING_EVENT
 Upstream errors
     parse_google_error(status, body) -> GoogleError
+    turn_failure(gemini_response) -> GoogleError | None   a reply whose turn failed
+        (MALFORMED_FUNCTION_CALL): answer it as an error, never convert it to model text
     anthropic_error_for(google_error) -> (http_status, body)
     openai_error_for(google_error) -> (http_status, body)
 Schemas and JSON
@@ -40,7 +42,13 @@ from compat._anthropic import (
 )
 from compat._dropped import dropped_fields
 from compat._errors import RequestError
-from compat._gemini import GoogleError, anthropic_error_for, openai_error_for, parse_google_error
+from compat._gemini import (
+    GoogleError,
+    anthropic_error_for,
+    openai_error_for,
+    parse_google_error,
+    turn_failure,
+)
 from compat._json import JSONError, dumps, loads
 from compat._openai import OpenAIStreamTranslator, openai_to_gemini_request, to_openai_completion
 from compat._options import ConversionOptions
@@ -66,4 +74,5 @@ __all__ = [
     "to_anthropic_message",
     "to_gemini_request",
     "to_openai_completion",
+    "turn_failure",
 ]

@@ -22,7 +22,8 @@ Rules worth knowing
       text parts one text block; each functionCall is its own tool_use block.
     - A signature on a non-thought part goes to the thinking block still open just before it,
       else to a new empty thinking block; either way the part then starts a new block.
-    - MALFORMED_FUNCTION_CALL: Gemini's `finishMessage` is appended as its own text block.
+    - MALFORMED_FUNCTION_CALL is a failed turn, not a reply (`compat.turn_failure`: callers
+      answer it as an error); converted anyway, it shows only what the model really said.
     - executableCode, codeExecutionResult, inlineData and fileData parts (no Anthropic block
       fits) each become a text block of their own (`compat._gemini.response.other_part_text`), or
       thinking text when marked `thought` (an image model's draft images): content is never
@@ -43,7 +44,6 @@ from compat._gemini.response import (
     anthropic_usage,
     candidate_of,
     candidate_parts,
-    finish_notice,
     first_use_of_id,
     function_args,
     function_name,
@@ -75,9 +75,6 @@ def to_anthropic_message(
             blocks.add_part(part)
         reason = candidate.get("finishReason")
         finish_reason = reason if isinstance(reason, str) else None
-        notice = finish_notice(candidate)
-        if notice is not None:
-            blocks.add_notice(notice)
     elif prompt_block_reason(gemini_response) is not None:
         finish_reason = PROMPT_BLOCKED
     content = blocks.content
@@ -135,7 +132,7 @@ class _BlockBuilder:
             self._add_text(scrub(text))
 
     def add_notice(self, text: str) -> None:
-        """A text block of its own (Gemini's finishMessage, code, its result, media)."""
+        """A text block of its own (code, its result, media)."""
         self.content.append({"type": "text", "text": text})
         self._open = None
 

@@ -14,10 +14,12 @@ Goals
     delta types matching their block; `signature_delta` just before a thinking block closes;
     tool_use opened with `input: {}` and its whole arguments as one `input_json_delta`;
     exactly one message_delta (non-null stop_reason, cumulative usage) then message_stop.
-    An upstream error object, an undecodable chunk or an end without finishReason gives an
-    `error` event (type per docs/mapping.md), never a made-up `end_turn`.
-    `message_start` is emitted with the first upstream chunk, never at construction, so until
-    `started` is true the proxy may still retry upstream or answer with an HTTP error.
+    An upstream error object, an undecodable chunk, a failed turn (MALFORMED_FUNCTION_CALL,
+    `compat.turn_failure`) or an end without finishReason gives an `error` event (type per
+    docs/mapping.md), never a made-up `end_turn` nor made-up text.
+    `message_start` is emitted with the first upstream chunk, never at construction (nor for
+    a first chunk that only says the turn failed), so until `started` is true the proxy may
+    still retry upstream or answer with an HTTP error.
     Cheap per chunk: each chunk is parsed once (orjson), events are small dicts, encoded
     without the NaN search (`compat._json.dumps_decoded`: decoded JSON holds no NaN).
 
@@ -45,7 +47,7 @@ from compat._gemini.response import (
     PROMPT_BLOCKED,
     anthropic_stop,
     anthropic_usage,
-    finish_notice,
+    candidate_failure,
     first_use_of_id,
     function_args,
     function_name,
@@ -197,6 +199,10 @@ class StreamTranslator:
         usage_metadata = chunk.get("usageMetadata")
         if isinstance(usage_metadata, dict):
             self._usage_metadata = usage_metadata
+        failure = _failure_without_content(chunk)
+        if failure is not None and not self._started:
+            self._fail(failure, events)  # nothing sent yet: the caller may answer an HTTP error
+            return
         if not self._started:
             self._start(events)
         candidates = chunk.get("candidates")
@@ -216,10 +222,11 @@ class StreamTranslator:
                     if isinstance(part, dict):
                         self._on_part(part, events)
         finish_reason = candidate.get("finishReason")
-        if isinstance(finish_reason, str) and finish_reason:
-            notice = finish_notice(candidate)
-            if notice is not None:
-                self._add_notice(notice, events)
+        failure = candidate_failure(candidate)
+        if failure is not None:
+            self._close_open(events)
+            self._fail(failure, events)
+        elif isinstance(finish_reason, str) and finish_reason:
             self._finish(finish_reason, events)
 
     def _on_part(self, part: dict[str, Any], events: list[Event]) -> None:
@@ -305,7 +312,7 @@ class StreamTranslator:
         self._has_tool_calls = True
 
     def _add_notice(self, text: str, events: list[Event]) -> None:
-        """A text block of its own (Gemini's finishMessage, code, its result, media)."""
+        """A text block of its own (code, its result, media)."""
         self._close_open(events)
         self._add_text(text, events)
         self._close_open(events)
@@ -385,3 +392,14 @@ class StreamTranslator:
         self._error = error
         events.append(anthropic_error_event(error))
         self._finished = True
+
+
+def _failure_without_content(chunk: dict[str, Any]) -> GoogleError | None:
+    """A chunk that only says the turn failed (no parts): `candidate_failure` of it."""
+    candidates = chunk.get("candidates")
+    candidate = candidates[0] if isinstance(candidates, list) and candidates else None
+    if not isinstance(candidate, dict):
+        return None
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    return None if parts else candidate_failure(candidate)

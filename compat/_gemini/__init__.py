@@ -3,6 +3,7 @@
 Operations (re-exported here)
     parse_google_error(status, body) -> GoogleError
     anthropic_error_for(error), openai_error_for(error) -> (http_status, body)
+    turn_failure(response) -> GoogleError | None
 
 Modules, by role
     framing    upstream stream bytes (SSE or JSON framing, any split) -> response dicts
@@ -17,10 +18,12 @@ from compat._gemini.errors import (
     openai_error_for,
     parse_google_error,
 )
+from compat._gemini.response import turn_failure
 
 __all__ = [
     "GoogleError",
     "anthropic_error_for",
     "openai_error_for",
     "parse_google_error",
+    "turn_failure",
 ]

@@ -4,6 +4,8 @@ Operations
     parse_google_error(status, body) -> GoogleError     any body: google.rpc JSON, array, text
     GoogleError.is_capacity / .is_rate_limit / .is_terminal_quota / .retryable / .retry_after
     GoogleError.refused_credential / .is_bare_denial      the gateway's credential refused
+    GoogleError.is_failed_turn                           the model's turn failed (a reply, not
+                                                         an HTTP error: not worth a retry here)
     anthropic_error_for(error) -> (http_status, body)   Anthropic error envelope (§A.7)
     openai_error_for(error) -> (http_status, body)      OpenAI error envelope (§D.4)
     anthropic_error_body(type, message) -> dict
@@ -36,6 +38,7 @@ from typing import Any
 from compat._json import JSONError, loads, scrub
 
 __all__ = [
+    "FAILED_TURN",
     "GoogleError",
     "anthropic_error_body",
     "anthropic_error_event",
@@ -72,6 +75,7 @@ _CREDENTIAL_REASONS = {
     "BILLING_DISABLED": "forbidden",
     "USER_PROJECT_DENIED": "forbidden",
 }
+FAILED_TURN = "MALFORMED_FUNCTION_CALL"  # the finish reason of a turn that failed
 _KEY_MESSAGE = re.compile(r"\bAPI key (not valid|expired)", re.IGNORECASE)
 _MAX_MESSAGE_CHARS = 1000
 
@@ -154,6 +158,13 @@ class GoogleError:
         """A 403 that names no reason: it may refuse the credential (a leaked key) or something
         the request named (a file the project cannot read); the error alone cannot tell."""
         return self.http_status == 403 and self.refused_credential is None and not self.reason
+
+    @property
+    def is_failed_turn(self) -> bool:
+        """The upstream answered, but its turn failed (compat._gemini.response.turn_failure):
+        the model's failure, not the service's. A client that wants another sample asks
+        again; a gateway retrying it would multiply full generations with the client's."""
+        return self.status == FAILED_TURN
 
     @property
     def retryable(self) -> bool:

@@ -9,7 +9,11 @@ Operations
     anthropic_stop_reason(finish, has_tool_calls=)  §E "Recommended" column, Anthropic side
     anthropic_stop(finish, has_tool_calls=, final_text=, stop_sequences=)
                                                     (stop_reason, stop_sequence) of a message
-    finish_notice(candidate) -> str | None          finishMessage shown for a malformed call
+    candidate_failure(candidate) -> GoogleError | None
+    turn_failure(response) -> GoogleError | None    the turn failed rather than ended: Gemini
+                                                    could not produce a valid function call
+                                                    (MALFORMED_FUNCTION_CALL); an upstream
+                                                    failure for the client, never model text
     function_name(call) -> str                      a call's name, scrubbed ("" when missing)
     openai_finish_reason(finish, has_tool_calls=)   §E "Recommended" column, OpenAI side
     ending_stop_sequence(text, stop_sequences)      the requested stop sequence `text` ends with
@@ -39,6 +43,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from compat._gemini.errors import FAILED_TURN, GoogleError
 from compat._json import scrub
 
 __all__ = [
@@ -52,11 +57,11 @@ __all__ = [
     "anthropic_stop",
     "anthropic_stop_reason",
     "anthropic_usage",
+    "candidate_failure",
     "candidate_of",
     "candidate_parts",
     "completion_id",
     "ending_stop_sequence",
-    "finish_notice",
     "first_use_of_id",
     "function_args",
     "function_name",
@@ -71,6 +76,7 @@ __all__ = [
     "random_base62",
     "scrub_json",
     "tool_use_id",
+    "turn_failure",
     "unwrap_response",
 ]
 
@@ -162,12 +168,23 @@ def function_name(call: Mapping[str, Any]) -> str:
     return scrub(name) if isinstance(name, str) else ""
 
 
-def finish_notice(candidate: Mapping[str, Any]) -> str | None:
-    """Gemini's `finishMessage` when the turn ended on MALFORMED_FUNCTION_CALL (§E: show it)."""
+def candidate_failure(candidate: Mapping[str, Any]) -> GoogleError | None:
+    """The failure a candidate ended on instead of a turn: MALFORMED_FUNCTION_CALL (the model
+    began a function call it could not finish). docs/mapping.md: the client gets an
+    `api_error` naming it and Gemini's `finishMessage`, never that message as model text
+    (a client such as Claude Code would send it back as the model's own words)."""
+    if candidate.get("finishReason") != FAILED_TURN:
+        return None
     notice = candidate.get("finishMessage")
-    if candidate.get("finishReason") == "MALFORMED_FUNCTION_CALL" and isinstance(notice, str):
-        return scrub(notice) or None
-    return None
+    detail = scrub(notice) if isinstance(notice, str) else ""
+    message = f"Gemini ended its turn with a malformed function call ({FAILED_TURN})"
+    return GoogleError(502, FAILED_TURN, message + (f": {detail}" if detail else ""))
+
+
+def turn_failure(response: Mapping[str, Any]) -> GoogleError | None:
+    """`candidate_failure` of a whole (non-stream) response's first candidate, if any."""
+    candidate = candidate_of(response)
+    return candidate_failure(candidate) if candidate is not None else None
 
 
 def function_args(call: Mapping[str, Any]) -> dict[str, Any]:

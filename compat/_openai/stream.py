@@ -19,7 +19,8 @@ Goals (protocols.md §D.3, checked against the official SDK's accumulator in the
       `content: ""` for a reply with no text and no tool call, as the non-stream reply has);
     - with `include_usage`, every chunk has `"usage": null` and one last chunk has
       `"choices": []` and the usage; then `data: [DONE]`;
-    - an upstream error, or an upstream end without `finishReason`, gives one chunk whose
+    - an upstream error, a turn that failed (MALFORMED_FUNCTION_CALL, `compat.turn_failure`),
+      or an upstream end without `finishReason`, gives one chunk whose
       `error` object the SDK raises as APIError (docs/mapping.md: never a fake finish) and
       ends the stream, without `[DONE]` so no client mistakes it for a complete reply.
     The accumulated stream equals `to_openai_completion` of the same content: both use
@@ -41,6 +42,7 @@ from compat._gemini.errors import GoogleError, error_from_object, openai_error_f
 from compat._gemini.framing import GeminiChunkDecoder
 from compat._gemini.response import (
     PROMPT_BLOCKED,
+    candidate_failure,
     candidate_of,
     candidate_parts,
     openai_usage,
@@ -159,7 +161,13 @@ class OpenAIStreamTranslator:
             return
         delta = self._choice.delta_for(candidate_parts(candidate))
         finish = candidate.get("finishReason")
-        if self._choice.stopped or (isinstance(finish, str) and finish):
+        failure = candidate_failure(candidate)
+        if failure is not None and not self._choice.stopped:
+            merge_delta(delta, self._choice.flush())
+            if delta:
+                out.append(self._chunk(delta, None))
+            self._fail_with(out, failure)
+        elif self._choice.stopped or (isinstance(finish, str) and finish):
             self._finish(out, delta, None if self._choice.stopped else finish)
         elif delta:
             out.append(self._chunk(delta, None))
@@ -173,8 +181,11 @@ class OpenAIStreamTranslator:
         self.finished = True
 
     def _fail(self, out: list[JSONObject], error: Mapping[str, Any]) -> None:
-        self.upstream_error = error_from_object(error)
-        out.append(openai_error_for(self.upstream_error)[1])
+        self._fail_with(out, error_from_object(error))
+
+    def _fail_with(self, out: list[JSONObject], error: GoogleError) -> None:
+        self.upstream_error = error
+        out.append(openai_error_for(error)[1])
         self._failed = True
         self.finished = True
 

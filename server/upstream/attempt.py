@@ -7,6 +7,8 @@ Operations:
         await .close()                    release the connection (and the baseline arm's
                                           per-attempt transport)
     AttemptFailed(outcome, message)       a failed attempt, as a `retry_policy.UpstreamOutcome`
+    TurnFailed(error, usage)              the upstream answered, but its turn failed
+                                          (compat.turn_failure): not retried here
     await read_capped(response, limit) -> bytes
     transport_message(exc) -> str         a transport error as the client is told it
 
@@ -21,6 +23,7 @@ Google quotes a refused key in its message.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
@@ -43,6 +46,18 @@ class AttemptFailed(UpstreamError):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
+
+
+class TurnFailed(UpstreamError):
+    """The attempt succeeded (the credential served), but the model's turn failed: Gemini
+    ended it on MALFORMED_FUNCTION_CALL before anything reached the client. Not retried by
+    the proxy: a client that wants another sample asks again (the SDKs retry a 5xx), and a
+    proxy retry would multiply full generations with the client's."""
+
+    def __init__(self, error: compat.GoogleError, usage: dict[str, Any] | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.usage = usage or {}
 
 
 class Attempt:

@@ -19,6 +19,8 @@ Goals:
       (`message_start`, or the first OpenAI chunk), so everything before it (an HTTP error,
       an error object as first chunk, a connection dropped before any byte) is still retried
       or answered with a proper HTTP status; nothing is retried after that.
+    - A reply whose turn failed (MALFORMED_FUNCTION_CALL, `compat.turn_failure`) is answered
+      as an upstream error (502 api_error) and not retried: the credential served it.
 Plan: an `Attempt` is one HTTP exchange; a failure becomes a `retry_policy.UpstreamOutcome`
 carried by `AttemptFailed`; the loop in `_run` decides, sleeps, re-leases; the last failure
 becomes a `ProxyError` in the client's vocabulary.
@@ -48,7 +50,13 @@ from server.credentials.scheduler import (
 )
 from server.errors import ProxyError
 from server.metrics import ProxyMetrics
-from server.upstream.attempt import Attempt, AttemptFailed, read_capped, transport_message
+from server.upstream.attempt import (
+    Attempt,
+    AttemptFailed,
+    TurnFailed,
+    read_capped,
+    transport_message,
+)
 from server.upstream.call import UpstreamCall
 from server.upstream.retry_policy import (
     RetryDecision,
@@ -120,8 +128,11 @@ class Upstream:
                 raise AttemptFailed(
                     UpstreamOutcome(status=502, error=error), error.message
                 ) from None
-            await attempt.close()
             usage = reply.get("usageMetadata") or {}
+            failure = compat.turn_failure(reply)
+            if failure is not None:
+                raise TurnFailed(failure, usage)
+            await attempt.close()
             await self._release_success(attempt, usage)
             return reply
 
@@ -148,6 +159,8 @@ class Upstream:
                 events = translator.feed(data)
             if not translator.started:
                 error = translator_error(translator) or compat.parse_google_error(502, b"")
+                if error.is_failed_turn:
+                    raise TurnFailed(error)
                 outcome = UpstreamOutcome(status=error.http_status, error=error)
                 raise AttemptFailed(outcome, error.message)
             scheduler = self._scheduler_of(attempt)
@@ -185,6 +198,11 @@ class Upstream:
             try:
                 response = await attempt.send()
                 result = await complete(attempt, response)
+            except TurnFailed as failed:
+                await attempt.close()
+                await self._release_success(attempt, failed.usage)
+                self.metrics.upstream_attempts.labels(*labels, "success").inc()
+                raise ProxyError.from_google(failed.error) from None
             except AttemptFailed as failed:
                 failure = failed
                 await attempt.close()

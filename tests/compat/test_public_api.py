@@ -30,6 +30,7 @@ FRONT_DOOR = {
     "GoogleError",
     "anthropic_error_for",
     "openai_error_for",
+    "turn_failure",  # a reply whose turn failed (MALFORMED_FUNCTION_CALL): an error, not text
     # schemas and JSON
     "clean_schema",
     "dumps",

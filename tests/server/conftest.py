@@ -76,6 +76,11 @@ EMULATOR_SCENARIOS: dict[str, Any] = {
             "text_tokens": 12,
             "faults": [{"kind": "stall", "every": 1, "after_chunks": 1, "stall_ms": 8000}],
         },
+        "malformed_function_call": {"finish_reason": "MALFORMED_FUNCTION_CALL"},
+        "thinking_then_malformed": {
+            "thoughts_tokens": 8,
+            "finish_reason": "MALFORMED_FUNCTION_CALL",
+        },
         "malformed_chunk": {
             "text_tokens": 12,
             "faults": [{"kind": "malformed_chunk", "every": 1, "after_chunks": 1}],

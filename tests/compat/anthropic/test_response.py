@@ -8,6 +8,7 @@ from typing import Any
 from anthropic.types import Message
 from hypothesis import given
 
+from compat import anthropic_error_for, turn_failure
 from compat._anthropic.response import to_anthropic_message
 from conformance.strategies.gemini_responses import hostile_chunks
 
@@ -160,19 +161,26 @@ def test_safety_stop_is_a_refusal_and_max_tokens_is_max_tokens() -> None:
     assert convert(truncated_call)["stop_reason"] == "max_tokens"
 
 
-def test_malformed_function_call_surfaces_finish_message_as_its_own_text_block() -> None:
-    message = convert(
-        response(
-            {"text": "Calling"},
-            finish="MALFORMED_FUNCTION_CALL",
-            candidate={"finishMessage": "Malformed function call: x("},
-        )
+def test_a_malformed_function_call_is_a_failed_turn_never_invented_text() -> None:
+    gemini = response(
+        {"text": "Calling"},
+        finish="MALFORMED_FUNCTION_CALL",
+        candidate={"finishMessage": "Malformed function call: x("},
     )
-    assert message["content"] == [
-        {"type": "text", "text": "Calling"},
-        {"type": "text", "text": "Malformed function call: x("},
-    ]
-    assert message["stop_reason"] == "end_turn"
+    failure = turn_failure(gemini)
+    assert failure is not None and failure.status == "MALFORMED_FUNCTION_CALL"
+    assert "Malformed function call: x(" in failure.message
+    assert anthropic_error_for(failure)[0:1] == (502,)
+    assert anthropic_error_for(failure)[1]["error"]["type"] == "api_error"
+    # A caller that converts it anyway gets the model's own words only.
+    assert convert(gemini)["content"] == [{"type": "text", "text": "Calling"}]
+
+
+def test_only_a_malformed_function_call_is_a_failed_turn() -> None:
+    for finish in ("STOP", "MAX_TOKENS", "SAFETY", "UNEXPECTED_TOOL_CALL", None):
+        assert turn_failure(response({"text": "x"}, finish=finish)) is None
+    assert turn_failure({"candidates": []}) is None
+    assert turn_failure({"totalTokens": 3}) is None
 
 
 def test_code_assist_envelope_is_accepted() -> None:

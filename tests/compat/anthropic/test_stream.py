@@ -242,17 +242,25 @@ def test_blocked_prompt_ends_with_refusal_and_no_content() -> None:
     assert events[1]["delta"]["stop_reason"] == "refusal"
 
 
-def test_malformed_function_call_surfaces_the_finish_message_as_text() -> None:
+def test_a_malformed_function_call_after_text_ends_the_stream_with_an_api_error() -> None:
     events = run(
-        chunk(
-            {"text": "Let me call"},
-            finish="MALFORMED_FUNCTION_CALL",
-            candidate={"finishMessage": "Malformed function call: foo("},
-        )
+        chunk({"text": "Let me call"}),
+        chunk(finish="MALFORMED_FUNCTION_CALL", candidate={"finishMessage": "Malformed: foo("}),
     )
     texts = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
-    assert texts == ["Let me call", "Malformed function call: foo("]
-    assert events[-2]["delta"]["stop_reason"] == "end_turn"
+    assert texts == ["Let me call"]  # nothing invented
+    assert events[-1]["type"] == "error" and events[-1]["error"]["type"] == "api_error"
+    assert "Malformed: foo(" in events[-1]["error"]["message"]
+    assert "message_stop" not in types(events)
+
+
+def test_a_malformed_function_call_before_any_content_starts_nothing() -> None:
+    translator = StreamTranslator(model="claude-x")
+    body = sse(chunk(finish="MALFORMED_FUNCTION_CALL", candidate={"finishMessage": "bad"}))
+    events = translator.feed(body) + translator.close()
+    assert types(events) == ["error"]
+    assert not translator.started and translator.error is not None
+    assert translator.error.status == "MALFORMED_FUNCTION_CALL"
 
 
 def test_stop_sequence_is_reported_only_when_the_text_still_ends_with_it() -> None:

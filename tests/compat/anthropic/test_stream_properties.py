@@ -20,6 +20,7 @@ from anthropic.lib.streaming._messages import accumulate_event
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compat import turn_failure
 from compat._anthropic.response import to_anthropic_message
 from compat._anthropic.stream import StreamTranslator
 from conformance.checks.anthropic_stream import check_anthropic_stream
@@ -90,6 +91,10 @@ def test_sdk_accumulates_the_same_message_as_the_non_stream_conversion(
     output = translate(pieces)
     check_anthropic_stream(output)
     snapshot, error = sdk_accumulate(output)
+    failure = turn_failure(merged_response(stream.chunks))
+    if failure is not None:  # a failed turn is an api_error on both paths, never text
+        assert error is not None and error["error"]["message"] == failure.message
+        return
     assert error is None
     expected = to_anthropic_message(
         merged_response(stream.chunks), model="claude-x", message_id=MESSAGE_ID

@@ -11,8 +11,8 @@ from compat._gemini.response import (
     anthropic_stop,
     anthropic_stop_reason,
     anthropic_usage,
+    candidate_failure,
     ending_stop_sequence,
-    finish_notice,
     function_name,
     message_id,
     openai_call_id,
@@ -136,11 +136,14 @@ def test_a_tool_turn_is_never_a_stop_sequence() -> None:
     assert stop == ("tool_use", None)
 
 
-def test_finish_notice_only_for_a_malformed_function_call() -> None:
+def test_only_a_malformed_function_call_is_a_candidate_failure_quoting_its_message() -> None:
     malformed = {"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": "bad \ud800"}
-    assert finish_notice(malformed) == "bad \ufffd"
-    assert finish_notice({"finishReason": "STOP", "finishMessage": "x"}) is None
-    assert finish_notice({"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": ""}) is None
+    failure = candidate_failure(malformed)
+    assert failure is not None and failure.is_failed_turn and failure.http_status == 502
+    assert failure.message.endswith("(MALFORMED_FUNCTION_CALL): bad \ufffd")
+    assert candidate_failure({"finishReason": "STOP", "finishMessage": "x"}) is None
+    bare = candidate_failure({"finishReason": "MALFORMED_FUNCTION_CALL"})
+    assert bare is not None and bare.message.endswith("(MALFORMED_FUNCTION_CALL)")
 
 
 def test_function_name_is_scrubbed_and_never_missing() -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from compat import OpenAIStreamTranslator, loads, to_openai_completion
+from compat import OpenAIStreamTranslator, loads, to_openai_completion, turn_failure
 from conformance.strategies.openai_requests import (
     FRAMINGS,
     byte_splits,
@@ -454,8 +454,12 @@ def test_any_upstream_stream_in_any_split_reads_back_as_the_non_stream_completio
         )
         + b"data: [DONE]\n\n"
     )
+    failure = turn_failure(merged_response(upstream))
+    if failure is not None:  # a failed turn is an error on both paths, never a completion
+        with pytest.raises(openai.APIError, match=re.escape(failure.message)):
+            sdk_read(sse_body)
+        return
     check_chunk_grammar(chunks)
-
     streamed = sdk_accumulate(sdk_read(sse_body))
     completion = to_openai_completion(merged_response(upstream), model="gpt-4o", stop=stop)
     expected = essence(ChatCompletion.model_validate(completion))
@@ -486,7 +490,12 @@ def test_the_output_does_not_depend_on_how_the_upstream_bytes_are_split(
 
 
 def sdk_chunks_as_dicts(body: bytes) -> list[dict[str, Any]]:
-    return [chunk.model_dump() for chunk in sdk_read(body)]
+    """The chunks the SDK reads, and the error it raises last (a failed stream)."""
+    try:
+        return [chunk.model_dump() for chunk in sdk_read(body)]
+    except openai.APIError as exc:
+        frames = [frame for frame in body.split(b"\n\n") if frame.startswith(b"data: {")]
+        return [json.loads(frame[6:]) for frame in frames] + [{"raised": str(exc)}]
 
 
 @given(gemini_streams(), st.integers(1, 10_000))
@@ -521,3 +530,28 @@ def test_odd_upstream_chunks_still_give_a_stream_the_sdk_reads_or_raises_on(
         return
     sdk_accumulate(chunks)
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
+
+
+def test_a_malformed_function_call_after_text_is_an_error_chunk_and_no_done() -> None:
+    body = sse(
+        candidate_chunk({"text": "Let me call"}),
+        candidate_chunk(finish="MALFORMED_FUNCTION_CALL"),
+    )
+    translator = OpenAIStreamTranslator(model="gpt-4o")
+    frames = translator.feed_sse(body) + translator.close_sse()
+    assert b"[DONE]" not in frames
+    with pytest.raises(openai.APIError, match="MALFORMED_FUNCTION_CALL"):
+        sdk_read(frames)
+    assert [d.get("content") for d in deltas(translate(body)) if d.get("content")] == [
+        "Let me call"
+    ]
+
+
+def test_a_malformed_function_call_before_any_content_starts_nothing() -> None:
+    translator = OpenAIStreamTranslator(model="gpt-4o")
+    chunks = (
+        translator.feed(sse(candidate_chunk(finish="MALFORMED_FUNCTION_CALL"))) + translator.close()
+    )
+    assert [set(c) for c in chunks] == [{"error"}]
+    assert not translator.started and translator.upstream_error is not None
+    assert translator.upstream_error.status == "MALFORMED_FUNCTION_CALL"
