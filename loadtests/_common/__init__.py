@@ -5,6 +5,9 @@ Operations
     request_body(workload, *, model, scenario, tag) the body to send, with the emulator's
                                                     scenario marker and a request tag
     request_headers(workload, api_key)              the protocol's headers
+    request_path(workload, model=None)              where the request goes
+    direct_twin(workload)                           the same request to the upstream itself
+                                                    (Gemini): the baseline of overhead
     request_tags(text)                              the tags in an upstream record's text
     ResponseMeter(protocol, sent=, stream=)         one response measured as its bytes arrive:
         .headers(status, content_type, now) .feed(data, now) .end(now) .fail(kind, type, msg)
@@ -27,8 +30,10 @@ from loadtests._common._timing import ErrorInfo, Measured, Protocol, ResponseMet
 from loadtests._common._workloads import (
     Workload,
     WorkloadError,
+    direct_twin,
     request_body,
     request_headers,
+    request_path,
     request_tags,
     workload,
     workloads,
@@ -43,9 +48,11 @@ __all__ = [
     "SSEEvent",
     "Workload",
     "WorkloadError",
+    "direct_twin",
     "percentile",
     "request_body",
     "request_headers",
+    "request_path",
     "request_tags",
     "result_sample",
     "workload",

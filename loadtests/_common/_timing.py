@@ -2,7 +2,8 @@
 
 Operations
     meter = ResponseMeter(protocol, sent=t0, stream=None)
-                                                  protocol "anthropic" or "openai"; t0 the
+                                                  protocol "anthropic", "openai" or "gemini"
+                                                  (the upstream itself, for overhead); t0 the
                                                   moment the request was sent (any clock);
                                                   stream: whether the request asked for one
                                                   (a 2xx of the other kind is `protocol`)
@@ -21,16 +22,20 @@ Definitions (docs/bench.md; the design's metric names)
     TTFB  sent -> response headers.
     TTFT  sent -> the first content delta carrying non-empty text, thinking or tool input
           (Anthropic `content_block_delta` with text / thinking / partial_json; OpenAI a chunk
-          whose delta has content, reasoning or tool-call name / arguments).
+          whose delta has content, reasoning or tool-call name / arguments; Gemini a chunk
+          with a part holding text or a functionCall).
     ITL   the gaps between consecutive content deltas of one response (deltas read in one
           chunk are 0 apart: that is when the client got them).
-    E2E   sent -> `message_stop` (Anthropic), `data: [DONE]` (OpenAI), or the end of a
-          non-stream body; only for a complete reply (None when it failed).
+    E2E   sent -> `message_stop` (Anthropic), `data: [DONE]` (OpenAI), the end of a Gemini
+          stream that gave a finishReason, or the end of a non-stream body; only for a
+          complete reply (None when it failed).
     Output tokens: the last `message_delta` usage (Anthropic), the usage chunk (OpenAI,
-    `stream_options.include_usage`), or the body's usage.
+    `stream_options.include_usage`), the last usageMetadata (Gemini: candidates + thoughts),
+    or the body's usage.
 
 Errors, first one wins: a status that is not 2xx is `http` with the envelope's error type
-(Anthropic `{"type":"error","error":{"type":...}}`, OpenAI `{"error":{"type"|"code":...}}`);
+(Anthropic `{"type":"error","error":{"type":...}}`, OpenAI `{"error":{"type"|"code":...}}`,
+Google `{"error":{"status":...}}`);
 an `error` event (Anthropic) or an error chunk (OpenAI) is `stream`; a stream that does not
 start with `message_start`, goes on after its end, or ends before it is `grammar`; a body that
 is not the JSON or the event stream the request asked for is `protocol`.
@@ -41,6 +46,7 @@ Locust's gevent users feed it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,7 +56,7 @@ from loadtests._common._sse import SSEDecoder, SSEEvent
 
 __all__ = ["ErrorInfo", "Measured", "Protocol", "ResponseMeter"]
 
-Protocol = Literal["anthropic", "openai"]
+Protocol = Literal["anthropic", "openai", "gemini"]
 ErrorKind = Literal["http", "stream", "grammar", "timeout", "connect", "protocol"]
 MAX_MESSAGE = 2000  # the result file's limit on an error message
 
@@ -90,7 +96,7 @@ class ResponseMeter:
     """The measurements of one response, fed as it arrives (see the module docstring)."""
 
     def __init__(self, protocol: Protocol, *, sent: float, stream: bool | None = None) -> None:
-        if protocol not in ("anthropic", "openai"):
+        if protocol not in ("anthropic", "openai", "gemini"):
             raise ValueError(f"unknown protocol {protocol!r}")
         self._protocol = protocol
         self._sent = sent
@@ -101,6 +107,7 @@ class ResponseMeter:
         self._started = False  # a stream's first event was seen
         self._stopped = False  # message_stop / [DONE] seen
         self._last_delta: float | None = None
+        self._finish_reason = False  # Gemini: a chunk said how the reply ended
 
     @property
     def finished(self) -> bool:
@@ -143,8 +150,11 @@ class ResponseMeter:
             self._whole_body(now)
             return
         self._events(self._sse.close(), now)
+        if self._protocol == "gemini" and self._finish_reason and not self.finished:
+            self._measured.e2e = now - self._sent
+            self._stopped = True
         if not self.finished:
-            end_event = "message_stop" if self._protocol == "anthropic" else "data: [DONE]"
+            end_event = _END_EVENTS[self._protocol]
             self._error("grammar", "truncated", f"the stream ended before {end_event}")
 
     def fail(self, kind: ErrorKind, type_: str, message: str = "") -> None:
@@ -166,10 +176,7 @@ class ResponseMeter:
     def _whole_body(self, now: float) -> None:
         status = self._measured.status or 0
         body = b"".join(self._body)
-        try:
-            document = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            document = None
+        document = _loads(body) if body else None
         if not 200 <= status < 300:
             type_, message = _envelope_error(document)
             self._error("http", type_ or f"http_{status}", message or _excerpt(body))
@@ -184,7 +191,11 @@ class ResponseMeter:
         self._stopped = True
 
     def _events(self, events: list[SSEEvent], now: float) -> None:
-        handle = self._anthropic_event if self._protocol == "anthropic" else self._openai_event
+        handle = {
+            "anthropic": self._anthropic_event,
+            "openai": self._openai_event,
+            "gemini": self._gemini_event,
+        }[self._protocol]
         for event in events:
             if self._measured.error is not None:
                 return
@@ -201,10 +212,7 @@ class ResponseMeter:
         self._last_delta = now
 
     def _decode(self, event: SSEEvent) -> dict[str, Any] | None:
-        try:
-            value = orjson.loads(event.data)
-        except orjson.JSONDecodeError:
-            value = None
+        value = _loads(event.data)
         if not isinstance(value, dict):
             self._error("protocol", "invalid_json", f"{event.name}: {_excerpt(event.data)}")
             return None
@@ -260,6 +268,47 @@ class ResponseMeter:
         if isinstance(choices, list) and choices and _openai_has_content(choices[0]):
             self._content_delta(now)
 
+    def _gemini_event(self, event: SSEEvent, now: float) -> None:
+        chunk = self._decode(event)
+        if chunk is None:
+            return
+        if chunk.get("error") is not None:
+            type_, message = _envelope_error(chunk)
+            self._error("stream", type_ or "error", message)
+            return
+        tokens = _usage_tokens(chunk, "gemini")
+        if tokens is not None:
+            self._measured.output_tokens = tokens
+        candidates = chunk.get("candidates")
+        candidate = candidates[0] if isinstance(candidates, list) and candidates else None
+        if not isinstance(candidate, dict):
+            return
+        content = candidate.get("content")
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list) and any(
+            isinstance(part, dict) and (part.get("text") or part.get("functionCall"))
+            for part in parts
+        ):
+            self._content_delta(now)
+        if candidate.get("finishReason"):
+            self._finish_reason = True
+
+
+_END_EVENTS = {"anthropic": "message_stop", "openai": "data: [DONE]", "gemini": "a finishReason"}
+
+
+def _loads(data: bytes) -> Any:
+    """JSON, or None when it is not: orjson first; the stdlib where orjson is stricter than
+    JSON (an escaped lone surrogate, which the grammar allows and Claude Code sends)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
 
 def _openai_has_content(choice: Any) -> bool:
     delta = choice.get("delta") if isinstance(choice, dict) else None
@@ -283,12 +332,18 @@ def _envelope_error(document: Any) -> tuple[str, str]:
     error = document.get("error")
     if not isinstance(error, dict):
         return "", ""
-    type_ = error.get("type") or error.get("code") or ""
+    type_ = error.get("type") or error.get("status") or error.get("code") or ""
     message = error.get("message") or ""
     return str(type_), str(message)
 
 
 def _usage_tokens(document: dict[str, Any], protocol: Protocol) -> int | None:
+    if protocol == "gemini":
+        usage = document.get("usageMetadata")
+        if not isinstance(usage, dict) or not isinstance(usage.get("candidatesTokenCount"), int):
+            return None
+        thoughts = usage.get("thoughtsTokenCount")
+        return int(usage["candidatesTokenCount"]) + (thoughts if isinstance(thoughts, int) else 0)
     usage = document.get("usage")
     if not isinstance(usage, dict):
         return None

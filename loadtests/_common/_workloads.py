@@ -8,8 +8,14 @@ Operations
                                                its model replaced, the emulator's scenario
                                                marker and a request tag in the user's text
     request_headers(workload, api_key) -> dict the protocol's headers (key, version, type)
+    request_path(workload, model=None) -> str  where it goes (Gemini: the model is in the path)
+    direct_twin(workload) -> Workload | None   the Gemini request asking the upstream the same
+                                               thing directly (the overhead baseline)
     request_tags(text) -> list[str]            the tags found in a text (an upstream record)
-    Workload.path                              "/v1/messages" or "/v1/chat/completions"
+    Workload.path                              request_path(workload)
+
+Gemini workloads are the upstream's own protocol: a runner sends them to the emulator directly,
+so a proxied metric minus the same metric measured directly is the proxy's overhead.
 
 Markers ride in the user's text because a proxy forwards the text and nothing else of ours:
 `[scenario:NAME]` picks the emulator's scenario (conformance/emulator/scenarios.py), and
@@ -39,18 +45,24 @@ from loadtests._common._timing import Protocol
 __all__ = [
     "Workload",
     "WorkloadError",
+    "direct_twin",
     "request_body",
     "request_headers",
+    "request_path",
     "request_tags",
     "workload",
     "workloads",
 ]
 
-PATHS: Mapping[str, str] = {"anthropic": "/v1/messages", "openai": "/v1/chat/completions"}
+PATHS: Mapping[str, str] = {
+    "anthropic": "/v1/messages",
+    "openai": "/v1/chat/completions",
+    "gemini": "/v1beta/models/{model}:{method}",
+}
 ANTHROPIC_VERSION = "2023-06-01"
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
 _TAG = re.compile(r"\[bench:([A-Za-z0-9_.\-]{1,80})\]")
-_KEYS = {"protocol", "body", "stream", "keep_messages", "description"}
+_KEYS = {"protocol", "body", "stream", "keep_messages", "description", "model", "direct"}
 
 
 class WorkloadError(ValueError):
@@ -67,10 +79,12 @@ class Workload:
     stream: bool
     description: str
     template: Mapping[str, Any]
+    model: str | None = None  # gemini: the model of the path
+    direct: str | None = None  # the name of the gemini twin
 
     @property
     def path(self) -> str:
-        return PATHS[self.protocol]
+        return request_path(self)
 
 
 @cache
@@ -90,12 +104,26 @@ def workloads() -> Mapping[str, Workload]:
         if "keep_messages" in entry:
             body["messages"] = body["messages"][: entry["keep_messages"]]
         stream = bool(entry.get("stream", False))
-        body["stream"] = stream
+        if entry["protocol"] != "gemini":  # Gemini says it in the path
+            body["stream"] = stream
         if stream and entry["protocol"] == "openai":
             body["stream_options"] = {"include_usage": True}
+        if (entry["protocol"] == "gemini") != ("model" in entry):
+            raise WorkloadError(f"workloads.toml: [{name}] a model goes with gemini workloads")
         found[name] = Workload(
-            name, entry["protocol"], stream, str(entry.get("description", "")), body
+            name,
+            entry["protocol"],
+            stream,
+            str(entry.get("description", "")),
+            body,
+            entry.get("model"),
+            entry.get("direct"),
         )
+    for entry in found.values():
+        if entry.direct is not None and found.get(entry.direct, entry).protocol != "gemini":
+            raise WorkloadError(
+                f"workloads.toml: [{entry.name}] direct must name a gemini workload"
+            )
     return MappingProxyType(found)
 
 
@@ -131,7 +159,7 @@ def _untagged_body(workload: Workload, model: str | None, scenario: str | None) 
 
 def _encode(workload: Workload, model: str | None, scenario: str | None, tag: str | None) -> bytes:
     body = dict(workload.template)
-    if model is not None:
+    if model is not None and workload.protocol != "gemini":
         body["model"] = model
     prefix = "".join(
         marker
@@ -141,7 +169,8 @@ def _encode(workload: Workload, model: str | None, scenario: str | None, tag: st
         )
     )
     if prefix:
-        body["messages"] = _with_markers(list(body["messages"]), prefix)
+        key = "contents" if workload.protocol == "gemini" else "messages"
+        body[key] = _with_markers(list(body[key]), prefix)
     return orjson.dumps(body)
 
 
@@ -155,6 +184,15 @@ def _with_markers(messages: list[Any], prefix: str) -> list[Any]:
 def _prefixed(message: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """A copy of a user message whose first text starts with `prefix` (a text part is added
     when it has none, e.g. a message of tool results)."""
+    if "parts" in message:  # a Gemini content
+        parts = list(message["parts"])
+        for position, part in enumerate(parts):
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                parts[position] = {**part, "text": prefix + part["text"]}
+                break
+        else:
+            parts.append({"text": prefix.strip()})
+        return {**message, "parts": parts}
     content = message.get("content")
     if isinstance(content, str):
         return {**message, "content": prefix + content}
@@ -168,8 +206,23 @@ def _prefixed(message: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {**message, "content": blocks}
 
 
+def request_path(workload: Workload, model: str | None = None) -> str:
+    """The path a request of `workload` goes to (a Gemini one names its model)."""
+    if workload.protocol != "gemini":
+        return PATHS[workload.protocol]
+    method = "streamGenerateContent?alt=sse" if workload.stream else "generateContent"
+    return PATHS["gemini"].format(model=model or workload.model, method=method)
+
+
+def direct_twin(workload: Workload) -> Workload | None:
+    """The gemini workload asking the upstream directly what `workload` asks through a proxy."""
+    return workloads()[workload.direct] if workload.direct is not None else None
+
+
 def request_headers(workload: Workload, api_key: str) -> dict[str, str]:
     """The headers a client of the workload's protocol sends (the proxy key included)."""
+    if workload.protocol == "gemini":
+        return {"content-type": "application/json", "x-goog-api-key": api_key}
     if workload.protocol == "anthropic":
         return {
             "content-type": "application/json",

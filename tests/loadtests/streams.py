@@ -101,14 +101,14 @@ def openai_streams(draw: st.DrawFn) -> list[Any]:
 
 
 def encode_sse(
-    events: list[tuple[str | None, Any]], line_end: str = "\n"
+    events: list[tuple[str | None, Any]], line_end: str = "\n", *, ascii_only: bool = False
 ) -> tuple[bytes, list[int]]:
     """The SSE bytes of (name, data) events (name None: no `event:` line; data a str is sent
     as is, else as JSON), and the offset just past each event's blank line."""
     body = b""
     ends: list[int] = []
     for name, data in events:
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=ascii_only)
         lines = ([f"event: {name}"] if name is not None else []) + [f"data: {text}", ""]
         body += "".join(line + line_end for line in lines).encode()
         ends.append(len(body))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.strategies.gemini_responses import byte_splits
+from conformance.strategies.gemini_responses import byte_splits, stream_chunks
 from loadtests._common import ErrorInfo, Measured, ResponseMeter
 from tests.loadtests.streams import (
     anthropic_streams,
@@ -90,6 +90,41 @@ def test_openai_timings_are_when_each_chunk_completed(
     assert measured.itl == [b - a for a, b in itertools.pairwise(content)]
     assert measured.e2e == landing_time(ends[-1], pieces)
     assert measured.output_tokens == chunks[-2]["usage"]["completion_tokens"]
+
+
+@given(st.data(), stream_chunks())
+def test_gemini_timings_are_when_each_chunk_completed_and_e2e_the_end(
+    data: st.DataObject, chunks: list[dict[str, Any]]
+) -> None:
+    """The upstream's own stream (the overhead baseline), CRLF-framed as Google sends it."""
+    body, ends = encode_sse([(None, chunk) for chunk in chunks], "\r\n", ascii_only=True)
+    pieces = data.draw(byte_splits(body))
+    measured = _measure("gemini", pieces, stream=True)
+
+    def has_content(chunk: dict[str, Any]) -> bool:
+        parts = (chunk.get("candidates") or [{}])[0].get("content", {}).get("parts", [])
+        return any(part.get("text") or part.get("functionCall") for part in parts)
+
+    content = [landing_time(end, pieces) for chunk, end in zip(chunks, ends, strict=True)
+               if has_content(chunk)]  # fmt: skip
+    assert measured.error is None
+    assert measured.ttft == (content[0] if content else None)
+    assert measured.itl == [b - a for a, b in itertools.pairwise(content)]
+    assert measured.e2e == len(pieces) + 1.0  # the end of the body
+    usage = [c["usageMetadata"] for c in chunks if "usageMetadata" in c]
+    if usage:
+        expected = usage[-1]["candidatesTokenCount"] + usage[-1].get("thoughtsTokenCount", 0)
+        assert measured.output_tokens == expected
+
+
+def test_a_gemini_stream_without_a_finish_reason_is_truncated_and_a_google_error_typed() -> None:
+    chunk = {"candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}}]}
+    cut = _measure("gemini", [encode_sse([(None, chunk)])[0]])
+    assert cut.error is not None and (cut.error.kind, cut.error.type) == ("grammar", "truncated")
+    error = {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "slow down"}}
+    refused = _measure("gemini", [json.dumps(error).encode()], status=429,
+                       content_type="application/json")  # fmt: skip
+    assert refused.error == ErrorInfo("http", "RESOURCE_EXHAUSTED", "slow down")
 
 
 def _anthropic(*events: tuple[str, dict[str, Any]]) -> bytes:

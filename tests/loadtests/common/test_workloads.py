@@ -8,8 +8,10 @@ import pytest
 
 from loadtests._common import (
     WorkloadError,
+    direct_twin,
     request_body,
     request_headers,
+    request_path,
     request_tags,
     workload,
     workloads,
@@ -84,3 +86,19 @@ def test_unknown_names_and_bad_markers_are_refused_with_the_reason() -> None:
         workload("nope")
     with pytest.raises(WorkloadError, match="scenario 'a b'"):
         request_body(workload("small_chat"), scenario="a b")
+
+
+def test_the_direct_twin_asks_the_upstream_the_same_thing_in_its_own_protocol() -> None:
+    twin = direct_twin(workload("small_chat"))
+    assert twin is not None and twin.protocol == "gemini" and twin.stream
+    proxied = json.loads(request_body(workload("small_chat"), scenario="s"))
+    direct = json.loads(request_body(twin, scenario="s"))
+    assert direct["contents"][0]["parts"][0]["text"] == proxied["messages"][0]["content"]
+    assert request_path(twin) == "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    json_twin = direct_twin(workload("small_chat_json"))
+    assert json_twin is not None
+    assert (
+        request_path(json_twin, "gemini-2.5-pro") == "/v1beta/models/gemini-2.5-pro:generateContent"
+    )
+    assert request_headers(twin, "k") == {"content-type": "application/json", "x-goog-api-key": "k"}
+    assert direct_twin(workload("agent_turn")) is None
