@@ -1,49 +1,40 @@
-"""Smoke run of benchmarks/proxy_overhead.py (the measurement itself is a script, run by hand:
-see docs/performance.md, "server: proxy overhead against the emulator")."""
+"""Smoke run of benchmarks/proxy_overhead.py (the measurement itself is run by hand: see
+docs/performance.md, "server: proxy overhead against the emulator")."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from benchmarks.proxy_overhead import BASELINE_TARGETS, TARGETS, main
+import pytest
 
-# Tiny steady blocks: chunks 5 ms apart, so one stream lasts 15-25 ms and a block holds several.
-TINY_STEADY = ["--steady-seconds", "0.2", "--itl-ms", "5"]
-
-
-def test_proxy_overhead_script_measures_every_target(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    argv = ["--sequential", "3", "--rounds", "1", "--concurrency", "4", "--chunks", "5"]
-    assert main([*argv, *TINY_STEADY, "--json", str(out)]) == 0
-    results = json.loads(out.read_text())
-    assert set(results) == {
-        "sequential_non_stream_e2e",
-        "sequential_stream_ttft",
-        "burst_4x5_ttft",
-        "steady_4x5_ttft",
-    }
-    for summary in results.values():
-        for target in TARGETS:
-            assert summary[target]["n"] > 0 and summary[target]["p50_ms"] > 0
-    for target in TARGETS:
-        assert results["steady_4x5_ttft"][target]["achieved_concurrency"] > 0
-        assert "achieved_concurrency" not in results["burst_4x5_ttft"][target]
+import result_format
+from benchmarks.proxy_overhead import main
 
 
-def test_proxy_overhead_script_measures_a_baseline_tree_in_the_same_run(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    argv = ["--sequential", "2", "--rounds", "1", "--concurrency", "2", "--chunks", "3"]
+def _arms(path: Path) -> set[str]:
+    doc = result_format.load(path)
+    assert all(block["samples"] for block in doc["blocks"])
+    assert not [s for b in doc["blocks"] for s in b["samples"] if s["error"]]
+    return {block["arm"] for block in doc["blocks"]}
+
+
+def test_proxy_overhead_measures_direct_and_both_pool_arms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--quick", "--requests", "6", "--out", str(tmp_path)]) == 0
+    for run in ("sequential", "steady"):
+        assert _arms(tmp_path / run / "results.json") == {"direct", "h1", "h2pool"}
+    printed = capsys.readouterr().out
+    assert "sequential stream TTFT" in printed and "sequential JSON E2E" in printed
+    assert "steady stream TTFT" in printed
+
+
+def test_proxy_overhead_measures_a_baseline_tree_in_the_same_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = Path(__file__).resolve().parents[1]  # this tree as its own baseline (an A/A run)
-    options = ["--baseline-root", str(root), "--skip-burst", "--json", str(out)]
-    assert main([*argv, *TINY_STEADY, *options]) == 0
-    results = json.loads(out.read_text())
-    assert set(results) == {
-        "sequential_non_stream_e2e",
-        "sequential_stream_ttft",
-        "steady_2x3_ttft",
-    }
-    for summary in results.values():
-        for target in (*TARGETS, *BASELINE_TARGETS):
-            assert summary[target]["n"] > 0
-        assert summary["h2pool_over_base_h2pool"]["p50_ms"] > 0
+    argv = ["--quick", "--requests", "4", "--only", "sequential", "--baseline-root", str(root)]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    arms = _arms(tmp_path / "sequential" / "results.json")
+    assert arms == {"direct", "h1", "h2pool", "base_h1", "base_h2pool"}
+    assert "h2pool/base" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 Operations
     Target(name, client, path_headers...)    where an arm's requests go and what they carry
-    Job(target, workload, body, intended, warmup, tag)
+    Job(target, workload, path, body, headers, intended, warmup, tag)
     await open_loop(jobs, *, timeout_s, max_in_flight, on_done) -> [Outcome]
                         each job leaves at its intended time (seconds from the start), whatever
                         the answers to the others do; lag = actual - intended send
@@ -42,6 +42,7 @@ class Target:
 class Job:
     target: Target
     workload: Workload
+    path: str
     body: bytes
     headers: dict[str, str]
     intended: float = 0.0  # seconds from the block's start (open loop)
@@ -60,7 +61,7 @@ class Outcome:
 async def _one(job: Job, intended: float | None, timeout_s: float) -> Outcome:
     sent = time.perf_counter()
     meter = ResponseMeter(job.workload.protocol, sent=sent, stream=job.workload.stream)
-    await job.target.client.send(job.workload.path, job.headers, job.body, meter, timeout_s)
+    await job.target.client.send(job.path, job.headers, job.body, meter, timeout_s)
     lag = 0.0 if intended is None else max(0.0, sent - intended)
     return Outcome(job, sent, lag, meter.result())
 

@@ -22,7 +22,8 @@ A plan file (docs/bench.md has the reference):
     restart = "never"           # "block": a fresh proxy process for every block (state reset)
     config = {...}              # extra `compatkit serve` TOML tables (models, retry, ...)
     env = {...}                 # extra environment of every proxy
-    [[arms]]                    # two or more: name, role, kind = "flag" | "process" | "url",
+    [[arms]]                    # two or more: name, role, kind = "flag" | "process" | "url" |
+                                # "upstream" (the emulator itself: the overhead baseline),
                                 # flags, description; process: root, env; url: url, api_key
     [load]
     mode = "open"               # open (arrivals on a schedule) | closed (N in flight)
@@ -85,7 +86,7 @@ TRACKS = (
     "ff_converter_fast_path",
     "ff_preview_credential_scheduler_v2",
 )
-ArmKind = Literal["flag", "process", "url"]
+ArmKind = Literal["flag", "process", "url", "upstream"]
 Role = Literal["baseline", "candidate", "other"]
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
 _FLAG = re.compile(r"ff_[a-z0-9_]+")
@@ -190,8 +191,10 @@ class Plan:
 
     @property
     def interleaved(self) -> bool:
-        """One proxy process, arms chosen per request (a block per arm in one group)."""
-        return self.arms[0].kind == "flag" and self.load.interleave == "request"
+        """Arms chosen per request in one group (a block per arm): flag arms (one proxy
+        process) and the upstream itself, with `interleave = "request"`."""
+        proxied = [arm for arm in self.arms if arm.kind != "upstream"]
+        return self.load.interleave == "request" and all(arm.kind == "flag" for arm in proxied)
 
     def quick_version(self) -> Plan:
         """The plan sized by its `[quick]` table (unchanged if it has none)."""
@@ -211,6 +214,7 @@ class Plan:
         if not (root / "compat_cli.py").is_file():
             raise PlanError(f"--baseline-root {root}: not a compatkit tree (no compat_cli.py)")
         arms = (
+            *(arm for arm in self.arms if arm.kind == "upstream"),
             Arm("baseline", "baseline", "process", dict(source.flags), root=root,
                 description=f"the proxy of {root}"),
             Arm("candidate", "candidate", "process", dict(source.flags),
@@ -284,8 +288,13 @@ def parse_plan(table: Mapping[str, Any], *, source: str = "plan") -> Plan:
     load = _load(_table(table.get("load", {}), f"{source}: load"), f"{source}: load")
     quick = _table(table.get("quick", {}), f"{source}: quick")
     _load({**_load_table(load), **quick}, f"{source}: quick")  # checked now, used with --quick
-    if load.interleave == "request" and arms[0].kind == "flag" and len(arms) < 2:
-        raise PlanError(f"{source}: arms: interleaving needs two or more arms")
+    if any(arm.kind == "upstream" for arm in arms):
+        for index, share in enumerate(load.workloads):
+            if workload(share.workload).direct is None:
+                raise PlanError(
+                    f"{source}: load.workloads[{index}].workload: {share.workload!r} has no "
+                    "direct Gemini twin for the upstream arm (small_chat and small_chat_json do)"
+                )
     return Plan(
         name=name,
         arms=arms,
@@ -310,7 +319,9 @@ def _arms(raw: Any, source: str) -> tuple[Arm, ...]:
         entry = _table(entry, where)
         _keys(entry, where, "", {"name", "role", "kind", "flags", "root", "env", "url",
                                  "api_key", "description"})  # fmt: skip
-        kind = _choice(entry.get("kind", "flag"), f"{where}.kind", ("flag", "process", "url"))
+        kind = _choice(
+            entry.get("kind", "flag"), f"{where}.kind", ("flag", "process", "url", "upstream")
+        )
         role = _choice(
             entry.get("role", "other"), f"{where}.role", ("baseline", "candidate", "other")
         )
@@ -343,7 +354,11 @@ def _arms(raw: Any, source: str) -> tuple[Arm, ...]:
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise PlanError(f"{source}: arms: the name {duplicate!r} is used twice")
-    kinds = {arm.kind for arm in arms}
+    kinds = {arm.kind for arm in arms} - {"upstream"}
+    if "upstream" in {arm.kind for arm in arms} and kinds == {"url"}:
+        raise PlanError(
+            f"{source}: arms: an upstream arm needs the emulator, which URL arms do not start"
+        )
     if "flag" in kinds and len(kinds) > 1:
         raise PlanError(
             f"{source}: arms: flag arms share one proxy and cannot mix with other kinds"

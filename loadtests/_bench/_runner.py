@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import datetime
 import random
+import ssl
 import tempfile
 import time
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from loadtests._bench._emulator import EmulatorLink, Upstream, emulator_config
 from loadtests._bench._errors import BenchError
 from loadtests._bench._http import HttpClient
 from loadtests._bench._network import DelayedNetwork, delayed_network, netem_unavailable
-from loadtests._bench._plan import Arm, Plan
+from loadtests._bench._plan import Arm, Plan, WorkloadShare
 from loadtests._bench._processes import (
     Server,
     cpu_seconds,
@@ -53,9 +54,12 @@ from loadtests._bench._progress import Progress
 from loadtests._bench._schedule import arrivals, block_order, interleaved_arms, workload_picks
 from loadtests._bench._validity import rates, reasons
 from loadtests._common import (
+    Workload,
+    direct_twin,
     percentile,
     request_body,
     request_headers,
+    request_path,
     result_sample,
     workload,
 )
@@ -118,7 +122,8 @@ class _Run:
         plan = self.plan
         if plan.needs_emulator:
             self.emulator = await self._start_emulator(stack)
-        if plan.needs_emulator:  # an arm runs a proxy of ours
+        kinds = {arm.kind for arm in plan.arms}
+        if kinds & {"flag", "process"}:  # an arm runs a proxy of ours
             self.trees["this"] = environment.tree(THIS_TREE)
         for run in self.arms:
             arm = run.arm
@@ -126,13 +131,22 @@ class _Run:
                 assert arm.url is not None
                 run.target = Target(arm.name, HttpClient(arm.url), {})
                 await self._check_url(run)
+            elif arm.kind == "upstream":
+                assert self.emulator is not None
+                context = None
+                if self.emulator.ca_path is not None:
+                    context = ssl.create_default_context(cafile=str(self.emulator.ca_path))
+                run.target = Target(
+                    arm.name, HttpClient(self.emulator.url, ssl_context=context), {}
+                )
             else:
                 run.tree = self._tree_of(arm)
-        if plan.arms[0].kind == "flag":
+        if "flag" in kinds:
             self.shared_proxy = await self._start_proxy(THIS_TREE, "flags", {}, {})
             stack.push_async_callback(self.shared_proxy.stop)
             for run in self.arms:
-                self._serve(run, self.shared_proxy)
+                if run.arm.kind == "flag":
+                    self._serve(run, self.shared_proxy)
         elif plan.proxy.restart == "never":
             for run in self.arms:
                 if run.arm.kind == "process":
@@ -291,14 +305,14 @@ class _Run:
             assert run.target is not None
             pair = position // len(runs)
             share = shares[picks[pair]]
-            kind = workload(share.workload)
+            kind, model, key = self._request_kind(run, share)
             tag = f"g{self._group}a{arm_index}n{pair}" if load.attempts else None
-            key = PROXY_KEY if run.arm.kind != "url" else (run.arm.api_key or "")
             jobs.append(
                 Job(
                     target=run.target,
                     workload=kind,
-                    body=request_body(kind, model=share.model, scenario=share.scenario, tag=tag),
+                    path=request_path(kind, model),
+                    body=request_body(kind, model=model, scenario=share.scenario, tag=tag),
                     headers={**request_headers(kind, key), **run.target.headers},
                     intended=times[position],
                     warmup=pair < load.warmup,
@@ -306,6 +320,18 @@ class _Run:
                 )
             )
         return jobs
+
+    def _request_kind(self, run: _ArmRun, share: WorkloadShare) -> tuple[Workload, str | None, str]:
+        """The workload, model and key of one request of `run`: the upstream arm asks the
+        emulator directly, in Gemini's protocol, what the other arms ask through a proxy."""
+        kind = workload(share.workload)
+        if run.arm.kind == "upstream":
+            twin = direct_twin(kind)
+            assert twin is not None  # checked when the plan was read
+            model = share.model if share.model and share.model.startswith("gemini-") else None
+            return twin, model, self.plan.proxy.api_keys[0]
+        key = (run.arm.api_key or "") if run.arm.kind == "url" else PROXY_KEY
+        return kind, share.model, key
 
     async def _send(self, jobs: list[Job], runs: list[_ArmRun]) -> _Measured:
         load = self.plan.load
@@ -439,6 +465,9 @@ class _Run:
         for run in self.arms:
             arm = run.arm
             entry: dict[str, Any] = {"name": arm.name, "role": arm.role, "kind": arm.kind}
+            if arm.kind == "upstream" and self.emulator is not None:  # the schema's url kind
+                entry.update(kind="url", url=self.emulator.url)
+                entry["description"] = "the emulator itself, Gemini API: the overhead baseline"
             if arm.flags:
                 entry["flags"] = dict(arm.flags)
             if arm.url:

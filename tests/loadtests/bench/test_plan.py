@@ -130,3 +130,15 @@ def test_the_docs_example_plan_is_valid() -> None:
     text = (ROOT / "docs" / "bench.md").read_text()
     example = text.split("```toml\n", 1)[1].split("```", 1)[0]
     parse_plan(tomllib.loads(example), source="docs/bench.md")
+
+
+def test_an_upstream_arm_is_the_overhead_baseline_beside_flag_arms() -> None:
+    direct = {"name": "direct", "kind": "upstream"}
+    plan = parse_plan({**MINIMAL, "arms": [direct, *MINIMAL["arms"]]})
+    assert plan.interleaved and plan.needs_emulator
+    with pytest.raises(PlanError, match=r"'agent_turn' has no direct Gemini twin"):
+        parse_plan({**MINIMAL, "arms": [direct, *MINIMAL["arms"]],
+                    "load": {"rate": 5.0, "workloads": [{"workload": "agent_turn"}]}})  # fmt: skip
+    url = {"name": "u", "kind": "url", "url": "http://127.0.0.1:9"}
+    with pytest.raises(PlanError, match="an upstream arm needs the emulator"):
+        parse_plan({**MINIMAL, "arms": [direct, url]})
