@@ -58,11 +58,12 @@ def test_the_retry_storm_shows_attempts_per_request_and_the_baselines_failures(
     samples = {arm: [s for b in doc["blocks"] if b["arm"] == arm for s in b["samples"]]
                for arm in ("baseline", "candidate")}  # fmt: skip
     assert all(s["attempts"] >= 1 for arm in samples.values() for s in arm)
-    failed = [s for s in samples["baseline"] if s["error"]]
-    # about a third of the baseline's requests land on the exhausted credential and stay there;
-    # the candidate moves them to another credential
-    assert failed and all(s["error"]["kind"] == "http" for s in failed)
-    assert not [s for s in samples["candidate"] if s["error"]]
+    def exhausted(arm: str) -> list[dict[str, Any]]:
+        return [s for s in samples[arm] if s["error"] and s["error"]["type"] == "overloaded_error"]
+
+    # about a third of the baseline's requests land on the exhausted credential and stay there
+    # (none of 24 would happen once in 15 000 runs); the candidate moves them to another one
+    assert exhausted("baseline") and not exhausted("candidate")
     assert max(s["attempts"] for s in samples["candidate"]) >= 2  # the storm's retries
 
 
