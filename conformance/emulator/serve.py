@@ -167,8 +167,10 @@ def _run(args: argparse.Namespace) -> int:
         return _refuse("--tls needs --server granian or hypercorn")
     certificates = None
     if args.tls:
+        names = ("127.0.0.1", "localhost")  # and the address it listens on, e.g. in a netns
+        hosts = names if args.host in (*names, "0.0.0.0", "::") else (*names, args.host)
         certificates = make_certificates(
-            args.cert_dir or tempfile.mkdtemp(prefix="compatkit-emulator-")
+            args.cert_dir or tempfile.mkdtemp(prefix="compatkit-emulator-"), hosts
         )
     try:
         listener = (reserve_port if args.server == "granian" else bind_socket)(args.host, args.port)

@@ -96,6 +96,19 @@ def test_compatkit_emulate_tls_on_granian_negotiates_h2() -> None:
         assert process.wait(timeout=30) == 0
 
 
+def test_the_tls_certificate_names_the_address_it_listens_on() -> None:
+    """127.0.0.2 stands for an address in a network namespace (the bench runner's delay)."""
+    process, base_url, ca = start_cli("--tls", "--host", "127.0.0.2")
+    try:
+        assert base_url.startswith("https://127.0.0.2:") and ca is not None
+        context = ssl.create_default_context(cafile=ca)
+        response = httpx.post(base_url + STREAM, json=HELLO, headers=KEY, verify=context)
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+
 def test_compatkit_emulate_rejects_a_bad_config(tmp_path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[scenarios.a]\nnope = 1\n")
