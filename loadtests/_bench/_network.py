@@ -5,8 +5,9 @@ Operations
                                             (tried for real: a namespace, a veth pair, a netem
                                             qdisc, all removed again)
     with delayed_network(delay_ms) as net:  a namespace with the emulator's end of a veth pair,
-        net.prefix, net.emulator_host       `delay_ms` one way in each direction (RTT 2x);
-                                            everything is removed on exit
+        net.prefix, net.emulator_host       `delay_ms` one way in each direction (RTT 2x; 0: no
+                                            netem, the namespace alone); everything is removed
+                                            on exit
 
 Why: on loopback a TCP and TLS handshake costs microseconds, so a connection pool's saved
 round trips barely show; against Google they cost tens of milliseconds. The namespace and
@@ -78,10 +79,13 @@ def delayed_network(delay_ms: float, *, probe: bool = False) -> Iterator[Delayed
         ("ip", "netns", "exec", namespace, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_end),
         ("ip", "netns", "exec", namespace, "ip", "link", "set", ns_end, "up"),
         ("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up"),
-        ("tc", "qdisc", "add", "dev", host_end, "root", "netem", "delay", f"{delay_ms}ms"),
-        ("ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", ns_end, "root", "netem",
-         "delay", f"{delay_ms}ms"),
-    ]  # fmt: skip
+    ]
+    if delay_ms > 0:
+        steps += [
+            ("tc", "qdisc", "add", "dev", host_end, "root", "netem", "delay", f"{delay_ms}ms"),
+            ("ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", ns_end, "root",
+             "netem", "delay", f"{delay_ms}ms"),
+        ]  # fmt: skip
     try:
         for step in steps:
             error = _run(*step)

@@ -58,6 +58,7 @@ def test_the_retry_storm_shows_attempts_per_request_and_the_baselines_failures(
     samples = {arm: [s for b in doc["blocks"] if b["arm"] == arm for s in b["samples"]]
                for arm in ("baseline", "candidate")}  # fmt: skip
     assert all(s["attempts"] >= 1 for arm in samples.values() for s in arm)
+
     def exhausted(arm: str) -> list[dict[str, Any]]:
         return [s for s in samples[arm] if s["error"] and s["error"]["type"] == "overloaded_error"]
 
