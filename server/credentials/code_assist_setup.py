@@ -13,8 +13,10 @@ Operations:
 Plan (gemini-cli `setup.ts`): `loadCodeAssist`; a user with a `currentTier` is set up, and
 the project is the one returned, else the configured one. Otherwise `onboardUser` with the
 default allowed tier (free-tier: the project is omitted, or the server answers Precondition
-Failed); the answer is a long-running operation, polled with `GET /{version}/{name}` every
-`poll_interval` seconds until `done` or `timeout`. A free-tier user may end with no project
+Failed); the answer is a long-running operation, polled with `GET /{version}/{name}` until
+`done` or `timeout`: first after FIRST_POLL_DELAY seconds, each wait then doubling up to
+`poll_interval` (gemini-cli waits the full 5 s before its first poll; an operation that is
+done at once, as the emulator's is, then costs the first request half a second, not five). A free-tier user may end with no project
 (None): requests then carry none.
 
 Sleeping and the clock are parameters so tests never wait.
@@ -32,6 +34,9 @@ import httpx
 
 import compat
 from server.credentials.errors import CredentialError
+
+FIRST_POLL_DELAY = 0.5
+"""Seconds before the first poll of the onboarding operation; later waits double."""
 
 FREE_TIER = "free-tier"
 LEGACY_TIER = "legacy-tier"
@@ -157,10 +162,12 @@ async def _wait_done(
 ) -> dict[str, Any]:
     """Poll the onboarding operation until done; re-ask onboardUser if it has no name."""
     deadline = clock() + timeout
+    delay = min(FIRST_POLL_DELAY, poll_interval)
     while not operation.get("done"):
-        if clock() + poll_interval > deadline:
+        if clock() + delay > deadline:
             raise CodeAssistSetupError(f"onboarding did not finish within {timeout:g}s")
-        await sleep(poll_interval)
+        await sleep(delay)
+        delay = min(delay * 2, poll_interval)
         name = operation.get("name")
         if isinstance(name, str) and name:
             operation = await _get(client, endpoint.operation_url(name), headers)

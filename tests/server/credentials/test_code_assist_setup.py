@@ -8,6 +8,7 @@ import httpx
 import pytest
 import respx
 
+from conformance.emulator.testing import running_emulator
 from server.credentials.code_assist_setup import (
     CodeAssistEndpoint,
     CodeAssistSetupError,
@@ -124,7 +125,7 @@ async def test_free_tier_onboarding_omits_the_project_and_polls_the_operation() 
     body = json.loads(onboard.calls.last.request.content)
     assert body["tierId"] == "free-tier" and "cloudaicompanionProject" not in body
     assert "duetProject" not in body["metadata"]
-    assert poll.call_count == 2 and fake.sleeps == [2.0, 2.0]
+    assert poll.call_count == 2 and fake.sleeps == [0.5, 1.0]
 
 
 @respx.mock
@@ -223,3 +224,34 @@ async def test_a_non_json_answer_is_an_error() -> None:
     respx.post(LOAD).mock(return_value=httpx.Response(200, text="<html>"))
     with pytest.raises(CodeAssistSetupError, match="not a JSON object"):
         await discover()
+
+
+# --- against the emulator: how long the first request waits for onboarding --------------------
+
+
+@pytest.mark.parametrize(
+    ("polls", "interval", "sleeps"),
+    [
+        (0, 5.0, []),  # onboardUser answers a finished operation: no wait at all
+        (1, 5.0, [0.5]),  # done on the first poll: half a second, not the 5 s interval
+        (3, 5.0, [0.5, 1.0, 2.0]),
+        (3, 0.75, [0.5, 0.75, 0.75]),  # the backoff never passes the configured interval
+    ],
+)
+async def test_the_first_poll_comes_soon_and_later_ones_back_off_to_the_interval(
+    polls: int, interval: float, sleeps: list[float]
+) -> None:
+    config = {"codeassist": {"onboarding_polls": polls}}
+    with running_emulator(config) as emulator:
+        fake = FakeTime()
+        async with httpx.AsyncClient() as client:
+            project = await discover_project(
+                client,
+                CodeAssistEndpoint(emulator.base_url),
+                HEADERS,
+                poll_interval=interval,
+                sleep=fake.sleep,
+                clock=fake.clock,
+            )
+    assert project is not None and project.startswith("emulated-")
+    assert fake.sleeps == sleeps

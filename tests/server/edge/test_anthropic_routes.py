@@ -218,3 +218,21 @@ def test_flags_changed_through_the_store_apply_to_the_next_request(
     assert record["verdict"] == "ok"
     assert proxy.services.upstream is not None
     assert proxy.services.upstream.transport._pooled is not None  # the pooled arm ran
+
+
+def test_a_scenario_marker_scripts_only_the_turn_that_carries_it(proxy: RunningProxy) -> None:
+    sdk = client(proxy)
+    with pytest.raises(anthropic.InternalServerError):
+        sdk.messages.create(
+            model="claude-sonnet-4-6",
+            max_tokens=64,
+            messages=user(f"{scenario('internal_error')} hi"),
+        )
+    history: Any = [
+        *user(f"{scenario('internal_error')} hi"),
+        {"role": "assistant", "content": "Sorry, something failed."},
+        *user("and now, without a marker?"),
+    ]
+    # The history still holds the marker of a scenario that always fails: not this turn's.
+    again = sdk.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=history)
+    assert again.stop_reason == "end_turn"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import httpx
 import openai
+import pydantic
 import pytest
 
 from conformance.emulator.testing import RunningEmulator
@@ -111,3 +114,33 @@ def test_a_stream_broken_after_it_started_ends_with_an_error_chunk_and_no_done(
     assert response.status_code == 200 and frames[-1] != "[DONE]"
     assert '"error"' in frames[-1]
     assert len(emulator.requests()) == 2  # one per client request: nothing retried
+
+
+class Step(pydantic.BaseModel):
+    text: str
+    minutes: int = pydantic.Field(ge=0, le=90)
+
+
+class Recipe(pydantic.BaseModel):
+    name: str
+    difficulty: Literal["easy", "hard"]
+    steps: list[Step]
+    note: str | None = None
+
+
+@pytest.mark.parametrize("flags", BOTH_ARMS, ids=arm_id)
+def test_structured_output_parses_into_the_requested_model(
+    proxy: RunningProxy, emulator: RunningEmulator, flags: dict[str, bool]
+) -> None:
+    sdk = client(proxy, **flag_headers(flags))
+    messages: Any = [{"role": "user", "content": "A recipe, please."}]
+    parsed = sdk.chat.completions.parse(model="gpt-4o", messages=messages, response_format=Recipe)
+    assert isinstance(parsed.choices[0].message.parsed, Recipe)
+    with sdk.chat.completions.stream(
+        model="gpt-4o", messages=messages, response_format=Recipe
+    ) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].message.parsed == parsed.choices[0].message.parsed
+    config = emulator.requests()[-1]["body"]["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"]["properties"]["steps"]["items"] == {"$ref": "#/$defs/Step"}
