@@ -60,9 +60,13 @@ class ProxyError(ServerError):
 
     @classmethod
     def from_google(cls, google: compat.GoogleError) -> ProxyError:
-        """An upstream error as the client sees it; `retry-after` from RetryInfo when given."""
+        """An upstream error as the client sees it; `retry-after` from RetryInfo when given,
+        and `x-should-retry: false` for a terminal quota (the SDKs honour it: their own
+        retries would wait out `retry-after` twice for a quota that is back in hours)."""
         status, body = compat.anthropic_error_for(google)
         headers = {}
         if google.retry_after is not None:
             headers["retry-after"] = str(google.retry_after)
+        if google.is_terminal_quota:
+            headers["x-should-retry"] = "false"
         return cls(status, body["error"]["type"], google.message, headers=headers, google=google)

@@ -62,6 +62,9 @@ EMULATOR_SCENARIOS: dict[str, Any] = {
             "faults": [{"kind": "capacity_429", "requests": [1], "retry_delay_s": 0.02}]
         },
         "capacity_503": {"faults": [{"kind": "capacity_503", "every": 1, "retry_delay_s": 40}]},
+        "quota_exhausted": {  # a per-day quota: back in hours, whatever the RetryInfo says
+            "faults": [{"kind": "quota_exhausted", "every": 1, "retry_delay_s": 3}]
+        },
         "unavailable_first": {"faults": [{"kind": "unavailable", "requests": [1]}]},
         "internal_error": {"faults": [{"kind": "internal", "every": 1}]},
         "drop_after_2": {

@@ -152,6 +152,27 @@ def test_a_server_delay_beyond_the_retry_budget_is_answered_at_once_with_retry_a
 
 
 @pytest.mark.parametrize("flags", RETRY_ARMS)
+def test_a_terminal_quota_tells_the_sdk_not_to_retry(
+    proxy: RunningProxy, emulator: RunningEmulator, flags: dict[str, bool]
+) -> None:
+    # A default client retries a 429 twice, waiting any retry-after: for a quota that comes
+    # back tomorrow that is two futile waits, so the answer says x-should-retry: false.
+    attempts: list[str] = []
+    client = anthropic.Anthropic(
+        base_url=proxy.url,
+        api_key=PROXY_KEY,
+        default_headers=flag_headers(flags),
+        http_client=anthropic.DefaultHttpxClient(
+            event_hooks={"request": [lambda request: attempts.append(str(request.url))]}
+        ),
+    )
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        ask(client, "quota_exhausted", stream=False)
+    assert raised.value.response.headers["x-should-retry"] == "false"
+    assert len(attempts) == 1
+
+
+@pytest.mark.parametrize("flags", RETRY_ARMS)
 def test_a_503_before_any_byte_is_retried(
     proxy: RunningProxy, emulator: RunningEmulator, flags: dict[str, bool]
 ) -> None:
