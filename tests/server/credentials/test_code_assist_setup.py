@@ -255,3 +255,26 @@ async def test_the_first_poll_comes_soon_and_later_ones_back_off_to_the_interval
             )
     assert project is not None and project.startswith("emulated-")
     assert fake.sleeps == sleeps
+
+
+@respx.mock
+@pytest.mark.parametrize("refusing", ["loadCodeAssist", "onboardUser", "getOperation"])
+async def test_a_setup_call_refusing_the_token_says_401_wherever_it_came(refusing: str) -> None:
+    # The caller refreshes the token on a 401 (server.upstream.retry_policy), so the status
+    # must survive from whichever setup call gave it.
+    refused = httpx.Response(401, json={"error": {"code": 401, "message": "bad token"}})
+    respx.post(LOAD).mock(
+        return_value=refused
+        if refusing == "loadCodeAssist"
+        else httpx.Response(200, json={"allowedTiers": [{"id": "free-tier", "isDefault": True}]})
+    )
+    respx.post(ONBOARD).mock(
+        return_value=refused
+        if refusing == "onboardUser"
+        else httpx.Response(200, json={"name": "operations/op-9", "done": False})
+    )
+    respx.get(f"{BASE}/v1internal/operations/op-9").mock(return_value=refused)
+    with pytest.raises(CodeAssistSetupError) as raised:
+        await discover()
+    assert raised.value.status == 401
+    assert raised.value.error is not None and raised.value.error.refused_credential is not None
