@@ -17,7 +17,8 @@ Goals
 Plan
     reports.measurements keeps the paired valid rounds of each condition; per condition:
     the latency quantiles come from one hierarchical bootstrap over all latency metrics
-    (reports.statistics.quantile_ratios), CPU per request and throughput from Student's t on
+    (reports.statistics.quantile_ratios), widened to cover the spread of the per-round
+    ratios (statistics.with_round_spread), CPU per request and throughput from Student's t on
     the rounds' log ratios (one value per arm per round), the error rate from Newcombe's
     interval; reports.verdicts turns each
     interval into a decision and the decisions into the verdict.
@@ -217,7 +218,11 @@ def _latency_checks(
         )
         for stat in stats:
             at = levels.index(parse_quantile(stat))
-            interval = pooled[metric][at]
+            rounds_of = tuple(
+                (r.label, result[metric][at])
+                for r, result in zip(condition.baseline, per_round, strict=True)
+            )
+            interval = statistics.with_round_spread(pooled[metric][at], [i for _, i in rounds_of])
             if policy.expects(metric, stat):
                 tolerance, floor = policy.min_improvement, None
                 decision = verdicts.win(interval, tolerance, rounds)
@@ -228,11 +233,7 @@ def _latency_checks(
             checks.append(
                 Check(
                     condition.name, metric, stat, "win" if floor is None else "regression", "ms",
-                    interval, tolerance, floor, decision, rank,
-                    tuple(
-                        (r.label, result[metric][at])
-                        for r, result in zip(condition.baseline, per_round, strict=True)
-                    ),
+                    interval, tolerance, floor, decision, rank, rounds_of,
                 )
             )
     return checks

@@ -7,6 +7,9 @@ Operations
     quantile_ratios(baseline, candidate, quantiles, *, confidence, resamples, seed)
         -> list[Interval]                   candidate/baseline ratio of each quantile, its
                                             interval, and the difference in the metric's unit
+    with_round_spread(pooled, per_round) -> Interval
+                                            the pooled interval widened by the rounds'
+                                            disagreement beyond their own noise (few rounds)
     paired_ratio(baseline, candidate, *, confidence) -> Interval
                                             a per-round rate (CPU per request, throughput):
                                             Student's t on the rounds' log ratios
@@ -36,10 +39,12 @@ Plan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -186,6 +191,71 @@ def paired_ratio(
         point_b, point_c, ratio, math.exp(low), math.exp(high), point_c - point_b, d_low, d_high,
         confidence,
     )
+
+
+def with_round_spread(pooled: Interval, per_round: Sequence[Interval]) -> Interval:
+    """`pooled` widened by the rounds' disagreement beyond what their own noise explains.
+
+    A bootstrap over a handful of rounds understates how far rounds disagree (re-drawing
+    three values cannot show the spread of the next three), and on a shared machine the
+    noise between rounds is the real noise. So, as in a random-effects meta-analysis
+    (DerSimonian and Laird), the rounds' estimates and their own intervals give the variance
+    between rounds beyond sampling (Cochran's Q); its share of the pooled estimate, scaled by
+    Student's t with rounds - 1 degrees of freedom, is added to the interval's half-widths,
+    on the log scale for the ratio and the linear one for the difference. Rounds that agree
+    leave the bootstrap's interval as it is.
+    """
+    if len(per_round) < 2:
+        return pooled
+    widen = _between_rounds(
+        [math.log(r.ratio) if r.ratio > 0 else math.nan for r in per_round],
+        [_half_width(math.log, r.low, r.high) for r in per_round],
+        pooled.confidence,
+    )
+    widen_difference = _between_rounds(
+        [r.difference for r in per_round],
+        [_half_width(float, r.difference_low, r.difference_high) for r in per_round],
+        pooled.confidence,
+    )
+    low, high = pooled.low, pooled.high
+    if widen > 0 and all(math.isfinite(v) and v > 0 for v in (low, high, pooled.ratio)):
+        center = math.log(pooled.ratio)
+        low = math.exp(center - math.hypot(center - math.log(low), widen))
+        high = math.exp(center + math.hypot(math.log(high) - center, widen))
+    d_low, d_high, d = pooled.difference_low, pooled.difference_high, pooled.difference
+    if widen_difference > 0 and all(math.isfinite(v) for v in (d_low, d_high, d)):
+        d_low = d - math.hypot(d - d_low, widen_difference)
+        d_high = d + math.hypot(d_high - d, widen_difference)
+    return dataclasses.replace(
+        pooled, low=low, high=high, difference_low=d_low, difference_high=d_high
+    )
+
+
+def _half_width(scale: Any, low: float, high: float) -> float:
+    try:
+        return float((scale(high) - scale(low)) / 2)
+    except ValueError:
+        return math.nan
+
+
+def _between_rounds(estimates: Sequence[float], half_widths: Sequence[float], confidence: float) -> float:
+    """Half-width to add for the variance between rounds beyond their sampling noise.
+
+    `half_widths` are the rounds' own intervals at `confidence`; 0 when the rounds agree or
+    when a round has no usable interval.
+    """
+    y = np.asarray(estimates, dtype=np.float64)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    variance = (np.asarray(half_widths, dtype=np.float64) / z) ** 2
+    if not (np.isfinite(y).all() and np.isfinite(variance).all() and (variance > 0).all()):
+        return 0.0
+    weights = 1 / variance
+    mean = float((weights * y).sum() / weights.sum())
+    q = float((weights * (y - mean) ** 2).sum())
+    scale = float(weights.sum() - (weights**2).sum() / weights.sum())
+    between = max(0.0, (q - (y.size - 1)) / scale)
+    t = float(stats.t.ppf(0.5 + confidence / 2, y.size - 1))
+    return t * math.sqrt(between / y.size)
 
 
 def _t_interval(values: FloatArray, confidence: float) -> tuple[float, float]:

@@ -100,6 +100,61 @@ def test_the_interval_covers_a_known_ratio_at_least_about_as_often_as_it_claims(
     assert covered / trials >= 0.85
 
 
+def _interval_of(ratio: float, half: float, difference: float = 0.0) -> statistics.Interval:
+    return statistics.Interval(
+        1.0, ratio, ratio, ratio * np.exp(-half), ratio * np.exp(half), difference,
+        difference - half, difference + half, 0.9,
+    )
+
+
+def test_rounds_that_agree_leave_the_pooled_interval_as_it_is() -> None:
+    pooled = _interval_of(1.1, 0.02)
+    rounds = [_interval_of(1.1, 0.05), _interval_of(1.11, 0.05), _interval_of(1.09, 0.05)]
+    assert statistics.with_round_spread(pooled, rounds) == pooled
+    assert statistics.with_round_spread(pooled, rounds[:1]) == pooled
+
+
+def test_rounds_that_disagree_beyond_their_noise_widen_it_both_ways() -> None:
+    pooled = _interval_of(1.1, 0.02, difference=0.5)
+    rounds = [_interval_of(1.0, 0.01, 0.0), _interval_of(1.2, 0.01, 1.0), _interval_of(1.1, 0.01, 0.5)]
+    widened = statistics.with_round_spread(pooled, rounds)
+    assert widened.low < pooled.low and widened.high > pooled.high
+    assert widened.difference_low < pooled.difference_low < pooled.difference_high < widened.difference_high
+    assert widened.ratio == pooled.ratio
+    # mirrored rounds give the mirrored widening
+    mirrored = statistics.with_round_spread(
+        _interval_of(1 / 1.1, 0.02, -0.5),
+        [_interval_of(1 / r.ratio, 0.01, -r.difference) for r in rounds],
+    )
+    assert mirrored.low == pytest.approx(1 / widened.high)
+    assert mirrored.difference_high == pytest.approx(-widened.difference_low)
+
+
+def test_widened_intervals_cover_when_each_arms_rounds_drift_apart() -> None:
+    # the noise a block-interleaved run meets: each arm's block drifts on its own (8 %)
+    rng = np.random.default_rng(21)
+    covered, covered_alone, trials = 0, 0, 100
+    for trial in range(trials):
+        base, cand = (
+            [Clustered.per_unit(rng.lognormal(np.log(5) + rng.normal(0, 0.08), 0.3, 120))
+             for _ in range(4)]
+            for _ in range(2)
+        )
+        pooled = statistics.quantile_ratios(
+            {"m": base}, {"m": cand}, [0.5], confidence=0.9, resamples=300, seed=(trial,)
+        )["m"][0]
+        rounds = [
+            statistics.quantile_ratios({"m": [b]}, {"m": [c]}, [0.5], confidence=0.9,
+                                       resamples=100, seed=(trial, k))["m"][0]
+            for k, (b, c) in enumerate(zip(base, cand, strict=True))
+        ]
+        widened = statistics.with_round_spread(pooled, rounds)
+        covered += widened.low <= 1 <= widened.high
+        covered_alone += pooled.low <= 1 <= pooled.high
+    assert covered_alone / trials < 0.88  # the bootstrap of four rounds alone: too narrow
+    assert covered / trials >= 0.88  # nominal 0.9
+
+
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.floats(0.7, 1.5))
 def test_swapping_the_arms_mirrors_every_interval(seed: int, rounds: int, factor: float) -> None:
     rng = np.random.default_rng(seed)
