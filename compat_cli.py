@@ -243,6 +243,13 @@ def _bench(argv: Sequence[str]) -> int:
     return main(argv)
 
 
+def _gate(argv: Sequence[str]) -> int:
+    """The bench runner and the judge wired together (compat_gate: both parts, one command)."""
+    from compat_gate import gate
+
+    return gate(argv)
+
+
 def _guard(argv: Sequence[str]) -> int:
     from reports.cli import rollout_guard
 
@@ -261,6 +268,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "emulate": (_emulate, "run the strict Gemini / Code Assist emulator"),
     "bench": (_bench, "open-loop A/B benchmark of proxies; writes results.json"),
     "guard": (_guard, "judge a candidate against a baseline from a result file (rollout-guard)"),
+    "gate": (_gate, "benchmark every track and judge it: the CI latency gate (docs/gate.md)"),
     "assert-latency": (_assert_latency, "check absolute objectives on a result file"),
 }
 
