@@ -275,6 +275,8 @@ class _Run:
             if restart:
                 for run in runs:
                     stack.push_async_callback((await self._start_process_arm(run)).stop)
+                    assert run.target is not None
+                    stack.push_async_callback(run.target.client.close)
             if self.link is not None:
                 await self.link.reset()
             jobs = self._jobs(round_, runs)
