@@ -22,8 +22,8 @@ Example (what the gate does per track):
 
 Layout: plans (_plan, tracks/*.toml), schedules (_schedule), the measuring client (_http),
 sending a block (_drive), the servers (_processes, _emulator, _network), validity
-(_validity), the environment (_environment), progress and summary, the run (_runner), the
-command line (_cli). Every module is `_`-named so `locust -f loadtests` never collects it.
+(_validity), progress and summary, the run (_runner), the command line (_cli); the
+environment a result file records is loadtests._common._environment (shared with Locust). Every module is `_`-named so `locust -f loadtests` never collects it.
 This package never imports `server`: it starts proxies as processes and talks HTTP.
 """
 

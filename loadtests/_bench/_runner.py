@@ -35,7 +35,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import result_format
-from loadtests._bench import _environment as environment
 from loadtests._bench._drive import Job, Outcome, Target, closed_loop, open_loop
 from loadtests._bench._emulator import EmulatorLink, Upstream, emulator_config
 from loadtests._bench._errors import BenchError
@@ -63,6 +62,7 @@ from loadtests._common import (
     result_sample,
     workload,
 )
+from loadtests._common import _environment as environment
 
 __all__ = ["execute"]
 

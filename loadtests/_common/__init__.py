@@ -15,12 +15,16 @@ Operations
     SSEDecoder().feed(data) / .close() -> [SSEEvent(name, data)]
     result_sample(measured, *, start_s, lag_s, ...) the result file's sample object
     percentile(values, q)
+    _environment: machine(), load_average(), packages(), python(), tree(root)
+                                                    what a result file records of the run's
+                                                    environment (bench runner and Locust)
 
 Goals
     Pure and synchronous: no asyncio, no sockets, no clock of its own (callers stamp every
     read with their clock), so the asyncio runner (loadtests/_bench) and Locust's gevent users
     measure with the same code and the same definitions (docs/bench.md). The one file access
-    is the packaged workload data, read once. This package is `_`-prefixed so that
+    is the packaged workload data, read once; `_environment` alone reads /proc and asks git,
+    at a run's start and end. This package is `_`-prefixed so that
     `locust -f loadtests` does not collect it as a locustfile.
 """
 

@@ -3,10 +3,12 @@
 Operations
     workloads() -> Mapping[str, Workload]      the catalogue, read once from the package data
     workload(name) -> Workload                 one of them (WorkloadError names the known ones)
-    request_body(workload, *, model=None, scenario=None, tag=None) -> bytes
+    request_body(workload, *, model=None, scenario=None, tag=None, messages=None) -> bytes
                                                the JSON body to send: the workload's body with
                                                its model replaced, the emulator's scenario
-                                               marker and a request tag in the user's text
+                                               marker and a request tag in the user's text;
+                                               `messages` in place of the workload's (a
+                                               session's growing history, Anthropic or OpenAI)
     request_headers(workload, api_key) -> dict the protocol's headers (key, version, type)
     request_path(workload, model=None) -> str  where it goes (Gemini: the model is in the path)
     direct_twin(workload) -> Workload | None   the Gemini request asking the upstream the same
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -142,11 +144,16 @@ def request_body(
     model: str | None = None,
     scenario: str | None = None,
     tag: str | None = None,
+    messages: Sequence[Mapping[str, Any]] | None = None,
 ) -> bytes:
     """The body to send for one request (see the module docstring for the markers)."""
     for kind, value in (("scenario", scenario), ("tag", tag)):
         if value is not None and _NAME.fullmatch(value) is None:
             raise WorkloadError(f"{kind} {value!r}: 1-80 letters, digits, '_', '.', '-'")
+    if messages is not None:
+        if workload.protocol == "gemini":
+            raise WorkloadError("messages replace an Anthropic or OpenAI workload's messages")
+        return _encode(workload, model, scenario, tag, list(messages))
     if tag is None:
         return _untagged_body(workload, model, scenario)
     return _encode(workload, model, scenario, tag)
@@ -157,8 +164,16 @@ def _untagged_body(workload: Workload, model: str | None, scenario: str | None) 
     return _encode(workload, model, scenario, None)
 
 
-def _encode(workload: Workload, model: str | None, scenario: str | None, tag: str | None) -> bytes:
+def _encode(
+    workload: Workload,
+    model: str | None,
+    scenario: str | None,
+    tag: str | None,
+    messages: list[Any] | None = None,
+) -> bytes:
     body = dict(workload.template)
+    if messages is not None:
+        body["messages"] = messages
     if model is not None and workload.protocol != "gemini":
         body["model"] = model
     prefix = "".join(

@@ -61,6 +61,23 @@ def test_a_user_message_of_tool_results_only_gets_a_text_part() -> None:
     assert message["content"] == [{"type": "tool_result", "tool_use_id": "t", "content": "ok"}]
 
 
+def test_a_session_s_own_history_replaces_the_workload_s_messages() -> None:
+    history = [
+        {"role": "user", "content": "list the files"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "LS",
+                                           "input": {"path": "/"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a"}]},
+    ]  # fmt: skip
+    body = json.loads(request_body(workload("agent_start"), scenario="tool_bash", messages=history))
+    assert body["tools"] == workload("agent_start").template["tools"]
+    assert body["messages"][0]["content"] == "[scenario:tool_bash] list the files"
+    assert body["messages"][1] == history[1]
+    assert body["messages"][2]["content"][-1] == {"type": "text", "text": "[scenario:tool_bash]"}
+    assert history[0]["content"] == "list the files"  # the caller's history is not changed
+    with pytest.raises(WorkloadError, match="Anthropic or OpenAI"):
+        request_body(workload("gemini_chat"), messages=history)
+
+
 def test_building_a_body_leaves_the_catalogue_untouched() -> None:
     before = json.dumps(workload("small_chat").template)
     request_body(workload("small_chat"), model="gemini-3-pro-preview", scenario="s", tag="t")

@@ -7,7 +7,7 @@ Operations
     tree(root) -> {root, commit, dirty}   the git commit a source tree is at (None outside git)
     python() -> str
 
-Synchronous and free of asyncio (the Locust exporter may use it too); reads /proc and runs
+Shared by the bench runner and the Locust exporter: synchronous, free of asyncio; reads /proc and runs
 `git` with a deadline.
 """
 
