@@ -1,0 +1,196 @@
+"""`locust -f loadtests --headless` against `compatkit serve` and the emulator, all real processes.
+
+Each run is bounded by Locust's own -t (a few seconds, a few users) and a backstop timeout.
+What is checked is what a capacity tester reads: the exit status, Locust's CSV stats (E2E
+with its typed failures, TTFB / TTFT / ITL / TPOT rows per route and workload) and the result
+file the gate reads.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.emulator.testing import stop_process_group
+from tests.loadtests.bench.servers import HANG, raw_server, sse_answer
+from tests.loadtests.locust.stack import (
+    Stack,
+    free_port,
+    locust_command,
+    locust_process,
+    proxy_stack,
+    run_locust,
+)
+
+ALL_USERS = ("AnthropicStreamingUser", "AnthropicJsonUser", "ClaudeCodeAgent",
+             "OpenAIStreamingUser", "OpenAIJsonUser", "CountTokensUser")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with proxy_stack(tmp_path_factory.mktemp("stack")) as started:
+        yield started
+
+
+def names(rows: list[dict[str, Any]]) -> set[str]:
+    return {row["name"] for row in rows}
+
+
+def count(rows: list[dict[str, Any]], key: str = "num_requests") -> int:
+    return sum(int(row[key]) for row in rows)
+
+
+def test_every_user_runs_with_its_metrics_and_no_failure(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "11", "-r", "11", "-t", "6s")
+    assert run.status == 0, run.output[-3000:]
+    e2e = run.rows("E2E")
+    assert names(e2e) >= {
+        "/v1/messages [small_chat]", "/v1/messages [small_chat_json]", "/v1/messages [agent]",
+        "/v1/chat/completions [openai_chat]", "/v1/chat/completions [openai_chat_json]",
+        "/v1/messages/count_tokens [agent_start]",
+    }  # fmt: skip
+    assert count(e2e, "num_failures") == 0
+    streamed = {"/v1/messages [small_chat]", "/v1/messages [agent]",
+                "/v1/chat/completions [openai_chat]"}  # fmt: skip
+    for kind in ("TTFB", "TTFT", "ITL", "TPOT"):
+        assert names(run.rows(kind)) >= streamed, kind
+    assert "/v1/messages [small_chat_json]" not in names(run.rows("TTFT"))  # no stream, no TTFT
+    # every request is one sample of the result file, in one block per workload
+    document = run.results()
+    samples = [s for block in document["blocks"] for s in block["samples"]]
+    assert len(samples) == count(e2e)
+    assert {b["workload"] for b in document["blocks"]} >= {"small_chat", "agent", "openai_chat"}
+    assert document["arms"] == [{"name": "locust", "role": "candidate", "kind": "locust",
+                                 "description": "locust -f loadtests", "url": stack.proxy_url}]  # fmt: skip
+    assert all(s["error"] is None and s["status"] == 200 for s in samples)
+    streamed_samples = [s for s in samples if s["stream"]]
+    assert streamed_samples and all(s["ttft_ms"] is not None for s in streamed_samples)
+    # the agent's sessions go on past their first turn: tool_use answered by tool_result
+    agent = [row for row in e2e if row["name"] == "/v1/messages [agent]"]
+    assert agent[0]["num_requests"] > 2
+
+
+def test_a_missed_objective_exits_3_and_a_met_one_0(stack: Stack, tmp_path: Path) -> None:
+    met = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
+                     "--compatkit-mix", "anthropic=1",
+                     "--compatkit-slo", "locust.error_rate <= 1%",
+                     "--compatkit-slo", "locust.e2e.p50 <= 60s")  # fmt: skip
+    assert met.status == 0, met.output[-3000:]
+    missed = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
+                        "--compatkit-mix", "anthropic=1",
+                        "--compatkit-slo", "locust.ttft.p50 <= 0.001ms")  # fmt: skip
+    assert missed.status == 3, missed.output[-3000:]
+    assert "ttft" in missed.output
+
+
+def test_a_stream_the_upstream_drops_is_a_typed_failure_and_locust_exits_1(
+    stack: Stack, tmp_path: Path
+) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
+                     "--compatkit-mix", "anthropic=1,openai=1",
+                     "--compatkit-scenario", "drop_after_2")  # fmt: skip
+    assert run.status == 1, run.output[-3000:]
+    errors = set(run.errors())
+    # the proxy turns the upstream's drop into an error event: an upstream error mid-stream
+    assert "UpstreamError('api_error (error event mid-stream)')" in errors, run.output[-2500:]
+    assert "UpstreamError('server_error (error event mid-stream)')" in errors
+    assert count(run.rows("TTFT")) == 0  # no timing rows for a failed reply
+    samples = [s for b in run.results()["blocks"] for s in b["samples"]]
+    assert samples and all(s["error"]["kind"] == "stream" for s in samples)
+
+
+def test_the_storm_shape_meets_429s_typed_as_rate_limited(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
+                     "--compatkit-mix", "anthropic_json=1", "--compatkit-shape", "storm")  # fmt: skip
+    assert run.status == 1, run.output[-3000:]
+    assert set(run.errors()) == {
+        "RateLimited('rate_limit_error (HTTP 429)')"
+    }
+
+
+def test_the_ramp_shape_steps_users_up_within_the_run_time(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "8", "-r", "8", "-t", "4s",
+                     "--compatkit-mix", "anthropic=1", "--compatkit-shape", "ramp")  # fmt: skip
+    assert run.status == 0, run.output[-3000:]
+    steps = [line for line in run.output.splitlines() if "Shape test updating to" in line]
+    users = [int(line.split("updating to ")[1].split()[0]) for line in steps]
+    assert users == sorted(users) and users[0] < users[-1] <= 8 and len(users) >= 3
+
+
+def test_a_stream_that_breaks_the_event_grammar_is_a_protocol_violation(tmp_path: Path) -> None:
+    no_stop = [("message_start", {"type": "message_start", "message": {"id": "m",
+               "type": "message", "role": "assistant", "content": [], "model": "x",
+               "usage": {"input_tokens": 1, "output_tokens": 1}}})]  # fmt: skip
+    with raw_server(sse_answer(no_stop)) as url:
+        run = run_locust(tmp_path, url, "-u", "1", "-r", "1", "-t", "2s",
+                         "--compatkit-mix", "anthropic=1")  # fmt: skip
+    assert run.status == 1
+    assert set(run.errors()) == {
+        "ProtocolViolation('grammar: truncated')"
+    }
+
+
+def test_an_unreachable_host_fails_each_request_and_stops_at_the_time_limit(
+    tmp_path: Path,
+) -> None:
+    run = run_locust(tmp_path, f"http://127.0.0.1:{free_port()}", "-u", "2", "-r", "2",
+                     "-t", "2s", "--compatkit-mix", "openai=1", timeout_s=45)  # fmt: skip
+    assert run.status == 1
+    errors = set(run.errors())
+    assert errors == {"ConnectionFailed('ConnectionRefusedError')"}
+
+
+def test_a_server_that_never_answers_is_a_timeout_not_a_hang(tmp_path: Path) -> None:
+    with raw_server(HANG) as url:
+        run = run_locust(tmp_path, url, "-u", "1", "-r", "1", "-t", "3s",
+                         "--compatkit-mix", "anthropic_json=1", "--compatkit-timeout", "1",
+                         timeout_s=45)  # fmt: skip
+    assert run.status == 1
+    assert set(run.errors()) == {"TimedOut('timeout')"}
+
+
+def test_a_wrong_key_is_a_refused_request(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "1", "-r", "1", "-t", "2s",
+                     "--compatkit-mix", "anthropic=1", "--compatkit-key", "sk-wrong")  # fmt: skip
+    assert run.status == 1
+    assert set(run.errors()) == {
+        "RequestRefused('authentication_error (HTTP 401)')"
+    }
+
+
+def test_a_bad_option_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        locust_command("--headless", "-t", "1s", "--compatkit-mix", "anthropc=1"),
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--compatkit-mix: unknown user 'anthropc'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_master_with_two_workers_gathers_every_sample(stack: Stack, tmp_path: Path) -> None:
+    port = free_port()
+    workers = [
+        locust_process(locust_command("--worker", "--master-port", str(port)), tmp_path)
+        for _ in range(2)
+    ]
+    try:
+        run = run_locust(tmp_path, stack.proxy_url, "--master", "--master-bind-port", str(port),
+                         "--expect-workers", "2", "--expect-workers-max-wait", "30",
+                         "-u", "4", "-r", "4", "-t", "5s",
+                         "--compatkit-mix", "anthropic=1,openai=1")  # fmt: skip
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)  # the master tells them to quit
+            finally:
+                stop_process_group(worker)
+    assert run.status == 0, run.output[-3000:]
+    e2e = run.rows("E2E")
+    samples = [s for b in run.results()["blocks"] for s in b["samples"]]
+    assert count(e2e) > 0 and len(samples) == count(e2e)
+    assert run.results()["blocks"][0]["concurrency"] == 4
