@@ -8,7 +8,8 @@ Operations
                         `compatkit serve` from the tree `root`; ready once it answers a real
                         /v1/messages request (through the emulator) with a 200
     await server.stop() SIGTERM to its process group, SIGKILL after a grace period
-    process_tree(pid) / cpu_seconds(pids) / rss_bytes(pids)     from /proc
+    process_tree(pid) / cpu_seconds(pids) / rss_bytes(pids)     from /proc (loadtests._common,
+                        shared with the Locust profiles' soak)
     child_environment(extra) -> dict                            this environment without any
                         COMPATKIT_* variable (a user's own config must not leak into a run)
 
@@ -35,6 +36,7 @@ from typing import Any
 
 from loadtests._bench._errors import BenchError
 from loadtests._bench._toml import toml_document
+from loadtests._common._resources import cpu_seconds, process_tree, rss_bytes
 
 __all__ = [
     "Server",
@@ -48,8 +50,6 @@ __all__ = [
 
 START_TIMEOUT_S = 45.0
 STOP_GRACE_S = 5.0
-_TICKS = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 ReadyCheck = Callable[["Server"], Awaitable[str | None]]
 """None once the server answered a real request as it should, else why not (yet)."""
@@ -240,49 +240,3 @@ def _free_port() -> int:
 
 def _this_tree() -> Path:
     return Path(__file__).resolve().parents[2]
-
-
-# --- /proc --------------------------------------------------------------------------------
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and its descendants (children found by scanning /proc for their parent)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int(_stat_fields(int(entry.name))[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry.name))
-    tree, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        tree.append(current)
-        stack.extend(parents.get(current, []))
-    return tree
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name: state, ppid, ... (field 3 onwards)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU seconds of these processes so far (those that exited count 0)."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = _stat_fields(pid)
-            total += int(fields[11]) + int(fields[12])
-    return total / _TICKS
-
-
-def rss_bytes(pids: Sequence[int]) -> int:
-    """Resident memory of these processes now."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-    return total

@@ -23,6 +23,7 @@ Options (each also an environment variable, Locust's own mechanism: COMPATKIT_LO
                                  assert-latency's grammar); a missed one exits with status 3
     --compatkit-timeout SECONDS  how long a read may wait for the next byte (default 60)
     --compatkit-agent-turns N    the agent's turns per session at most (default 8)
+    --compatkit-proxy-pid PID    a local proxy's process: the soak shape logs its memory
 """
 
 from __future__ import annotations
@@ -119,6 +120,13 @@ def add_options(parser: Any) -> None:
         default=60.0,
         env_var="COMPATKIT_LOCUST_TIMEOUT",
         help="seconds a read may wait for the next byte (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--compatkit-proxy-pid",
+        type=int,
+        default=0,
+        env_var="COMPATKIT_LOCUST_PROXY_PID",
+        help="a local proxy's process id: the soak shape logs its resident memory and CPU",
     )
     parser.add_argument(
         "--compatkit-agent-turns",

@@ -8,7 +8,8 @@ Operations (each shape's tick() -> (users, spawn rate) or None to stop)
                   quarter again (120 s without -t): what a burst does, and whether the proxy
                   recovers after it
     Soak          Steady for -t (an hour without -t), logging every minute the window's
-                  requests, error rate and median E2E, so drift shows while it runs
+                  requests, error rate and median E2E, and with --compatkit-proxy-pid the
+                  proxy's resident memory and CPU, so drift shows while it runs
     Storm         Steady with the emulator's `rate_limited` scenario on every request (a 429
                   from upstream each time, through the proxy): typed RateLimited failures,
                   and how fast the proxy answers them
@@ -33,6 +34,8 @@ import time
 from typing import Any, ClassVar
 
 from locust import LoadTestShape
+
+from loadtests._common._resources import cpu_seconds, process_tree, rss_bytes
 
 __all__ = [
     "CompatkitShape",
@@ -130,10 +133,11 @@ class Soak(ScenarioShape):
         super().__init__()
         self._window_end = SOAK_WINDOW_S
         self._seen = (0, 0)
+        self._first_rss_mb: float | None = None
 
     def reset_time(self) -> None:
         super().reset_time()
-        self._window_end, self._seen = SOAK_WINDOW_S, (0, 0)
+        self._window_end, self._seen, self._first_rss_mb = SOAK_WINDOW_S, (0, 0), None
 
     def at(self, elapsed: float, users: int, rate: float, seconds: float | None) -> Tick:
         if elapsed >= self._window_end:
@@ -152,9 +156,23 @@ class Soak(ScenarioShape):
         rate = window_failures / window_requests if window_requests else 0.0
         median = _current_median(self.runner.stats)
         logger.info(
-            "compatkit soak at %.0f s: %d requests in the last window, error rate %.2f %%, "
-            "median E2E now %s ms", elapsed, window_requests, 100 * rate, median,
+            "soak at %.0f s: %d requests in the last window, error rate %.2f %%, "
+            "median E2E now %s ms%s", elapsed, window_requests, 100 * rate, median,
+            self._proxy_use(),
         )  # fmt: skip
+
+    def _proxy_use(self) -> str:
+        """`; proxy RSS 120.5 MB (+3.1 since the first window), CPU 12.3 s` with a pid."""
+        options = self.runner.environment.parsed_options if self.runner else None
+        pid = getattr(options, "compatkit_proxy_pid", 0)
+        if not pid:
+            return ""
+        pids = process_tree(pid)
+        rss_mb = rss_bytes(pids) / 1e6
+        if self._first_rss_mb is None:
+            self._first_rss_mb = rss_mb
+        drift = rss_mb - self._first_rss_mb
+        return f"; proxy RSS {rss_mb:.1f} MB ({drift:+.1f} since the first window), CPU {cpu_seconds(pids):.1f} s"
 
 
 def _current_median(stats: Any) -> str:

@@ -7,12 +7,14 @@ monkey-patches the whole process for gevent.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
 
 SCRIPT = """
-import json, sys
+import json, logging, sys
+logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
 from types import SimpleNamespace
 from loadtests._locust import _shapes
 
@@ -33,11 +35,16 @@ print(json.dumps([ticks(name, SimpleNamespace(**options), times) for name, optio
 """
 
 
-def ticks(*cases: tuple[str, dict[str, Any], list[float]]) -> list[Any]:
+def run(*cases: tuple[str, dict[str, Any], list[float]]) -> tuple[list[Any], str]:
+    """Each case's ticks and the shape's scenario; what the shapes logged."""
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(cases)],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return json.loads(done.stdout), done.stderr
+
+
+def ticks(*cases: tuple[str, dict[str, Any], list[float]]) -> list[Any]:
+    return run(*cases)[0]
 
 
 def test_each_shape_follows_its_plan() -> None:
@@ -78,3 +85,14 @@ def test_compatkit_shape_runs_the_shape_its_option_names() -> None:
     assert ramp == [[1, 8.0], [8, 8.0], None]
     assert (storm, scenario) == ([[8, 8.0]], "rate_limited")
     assert default == [[8, 8.0], None]
+
+
+def test_the_soak_logs_each_window_with_the_proxy_s_memory() -> None:
+    options = {"num_users": 4, "spawn_rate": 4, "run_time": 600, "compatkit_proxy_pid": os.getpid()}
+    [(soak, _)], logged = run(("Soak", options, [0, 30, 61, 125]))
+    assert soak == [[4, 4.0]] * 4
+    windows = [line for line in logged.splitlines() if line.startswith("soak at")]
+    assert len(windows) == 2  # at 61 s and 125 s: one line per minute passed
+    assert "10 requests in the last window, error rate 10.00 %" in windows[0]
+    assert "0 requests in the last window" in windows[1]
+    assert "proxy RSS" in windows[0] and "(+0.0 since the first window)" in windows[0]
