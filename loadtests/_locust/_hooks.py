@@ -7,12 +7,13 @@ Operations
 
 Listeners
     init_command_line_parser    compatkit's options (loadtests/_locust/_options.py)
-    test_start                  read the options again (workers get the master's then)
     init                        read and check the options (a bad one: one line, exit 2);
                                 apply --compatkit-mix to the user classes' weights; then,
                                 for this environment: spawning_complete (the peak user
                                 count, for the result file), and shipping the samples
                                 worker -> master (report_to_master / worker_report)
+    test_start                  a new sample log; the options read again (workers get the
+                                master's only then; the web UI may have changed them)
     quitting                    on the master (or a local run): write --compatkit-results,
                                 check --compatkit-slo with `compatkit assert-latency` on it
                                 (a missed objective: exit status 3; a bad one: 2)
@@ -89,9 +90,12 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
 
 
 def _on_test_start(environment: Any, **_: Any) -> None:
-    """The options again: a worker has the master's only now, and the web UI may change them."""
+    """The options again (a worker has the master's only now, and the web UI may change
+    them); a new run in the web UI starts a new sample log, as Locust's statistics do."""
+    run = run_of(environment)
+    run.restart()
     try:
-        run_of(environment).settings = Settings.of(environment)
+        run.settings = Settings.of(environment)
     except SettingsError as exc:
         logger.error("%s (the run goes on with the options it had)", exc)
 

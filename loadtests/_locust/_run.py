@@ -7,6 +7,7 @@ Operations
                                             replaced when a run starts (a worker gets the
                                             master's options only then)
     log.record(measured, start_wall=, workload=, stream=)   a finished request
+    log.restart()                           a new run: no samples, no peak yet
     log.take() -> list                      the samples not yet shipped (a worker's report)
     log.extend(samples)                     samples a worker shipped (the master)
     log.document(*, host, cpu_warning, command) -> dict
@@ -66,6 +67,11 @@ class RunLog:
                     measured, start_s=start_wall, lag_s=0.0, workload=workload, stream=stream
                 )
             )
+
+    def restart(self) -> None:
+        """Forget the samples and the peak of an earlier run (the web UI's next start)."""
+        self.samples, self.peak_users = [], 0
+        self.load_before = machine_info.load_average()
 
     def take(self) -> list[dict[str, Any]]:
         taken, self.samples = self.samples, []

@@ -8,16 +8,20 @@ file the gate reads.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conformance.emulator.testing import stop_process_group
 from tests.loadtests.bench.servers import HANG, raw_server, sse_answer
 from tests.loadtests.locust.stack import (
+    PROXY_KEY,
     Stack,
     free_port,
     locust_command,
@@ -107,9 +111,7 @@ def test_the_storm_shape_meets_429s_typed_as_rate_limited(stack: Stack, tmp_path
     run = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
                      "--compatkit-mix", "anthropic_json=1", "--compatkit-shape", "storm")  # fmt: skip
     assert run.status == 1, run.output[-3000:]
-    assert set(run.errors()) == {
-        "RateLimited('rate_limit_error (HTTP 429)')"
-    }
+    assert set(run.errors()) == {"RateLimited('rate_limit_error (HTTP 429)')"}
 
 
 def test_the_ramp_shape_steps_users_up_within_the_run_time(stack: Stack, tmp_path: Path) -> None:
@@ -129,9 +131,7 @@ def test_a_stream_that_breaks_the_event_grammar_is_a_protocol_violation(tmp_path
         run = run_locust(tmp_path, url, "-u", "1", "-r", "1", "-t", "2s",
                          "--compatkit-mix", "anthropic=1")  # fmt: skip
     assert run.status == 1
-    assert set(run.errors()) == {
-        "ProtocolViolation('grammar: truncated')"
-    }
+    assert set(run.errors()) == {"ProtocolViolation('grammar: truncated')"}
 
 
 def test_an_unreachable_host_fails_each_request_and_stops_at_the_time_limit(
@@ -157,9 +157,7 @@ def test_a_wrong_key_is_a_refused_request(stack: Stack, tmp_path: Path) -> None:
     run = run_locust(tmp_path, stack.proxy_url, "-u", "1", "-r", "1", "-t", "2s",
                      "--compatkit-mix", "anthropic=1", "--compatkit-key", "sk-wrong")  # fmt: skip
     assert run.status == 1
-    assert set(run.errors()) == {
-        "RequestRefused('authentication_error (HTTP 401)')"
-    }
+    assert set(run.errors()) == {"RequestRefused('authentication_error (HTTP 401)')"}
 
 
 def test_a_bad_option_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
@@ -194,3 +192,38 @@ def test_a_master_with_two_workers_gathers_every_sample(stack: Stack, tmp_path: 
     samples = [s for b in run.results()["blocks"] for s in b["samples"]]
     assert count(e2e) > 0 and len(samples) == count(e2e)
     assert run.results()["blocks"][0]["concurrency"] == 4
+
+
+def test_the_web_ui_offers_the_options_and_shapes_and_swarms_with_them(
+    stack: Stack, tmp_path: Path
+) -> None:
+    port = free_port()
+    ui = locust_process(locust_command("--web-host", "127.0.0.1", "--web-port", str(port)),
+                        tmp_path)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        page = ""
+        for _ in range(100):  # until the UI answers (it has no readiness line of its own)
+            with contextlib.suppress(httpx.HTTPError):
+                page = httpx.get(base + "/", timeout=5).text
+                break
+            time.sleep(0.1)
+        for option in ("compatkit_key", "compatkit_scenario", "compatkit_shape"):
+            assert option in page
+        assert '"host": "http://127.0.0.1:8080"' in page  # the users' default host
+        assert '"CompatkitShape", "LongStreams", "Ramp", "Soak", "Spike", "Steady", "Storm"' in page
+        form = {"user_count": "2", "spawn_rate": "2", "host": stack.proxy_url,
+                "compatkit_key": PROXY_KEY, "compatkit_scenario": "long_text"}  # fmt: skip
+        assert httpx.post(base + "/swarm", data=form, timeout=10).json()["success"]
+        rows: list[dict[str, Any]] = []
+        for _ in range(100):  # until both users have finished a request
+            rows = httpx.get(base + "/stats/requests", timeout=10).json()["stats"]
+            if sum(row["num_requests"] for row in rows if row["method"] == "E2E") >= 2:
+                break
+            time.sleep(0.1)
+        e2e = [row for row in rows if row["method"] == "E2E"]
+        assert e2e and sum(row["num_failures"] for row in e2e) == 0
+        assert {row["method"] for row in rows} >= {"E2E", "TTFB"}
+        httpx.get(base + "/stop", timeout=10)
+    finally:
+        stop_process_group(ui)

@@ -68,3 +68,11 @@ def test_a_worker_ships_what_it_has_and_the_master_gathers_it() -> None:
     worker.record(stream(0.01, [], 1), start_wall=T0, workload="small_chat", stream=True)
     master.extend(worker.take())
     assert worker.take() == [] and len(master.samples) == 1
+
+
+def test_a_new_run_starts_a_new_log() -> None:
+    log = RunLog(Settings.parse(results="r.json"))
+    log.record(stream(0.01, [], 1), start_wall=T0, workload="small_chat", stream=True)
+    log.saw_users(5)
+    log.restart()
+    assert (log.samples, log.peak_users) == ([], 0)
