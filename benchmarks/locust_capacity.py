@@ -1,7 +1,7 @@
 """How many streams per second one Locust core sustains with compatkit's users (issue 9).
 
     flock /tmp/compatkit-bench.lock .venv/bin/python benchmarks/locust_capacity.py \
-        [--seconds 20] [--users 32,400] [--json FILE]
+        [--seconds 20] [--users 32,1500] [--json FILE]
 
 A canned Anthropic stream server in its own process (asyncio + uvloop: message_start, 12
 text deltas, message_delta, message_stop, 1.9 KB, answered at once) stands in for the proxy,
@@ -41,6 +41,9 @@ def serve(port_file: Path) -> None:
     """Answer every request on a free port with the canned stream (runner_client's no-op
     server, in a process of its own here); write the port to `port_file`."""
     import uvloop
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # a connection per Locust user
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -110,7 +113,7 @@ def measure(url: str, arm: str, users: int, seconds: int, workdir: Path) -> dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--users", default="32,400", help="user counts, comma-separated")
+    parser.add_argument("--users", default="32,1500", help="user counts, comma-separated")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--serve", help=argparse.SUPPRESS)  # the server's own process
     args = parser.parse_args()
