@@ -91,20 +91,40 @@ def test_a_missed_objective_exits_3_and_a_met_one_0(stack: Stack, tmp_path: Path
     assert "ttft" in missed.output
 
 
-def test_a_stream_the_upstream_drops_is_a_typed_failure_and_locust_exits_1(
-    stack: Stack, tmp_path: Path
+@pytest.mark.parametrize(
+    ("scenario", "mix", "errors", "kind"),
+    [
+        # the proxy turns the upstream's drop, or its broken chunk, into an error event
+        ("drop_after_2", "anthropic=1,openai=1",
+         {"UpstreamError('api_error (error event mid-stream)')",
+          "UpstreamError('server_error (error event mid-stream)')"}, "stream"),
+        ("malformed_chunk", "openai=1",
+         {"UpstreamError('server_error (error event mid-stream)')"}, "stream"),
+        # no capacity upstream: Anthropic's 529, OpenAI's 503
+        ("capacity_503", "anthropic_json=1,openai=1",
+         {"Overloaded('overloaded_error (HTTP 529)')", "Overloaded('server_error (HTTP 503)')"},
+         "http"),
+    ],
+)  # fmt: skip
+def test_an_upstream_fault_is_a_typed_failure_and_locust_exits_1(
+    stack: Stack, tmp_path: Path, scenario: str, mix: str, errors: set[str], kind: str
 ) -> None:
     run = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
-                     "--compatkit-mix", "anthropic=1,openai=1",
-                     "--compatkit-scenario", "drop_after_2")  # fmt: skip
+                     "--compatkit-mix", mix, "--compatkit-scenario", scenario)  # fmt: skip
     assert run.status == 1, run.output[-3000:]
-    errors = set(run.errors())
-    # the proxy turns the upstream's drop into an error event: an upstream error mid-stream
-    assert "UpstreamError('api_error (error event mid-stream)')" in errors, run.output[-2500:]
-    assert "UpstreamError('server_error (error event mid-stream)')" in errors
+    assert set(run.errors()) == errors, run.output[-3000:]
     assert count(run.rows("TTFT")) == 0  # no timing rows for a failed reply
     samples = [s for b in run.results()["blocks"] for s in b["samples"]]
-    assert samples and all(s["error"]["kind"] == "stream" for s in samples)
+    assert samples and all(s["error"]["kind"] == kind for s in samples)
+
+
+def test_the_long_streams_shape_asks_for_long_replies(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "2", "-r", "2", "-t", "3s",
+                     "--compatkit-mix", "openai=1", "--compatkit-shape", "long_streams")  # fmt: skip
+    assert run.status == 0, run.output[-3000:]
+    samples = [s for b in run.results()["blocks"] for s in b["samples"]]
+    assert samples and {s["output_tokens"] for s in samples} == {200}  # the long_text scenario
+    assert all(len(s["itl_ms"]) > 20 for s in samples)
 
 
 def test_the_storm_shape_meets_429s_typed_as_rate_limited(stack: Stack, tmp_path: Path) -> None:
