@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from server.state.batching import Batcher
 from server.state.errors import StoreError
 from server.state.store import Cooldown, CredentialHealth, StateStore, Usage
 
@@ -55,6 +56,12 @@ CREATE TABLE IF NOT EXISTS flags (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leases (
+    credential TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (credential, holder)
+);
 """
 
 
@@ -65,8 +72,7 @@ class SQLiteStore(StateStore):
         self.path = path
         self._executor: ThreadPoolExecutor | None = None
         self._db: sqlite3.Connection | None = None
-        self._outcomes: list[_Outcome] = []
-        self._outcome_batch: asyncio.Future[None] | None = None
+        self._outcomes: Batcher[_Outcome] = Batcher(self._write_outcomes)
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -99,8 +105,7 @@ class SQLiteStore(StateStore):
         """Finish queued operations, close the database and stop the thread."""
         if self._executor is None:
             return
-        if self._outcome_batch is not None:
-            await asyncio.shield(self._outcome_batch)
+        await self._outcomes.drain()
         executor, db = self._executor, self._db
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(executor, db.close)
@@ -126,18 +131,12 @@ class SQLiteStore(StateStore):
         Outcomes recorded while a write is pending join one batch: one transaction for
         many calls, so a busy proxy pays one thread hop per batch, not per call.
         """
-        self._outcomes.append(
+        await self._outcomes.add(
             _Outcome(credential, model, ok, error, input_tokens, output_tokens, at)
         )
-        if self._outcome_batch is None:
-            self._outcome_batch = asyncio.ensure_future(self._write_outcome_batch())
-        await asyncio.shield(self._outcome_batch)
 
-    async def _write_outcome_batch(self) -> None:
-        await asyncio.sleep(0)  # let the callers of this loop iteration join the batch
-        batch, self._outcomes = self._outcomes, []
-        self._outcome_batch = None
-        await self._run(lambda db: _write_outcomes(db, batch))
+    async def _write_outcomes(self, batch: list[_Outcome]) -> None:
+        await self._run(lambda db: _write_outcome_rows(db, batch))
 
     async def health(self) -> dict[str, CredentialHealth]:
         """Every row of `health`."""
@@ -249,6 +248,52 @@ class SQLiteStore(StateStore):
         """Delete one flag."""
         await self._run(lambda db: db.execute("DELETE FROM flags WHERE name = ?", (name,)))
 
+    # --- leases ----------------------------------------------------------------------------
+
+    async def take_lease(
+        self,
+        candidates: Sequence[str],
+        holder: str,
+        *,
+        now: float,
+        ttl: float,
+        limit: int | None = None,
+    ) -> str | None:
+        """Count live leases of the candidates and insert one, in one write transaction."""
+        if not candidates:
+            return None
+
+        def take(db: sqlite3.Connection) -> str | None:
+            with _transaction(db):
+                live = _live_leases(db, now)
+                best = min(candidates, key=lambda c: live.get(c, 0))
+                if limit is not None and live.get(best, 0) >= limit:
+                    return None
+                db.execute(
+                    "INSERT OR REPLACE INTO leases (credential, holder, expires) VALUES (?, ?, ?)",
+                    (best, holder, now + ttl),
+                )
+                return best
+
+        return await self._run(take)
+
+    async def drop_lease(self, credential: str, holder: str) -> None:
+        """Delete one lease."""
+        await self._run(
+            lambda db: db.execute(
+                "DELETE FROM leases WHERE credential = ? AND holder = ?", (credential, holder)
+            )
+        )
+
+    async def leases(self, now: float) -> dict[str, int]:
+        """Drop expired leases, count the live ones."""
+
+        def read(db: sqlite3.Connection) -> dict[str, int]:
+            with _transaction(db):
+                return _live_leases(db, now)
+
+        return await self._run(read)
+
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
@@ -261,7 +306,14 @@ class _Outcome:
     at: float
 
 
-def _write_outcomes(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
+def _live_leases(db: sqlite3.Connection, now: float) -> dict[str, int]:
+    """Delete the leases expired at `now`; live leases per credential (inside a transaction)."""
+    db.execute("DELETE FROM leases WHERE expires <= ?", (now,))
+    rows = db.execute("SELECT credential, COUNT(*) FROM leases GROUP BY credential").fetchall()
+    return dict(rows)
+
+
+def _write_outcome_rows(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
     """Add a batch of outcomes to `health` and `usage`, in one transaction."""
     with _transaction(db):
         for o in batch:
@@ -291,13 +343,17 @@ def _write_outcomes(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
 
 
 class _transaction:
-    """BEGIN … COMMIT (ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error) on an autocommit connection.
+
+    IMMEDIATE takes the write lock at once, so a read-then-write (a lease) is atomic even
+    against another process on the same file.
+    """
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN")
+        self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

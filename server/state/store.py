@@ -9,17 +9,26 @@ Operations (all async; an implementation must never block the event loop):
     cooldowns(now) -> [Cooldown]                       the ones still running at `now`
     disable(credential, reason) / enable(credential) / disabled() -> {credential: reason}
     get_flags() -> {name: bool} / set_flag(name, value) / delete_flag(name)
+    take_lease(candidates, holder, now=, ttl=, limit=) -> credential | None
+                                                       atomically: the candidate with the
+                                                       fewest live leases, under `limit`
+    drop_lease(credential, holder) / leases(now) -> {credential: live leases}
+    status() -> StoreStatus                            shared? degraded? failures so far
 
-Goals: small enough that a Redis implementation can follow (every operation is a keyed
+Goals: small enough that a key-value store can implement it (every operation is a keyed
 counter, a keyed value with an expiry or a keyed set); times are wall-clock seconds since
-the epoch (`time.time()`), so cooldowns mean the same after a restart and on other machines.
-The store is the durable copy; the scheduler keeps its own in-memory view for the hot path.
-A proxy gets its store from `server.state.factory.open_store`.
+the epoch (`time.time()`), so cooldowns and lease expiries mean the same after a restart and
+on other machines. A lease expires `ttl` seconds after it was taken, so the leases of an
+instance that died are not counted for ever. The store is the durable (and, for Redis, the
+shared) copy; the scheduler keeps its own in-memory view for the hot path. A proxy gets its
+store from `server.state.factory.open_store`. The contract every store keeps is
+tests/server/state/test_store_contract.py.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -56,8 +65,22 @@ class Cooldown:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """How a store is doing, for metrics and logs.
+
+    shared: several proxies see the same state through it (Redis). degraded: the shared
+    copy is unreachable and the store answers from what this process last knew.
+    failures: operations that found the shared copy unreachable since open.
+    """
+
+    shared: bool
+    degraded: bool = False
+    failures: int = 0
+
+
 class StateStore(ABC):
-    """Durable proxy state. Implementations: SQLiteStore (default); Redis later."""
+    """Durable proxy state. Implementations: SQLiteStore (default), RedisStore (shared)."""
 
     @abstractmethod
     async def open(self) -> None:
@@ -126,3 +149,32 @@ class StateStore(ABC):
     @abstractmethod
     async def delete_flag(self, name: str) -> None:
         """Forget a run-time flag value (the configured default applies again)."""
+
+    @abstractmethod
+    async def take_lease(
+        self,
+        candidates: Sequence[str],
+        holder: str,
+        *,
+        now: float,
+        ttl: float,
+        limit: int | None = None,
+    ) -> str | None:
+        """Lease the candidate with the fewest live leases (the first of equals) to `holder`.
+
+        None when every candidate already holds `limit` live leases. Atomic: two callers
+        racing for the last slot never both get it. The lease counts until `drop_lease` or
+        until `now + ttl`, whichever comes first.
+        """
+
+    @abstractmethod
+    async def drop_lease(self, credential: str, holder: str) -> None:
+        """End `holder`'s lease on `credential` (a lease already gone is no error)."""
+
+    @abstractmethod
+    async def leases(self, now: float) -> dict[str, int]:
+        """Live (unexpired) leases per credential; credentials with none are absent."""
+
+    def status(self) -> StoreStatus:
+        """Shared or local, degraded or not (a local store is never degraded)."""
+        return StoreStatus(shared=False)

@@ -349,6 +349,12 @@ class _NullStore(StateStore):
 
     async def set_flag(self, *args: object) -> None: ...
     async def delete_flag(self, *args: object) -> None: ...
+    async def take_lease(self, candidates, holder, **kwargs):  # type: ignore[no-untyped-def,override]
+        return candidates[0] if candidates else None
+
+    async def drop_lease(self, *args: object) -> None: ...
+    async def leases(self, now: float) -> dict[str, int]:
+        return {}
 
 
 @given(credential_states, st.booleans(), st.integers(0, 2**32))
