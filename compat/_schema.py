@@ -2,8 +2,9 @@
 
 Operations
     clean_schema(json_schema, mode="parameters")
-        -> a Gemini `Schema` (protocols.md §B.3): upper-case single `type`, `nullable`,
-           string-only `enum`, the formats Gemini allows, no `$ref`, no unknown keywords.
+        -> a Gemini `Schema` (docs/reference/gemini.md#schema): upper-case single `type`,
+           `nullable`, string-only `enum`, the formats Gemini allows, no `$ref`, no unknown
+           keywords.
     clean_schema(json_schema, mode="parametersJsonSchema")
         -> a JSON Schema restricted to the subset `responseJsonSchema` documents
            (`$defs`/`$ref` kept, a `$ref` never has non-`$` siblings).

@@ -1,1 +1,2 @@
-"""compatkit part; see DESIGN.md."""
+"""The oracle: the emulator, checkers, strategies and the conformance runner
+(docs/design.md#parts)."""

@@ -1,4 +1,5 @@
-"""reports: the gate. Result files in; verdicts and reports out (docs/design.md, docs/gate.md).
+"""reports: the gate. Result files in; verdicts and reports out (docs/design.md#the-gates-data-flow,
+docs/gate.md).
 
 Operations
     judge(sources, policy, *, baseline=None, candidate=None, per_arm_files=False, name=None)

@@ -9,9 +9,9 @@ Operations
     parse_quantile("p99.9") -> 0.999    strict: ValueError with a one-line reason
     describe(metric) -> str         a phrase for reports ("time to first token")
 
-The names are docs/design.md's: TTFB (sent -> headers), TTFT (sent -> first content delta),
-ITL (gaps between content deltas), TPOT ((E2E - TTFT) / (output tokens - 1)), E2E
-(sent -> message_stop).
+The names are docs/design.md#metric-names: TTFB (sent -> headers), TTFT (sent -> first content
+delta), ITL (gaps between content deltas), TPOT ((E2E - TTFT) / (output tokens - 1)), E2E (sent ->
+message_stop).
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ Each room has its own root under ServerError (server.upstream.errors.UpstreamErr
 server.credentials.errors.CredentialError, server.state.errors.StoreError), and so have the
 top-level modules (server.config.ConfigError, server.flags.FlagError).
 
-Goals: one vocabulary inside the proxy (the Anthropic error types of protocols.md A.7);
-upstream (Google) errors keep the mapping of the protocol core (`compat.anthropic_error_for`);
-secrets never appear in a message because messages are composed here, not copied from headers.
+Goals: one vocabulary inside the proxy (the Anthropic error types of
+docs/reference/anthropic.md#errors); upstream (Google) errors keep the mapping of the protocol core
+(`compat.anthropic_error_for`); secrets never appear in a message because messages are composed
+here, not copied from headers.
 """
 
 from __future__ import annotations

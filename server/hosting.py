@@ -8,8 +8,9 @@ Operations:
     ServerThread(app, ...) as server               run in a background thread, `server.url`;
                                                    started once the app answers a probe;
                                                    used by tests and benchmarks
-    wait_until_answering(url, *, deadline_s)       the probe: `GET url` answered over HTTP/1.1
-                                                   and HTTP/2
+    wait_until_answering(url, *, deadline_s, http2)
+                                                   the probe: `GET url` answered over HTTP/1.1
+                                                   and (with http2) HTTP/2
     base_url(sock, *, certified) -> str            `http(s)://host:port` of a socket
 
 Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
@@ -129,15 +130,18 @@ class NotAnswering(ServerError):
 
 
 def wait_until_answering(
-    url: str, *, deadline_s: float, gone: Callable[[], bool] = lambda: False
+    url: str, *, deadline_s: float, http2: bool = True, gone: Callable[[], bool] = lambda: False
 ) -> None:
-    """Return once `GET url` is answered over HTTP/1.1 and over HTTP/2 (h2c with prior knowledge,
-    or ALPN h2 over TLS): a listening socket is not a server, Hypercorn answers only after the
-    app's start-up hooks ran. Raise NotAnswering past the deadline or once `gone()`."""
+    """Return once `GET url` is answered over HTTP/1.1 and, with `http2`, over HTTP/2 (h2c with
+    prior knowledge, or ALPN h2 over TLS): a listening socket is not a server, Hypercorn answers
+    only after the app's start-up hooks ran. Raise NotAnswering past the deadline or once
+    `gone()`."""
     deadline = time.monotonic() + deadline_s
-    for http2 in (False, True):
+    for http2_probe in (False, True) if http2 else (False,):
         # verify=False: a probe of our own socket; the certificate is not what is probed
-        with httpx.Client(http1=not http2, http2=http2, verify=False, timeout=2.0) as client:
+        with httpx.Client(
+            http1=not http2_probe, http2=http2_probe, verify=False, timeout=2.0
+        ) as client:
             while True:
                 try:
                     client.get(url)
@@ -204,10 +208,15 @@ class ServerThread:
         return self
 
     def _wait_until_serving(self) -> None:
+        # HTTP/1.1 only: one Hypercorn listener serves both protocols, so one answer proves it
+        # serves. A prior HTTP/2 exchange warms Hypercorn's h2 path enough to make its KeyError
+        # on DATA after an early answer (hypercorn#329, unfixed in 0.18) several times likelier
+        # in the tests that answer HTTP/2 requests before reading their body.
         try:
             wait_until_answering(
                 self.url + str(self._probe_path),
                 deadline_s=self._startup_timeout,
+                http2=False,
                 gone=lambda: self._error is not None,
             )
         except NotAnswering as exc:

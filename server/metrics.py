@@ -4,7 +4,7 @@ Operations:
     ProxyMetrics(credential_states=...)  one registry per app, so two apps in one process
                                           (tests, duet benchmarks) never share counters
     .render() -> (bytes, content_type)    the Prometheus text exposition for `GET /metrics`
-    the counters, histograms and gauges below, named as in DESIGN.md (TTFB, TTFT, E2E)
+    the counters, histograms and gauges below, named as in docs/design.md#metric-names
 
 Plan: plain prometheus-client objects registered on a private `CollectorRegistry`;
 credential states are read at scrape time from a callback, so the scheduler stays the

@@ -7,10 +7,10 @@ Operations:
 The "compatkit proxy listening on <url>" log line comes once the proxy answers `GET /healthz`
 over HTTP/1.1 and HTTP/2 (hosting.wait_until_answering): a script waiting on it can send at once.
 
-With no upstream configured, `fallback_upstream` (a context manager factory yielding a base
-URL) provides one for the lifetime of the server: the CLI passes one that starts the
-emulator in-process, so `compatkit serve` with no configuration is a working demo. The
-server package itself never imports the emulator (DESIGN.md: only the CLI wires parts).
+With no upstream configured, `fallback_upstream` (a context manager factory yielding a base URL)
+provides one for the lifetime of the server: the CLI passes one that starts the emulator in-process,
+so `compatkit serve` with no configuration is a working demo. The server package itself never
+imports the emulator (docs/design.md#import-rules: only the CLI wires parts).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Google error bodies as seen in the wild (reference/protocols.md §B.6 and §C), shared by tests.
+"""Google error bodies as seen in the wild (docs/reference/gemini.md#errors,
+docs/reference/code-assist.md#errors), shared by tests.
 
 One copy of each body, so that compat's error parsing and the server's retry policies are judged
 against the same real-world inputs.

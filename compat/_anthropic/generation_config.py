@@ -5,8 +5,8 @@ Operations
                                             stopSequences, thinkingConfig (only those sent)
     thinking_config(thinking) -> dict       the `thinking` rule of docs/mapping.md
 
-Goal: values are checked against the Anthropic ranges (A.2) and copied, never invented:
-a field the client did not send is not sent upstream either.
+Goal: values are checked against the Anthropic ranges (docs/reference/anthropic.md#request-body)
+and copied, never invented: a field the client did not send is not sent upstream either.
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ Operations
     system_parts(system) -> list of text parts for `systemInstruction`
 
 Goals
-    Every block of the Anthropic Messages API is converted or refused with a RequestError
-    naming its JSON path; the output obeys Gemini's turn rules (protocols.md B.2): roles
-    `user`/`model` only, no two consecutive turns with the same role, never an empty
-    `parts`, the N functionCalls of a model turn answered by ONE user turn holding N
-    functionResponse parts in call order, and the last turn a user turn.
+    Every block of the Anthropic Messages API is converted or refused with a RequestError naming its
+    JSON path; the output obeys Gemini's turn rules (docs/reference/gemini.md#turn-rules): roles
+    `user`/`model` only, no two consecutive turns with the same role, never an empty `parts`, the N
+    functionCalls of a model turn answered by ONE user turn holding N functionResponse parts in call
+    order, and the last turn a user turn.
 
 Plan
     Blocks become parts one message at a time; `_Conversation` appends them to the open

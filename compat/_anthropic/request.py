@@ -4,13 +4,14 @@ Operations
     to_gemini_request(anthropic_request, *, options=None) -> dict
 
 Goals
-    Faithful: every field and content block of the Messages API (protocols.md A.2-A.3) is
-    converted or refused with a RequestError naming its JSON path; nothing is invented
-    (no default temperature, no safety settings) and nothing is dropped in silence, except
-    fields with no upstream meaning (`cache_control`, `metadata`, `stream`, `citations`,
-    `disable_parallel_tool_use`) and unknown top-level fields (`context_management`,
-    `output_config`, `service_tier`, `container`, ...), which are tolerated.
-    Valid for Gemini: the body obeys the turn rules (B.2) and schema subset (B.3).
+    Faithful: every field and content block of the Messages API
+    (docs/reference/anthropic.md#request-body, #content-blocks) is converted or refused with a
+    RequestError naming its JSON path; nothing is invented (no default temperature, no safety
+    settings) and nothing is dropped in silence, except fields with no upstream meaning
+    (`cache_control`, `metadata`, `stream`, `citations`, `disable_parallel_tool_use`) and unknown
+    top-level fields (`context_management`, `output_config`, `service_tier`, `container`, ...),
+    which are tolerated. Valid for Gemini: the body obeys the turn rules
+    (docs/reference/gemini.md#turn-rules) and the schema subset (docs/reference/gemini.md#schema).
     Fast: the agent-sized request (20+ tools) converts in well under a millisecond; the
     tools, identical on every turn of a session, come from a cache.
 

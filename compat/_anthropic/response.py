@@ -4,17 +4,18 @@ Operations
     to_anthropic_message(gemini_response, *, model, stop_sequences=(), message_id=None) -> dict
 
 Goals
-    Always a valid Anthropic Message (§A.4): `type`, `role`, non-null `stop_reason`, `usage`,
-    `msg_`/`toolu_` ids, whatever Gemini sent (an envelope, no candidates, a blocked prompt,
-    empty parts). Thought parts become thinking blocks carrying their signatures exactly as
-    docs/mapping.md describes; no string in the result holds a lone surrogate.
-    The block rules are the same as `compat._anthropic.stream.StreamTranslator`'s, so a
-    streamed and a non-streamed reply to the same content accumulate to the same message.
+    Always a valid Anthropic Message (docs/reference/anthropic.md#message-object): `type`, `role`,
+    non-null `stop_reason`, `usage`, `msg_`/`toolu_` ids, whatever Gemini sent (an envelope, no
+    candidates, a blocked prompt, empty parts). Thought parts become thinking blocks carrying their
+    signatures exactly as docs/mapping.md describes; no string in the result holds a lone surrogate.
+    The block rules are the same as `compat._anthropic.stream.StreamTranslator`'s, so a streamed and
+    a non-streamed reply to the same content accumulate to the same message.
 
 Plan
-    Walk the first candidate's parts once with a small block builder that knows which block is
-    still open (a thinking run, a text run, or none), then pick the stop reason (§E) and map
-    usage with the helpers in `compat._gemini.response`.
+    Walk the first candidate's parts once with a small block builder that knows which block is still
+    open (a thinking run, a text run, or none), then pick the stop reason
+    (docs/reference/stop-reasons.md#finish-reasons) and map usage with the helpers in
+    `compat._gemini.response`.
 
 Rules worth knowing
     - Consecutive thought parts form one thinking block (a signed thought part after the block

@@ -9,7 +9,8 @@ Operations
     encode_sse_event(event) -> bytes, PING_EVENT (encoded bytes)
 
 Goals
-    Output obeys every rule of protocols.md §A.5, §A.6 and §G, so the official SDKs accumulate
+    Output obeys every rule of docs/reference/anthropic.md#stream-grammar, #sdk-stream-rules and
+    docs/reference/checklist.md#anthropic-stream, so the official SDKs accumulate
     it without error: message_start first; blocks indexed 0..n in order, one open at a time;
     delta types matching their block; `signature_delta` just before a thinking block closes;
     tool_use opened with `input: {}` and its whole arguments as one `input_json_delta`;

@@ -5,10 +5,11 @@ Operations
     tool_config(tool_choice, names) -> toolConfig dict, or None
 
 Goals
-    Custom tools become FunctionDeclarations whose names obey Gemini's rule (B.2) and whose
-    `input_schema` is cleaned by `clean_schema` into `parameters` or `parametersJsonSchema`.
-    Server tools (typed `web_search_20250305`, ...) are refused: Gemini's built-in tools are
-    not the same tools. The four tool_choice variants map as in protocols.md E.
+    Custom tools become FunctionDeclarations whose names obey Gemini's rule
+    (docs/reference/gemini.md#tools-and-tool-config) and whose
+    `input_schema` is cleaned by `clean_schema` into `parameters` or `parametersJsonSchema`. Server
+    tools (typed `web_search_20250305`, ...) are refused: Gemini's built-in tools are not the same
+    tools. The four tool_choice variants map as in docs/reference/stop-reasons.md#tool-choice.
 
 Plan
     Clients send the same tools on every turn of a session, and cleaning twenty schemas is
@@ -47,7 +48,8 @@ __all__ = ["CACHE_SIZE", "function_declarations", "tool_config"]
 Declaration = dict[str, Any]
 
 CACHE_SIZE = 32
-# FunctionDeclaration.name (B.2): a letter or underscore, then letters, digits, `_.:-`; max 128.
+# FunctionDeclaration.name: a letter or underscore, then letters, digits, `_.:-`; max 128
+# (docs/reference/gemini.md#tools-and-tool-config).
 _TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
 _MAX_DECLARATIONS = 512  # Gemini's limit per request
 _KEY_OPTIONS = (
@@ -130,7 +132,8 @@ def tool_config(tool_choice: object, names: frozenset[str]) -> dict[str, Any] | 
     choice = expect_dict(tool_choice, "tool_choice")
     kind = str_field(choice, "type", "tool_choice")
     parallel = choice.get("disable_parallel_tool_use")
-    if parallel is not None:  # Gemini has no such switch (protocols.md E): accepted, unused
+    # Gemini has no such switch (docs/reference/stop-reasons.md#tool-choice): accepted, unused
+    if parallel is not None:
         expect_bool(parallel, "tool_choice.disable_parallel_tool_use")
     if kind == "auto" or kind == "none":
         # Without tools both mean exactly what sending no toolConfig means.

@@ -6,8 +6,10 @@ Operations
     GoogleError.refused_credential / .is_bare_denial      the gateway's credential refused
     GoogleError.is_failed_turn                           the model's turn failed (a reply, not
                                                          an HTTP error: not worth a retry here)
-    anthropic_error_for(error) -> (http_status, body)   Anthropic error envelope (§A.7)
-    openai_error_for(error) -> (http_status, body)      OpenAI error envelope (§D.4)
+    anthropic_error_for(error) -> (http_status, body)   Anthropic error envelope
+                                                        (docs/reference/anthropic.md#errors)
+    openai_error_for(error) -> (http_status, body)      OpenAI error envelope
+                                                        (docs/reference/openai.md#errors)
     anthropic_error_body(type, message) -> dict
     anthropic_error_event(error) -> dict                the stream `error` event (docs/mapping.md)
 
@@ -18,8 +20,8 @@ Goals
     `Please retry in 38.8s` in the message; ErrorInfo reason/domain; QuotaFailure quotaId.
 
 Plan
-    Parse once into a frozen dataclass; the classification is properties over its fields
-    (rules from gemini-cli's googleQuotaErrors.ts, protocols.md §C). Client-facing mappings
+    Parse once into a frozen dataclass; the classification is properties over its fields (rules from
+    gemini-cli's googleQuotaErrors.ts, docs/reference/code-assist.md#errors). Client-facing mappings
     are small decision functions.
 
 Choice: an upstream 401/403, and a 400 whose reason names the key (`API_KEY_INVALID`), mean

@@ -6,7 +6,8 @@ Operations
     function_args(call) -> dict                     a call's `args` as an object, strings scrubbed
     other_part_text(part) -> str | None             the text shown for code, its result, media
     prompt_block_reason(response) -> str | None     set when the prompt itself was blocked
-    anthropic_stop_reason(finish, has_tool_calls=)  §E "Recommended" column, Anthropic side
+    anthropic_stop_reason(finish, has_tool_calls=)  the Anthropic stop reason
+                                                    (docs/reference/stop-reasons.md#finish-reasons)
     anthropic_stop(finish, has_tool_calls=, final_text=, stop_sequences=)
                                                     (stop_reason, stop_sequence) of a message
     candidate_failure(candidate) -> GoogleError | None
@@ -15,7 +16,8 @@ Operations
                                                     (MALFORMED_FUNCTION_CALL); an upstream
                                                     failure for the client, never model text
     function_name(call) -> str                      a call's name, scrubbed ("" when missing)
-    openai_finish_reason(finish, has_tool_calls=)   §E "Recommended" column, OpenAI side
+    openai_finish_reason(finish, has_tool_calls=)   the OpenAI finish reason
+                                                    (docs/reference/stop-reasons.md#finish-reasons)
     ending_stop_sequence(text, stop_sequences)      the requested stop sequence `text` ends with
     anthropic_usage(usage_metadata), openai_usage(usage_metadata)
     tool_use_id(gemini_id), openai_call_id(gemini_id), message_id(), completion_id()
@@ -89,7 +91,8 @@ OTHER: Final = "other"
 # A pseudo finish reason for a prompt blocked before any candidate (promptFeedback.blockReason).
 PROMPT_BLOCKED: Final = "PROMPT_BLOCKED"
 
-# Finish reasons that mean "the output was withheld by a filter" (§E: refusal / content_filter).
+# Finish reasons that mean "the output was withheld by a filter"
+# (docs/reference/stop-reasons.md#finish-reasons: refusal / content_filter).
 _FILTERED = frozenset(
     {
         PROMPT_BLOCKED,
@@ -287,7 +290,8 @@ def scrub_json(value: Any) -> Any:
 
 
 def anthropic_stop_reason(finish_reason: str | None, *, has_tool_calls: bool) -> str:
-    """Anthropic `stop_reason` for a Gemini finish reason (§E, "Recommended")."""
+    """Anthropic `stop_reason` for a Gemini finish reason
+    (docs/reference/stop-reasons.md#finish-reasons)."""
     if finish_reason in _FILTERED:
         return "refusal"
     if finish_reason == "MAX_TOKENS":
@@ -319,7 +323,8 @@ def anthropic_stop(
 
 
 def openai_finish_reason(finish_reason: str | None, *, has_tool_calls: bool) -> str:
-    """OpenAI `finish_reason` for a Gemini finish reason (§E, "Recommended")."""
+    """OpenAI `finish_reason` for a Gemini finish reason
+    (docs/reference/stop-reasons.md#finish-reasons)."""
     if finish_reason in _FILTERED or finish_reason == "OTHER":
         return "content_filter"
     if finish_reason == "MAX_TOKENS":

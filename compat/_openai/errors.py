@@ -1,8 +1,9 @@
 """OpenAI error envelope for a request the gateway refuses itself.
 
-Operation: `openai_error_body(error: RequestError) -> dict`, the §D.4 body
-`{"error": {"message", "type": "invalid_request_error", "param", "code": null}}` to send
-with HTTP 400. Upstream (Google) errors are mapped by `compat._gemini.errors.openai_error_for`.
+Operation: `openai_error_body(error: RequestError) -> dict`, the body
+`{"error": {"message", "type": "invalid_request_error", "param", "code": null}}` to send with
+HTTP 400 (docs/reference/openai.md#errors). Upstream (Google) errors are mapped by
+`compat._gemini.errors.openai_error_for`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Operation: `convert_messages(messages, gemini_3=...) -> (contents, system_instruction)`.
 
-Rules (docs/mapping.md, protocols.md §B.2, §D.1):
+Rules (docs/mapping.md, docs/reference/gemini.md#turn-rules, docs/reference/openai.md#request):
 - `system` and `developer` messages, wherever they appear, become the parts of
   `systemInstruction`, in order.
 - `user` content → a user turn (parts per `compat._openai.media`).
@@ -23,8 +23,9 @@ Rules (docs/mapping.md, protocols.md §B.2, §D.1):
   `RequestError`, as it is on the OpenAI API. Legacy `function` messages become
   `functionResponse` parts named by their `name`.
 - Turns: only `user`/`model` roles; adjacent same-role turns are merged; empty turns are
-  dropped; the conversation must end with a user turn and may not open with a function
-  call (the Gemini 400s listed in §B.2 are reported as the client's error, with its path).
+  dropped; the conversation must end with a user turn and may not open with a function call (the
+  Gemini 400s listed in docs/reference/gemini.md#turn-rules are reported as the client's error, with
+  its path).
 - Gemini 3: the first functionCall of each model turn that has no signature gets Google's
   documented `skip_thought_signature_validator` (histories from other models, or clients
   that drop `extra_content`).

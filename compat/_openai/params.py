@@ -3,7 +3,7 @@
 Operations: `check_parameters(request)` (types of the accepted-and-ignored parameters, and
 `RequestError` for those Gemini cannot honour), `generation_config(request, gemini_3=...)`.
 
-Mapping (protocols.md §B.2, §D.1):
+Mapping (docs/reference/gemini.md#request-body, docs/reference/openai.md#request):
 - `max_completion_tokens` (else the deprecated `max_tokens`) → `maxOutputTokens`;
   `temperature` [0, 2], `top_p` [0, 1], `presence_penalty` / `frequency_penalty` [-2, 2],
   `seed` → their Gemini names (token counts and seed within int32, as Gemini's proto); `stop` (a string or up to 5 non-empty strings) →

@@ -2,12 +2,12 @@
 
 Operation: `to_openai_completion(gemini_response, *, model, stop=(), completion_id=None)`.
 
-Plan (protocols.md §D.2, §E): the first candidate's parts go through the same
-`ChoiceAssembler` the stream translator uses (text, `reasoning_content`, tool calls, stop
-sequences); `finish_reason` is §E's OpenAI column, with `tool_calls` when the reply calls a
-tool; a prompt blocked before any candidate gives `content_filter` with `content: null`.
-`usage` maps `usageMetadata` (completion includes reasoning tokens; cached and reasoning
-counts in the details). A Code Assist envelope is unwrapped.
+Plan (docs/reference/openai.md#response, docs/reference/stop-reasons.md#finish-reasons): the first
+candidate's parts go through the same `ChoiceAssembler` the stream translator uses (text,
+`reasoning_content`, tool calls, stop sequences); `finish_reason` is the finish-reasons table's
+OpenAI column, with `tool_calls` when the reply calls a tool; a prompt blocked before any candidate
+gives `content_filter` with `content: null`. `usage` maps `usageMetadata` (completion includes
+reasoning tokens; cached and reasoning counts in the details). A Code Assist envelope is unwrapped.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Operations
                                                   `close_sse` ending with `data: [DONE]\\n\\n`
     translator.started, translator.finished, translator.upstream_error
 
-Goals (protocols.md §D.3, checked against the official SDK's accumulator in the tests)
+Goals (docs/reference/openai.md#streaming; checked against the SDK's accumulator in tests)
     - the same `id`, `created` and `model` in every chunk; `role` only in the first delta;
     - a tool call's `id`, `type`, `function.name` (and `extra_content`) only in its first (and
       only) delta, with indices 0..n-1 in order; `arguments` complete in that delta (Gemini
@@ -80,7 +80,8 @@ class OpenAIStreamTranslator:
     ) -> None:
         self._decoder = GeminiChunkDecoder()
         self._choice = ChoiceAssembler(stop)
-        self._envelope: JSONObject = {  # the same in every chunk (§D.3)
+        # the same in every chunk (docs/reference/openai.md#streaming)
+        self._envelope: JSONObject = {
             "id": completion_id or new_completion_id(),
             "object": "chat.completion.chunk",
             "created": int(time.time()),

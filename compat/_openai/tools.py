@@ -3,7 +3,8 @@
 Operations: `function_declarations(request, options) -> list`, `tool_config(request,
 declared_names) -> dict | None`.
 
-Mapping (protocols.md §B.2, §E):
+Mapping (docs/reference/gemini.md#tools-and-tool-config,
+docs/reference/stop-reasons.md#tool-choice):
 - function tools → `functionDeclarations`; `parameters` through
   `clean_schema(..., mode=options.schema_mode)` into `parameters` or `parametersJsonSchema`;
   names must be valid Gemini names (`[A-Za-z_][A-Za-z0-9_.:-]*`, ≤ 128) and unique.

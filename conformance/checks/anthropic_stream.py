@@ -1,11 +1,15 @@
-"""A strict checker of Anthropic Messages SSE streams: every line of protocols.md §G.
+"""A strict checker of Anthropic Messages SSE streams: every line of the checklist
+(docs/reference/checklist.md#anthropic-stream).
 
 Operations:
-    parse_frames(data: bytes) -> [(event name, data)]   the SSE framing rules (A.6.1, A.6.3)
-    check_anthropic_stream(data: bytes) -> CheckedStream the event grammar (A.5, A.6, G)
+    parse_frames(data: bytes) -> [(event name, data)]   the SSE framing (SDK rules 1, 3)
+    check_anthropic_stream(data: bytes) -> CheckedStream the event grammar and the checklist
 
-Raises StreamViolation naming the broken rule. Written from the reference (§A.5, §A.6, §G),
-not from compat (which it must never import), so it can disagree with the translator it judges.
+Raises StreamViolation naming the broken rule: "SDK rule N" is rule N of
+docs/reference/anthropic.md#sdk-stream-rules, "stream grammar" and "message object" are
+docs/reference/anthropic.md#stream-grammar and #message-object, "checklist" is the checklist.
+Written from the reference, not from compat (which it must never import), so it can disagree
+with the translator it judges.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ INITIAL_BLOCK = {
 
 
 class StreamViolation(AssertionError):
-    """The stream breaks a §G rule."""
+    """The stream breaks a rule of the checklist."""
 
 
 @dataclass
@@ -80,21 +84,23 @@ def _no_lone_surrogates(value: Any) -> None:
 def parse_frames(data: bytes) -> list[tuple[str, dict[str, Any]]]:
     """(event name, data) per frame; each frame `event: X` + `data: {json}` + blank line."""
     try:
-        text = data.decode("utf-8")  # strict, like the SDKs' line decoder (A.6.3)
+        text = data.decode("utf-8")  # strict, like the SDKs' line decoder (SDK rule 3)
     except UnicodeDecodeError as exc:
-        raise StreamViolation(f"stream is not valid UTF-8 (A.6.3): {exc}") from None
+        raise StreamViolation(f"stream is not valid UTF-8 (SDK rule 3): {exc}") from None
     _require(text.endswith("\n\n") or text == "", "stream must end with a blank line")
     frames = []
     for frame in text[:-2].split("\n\n") if text else []:
         lines = frame.split("\n")
-        _require(len(lines) == 2, "a frame is exactly an event line and a data line (A.6.1)", frame)
-        _require(lines[0].startswith("event: "), "every frame names its event (A.6.1)", frame)
-        _require(lines[1].startswith("data: "), "every frame has a data line (A.6.1)", frame)
+        _require(
+            len(lines) == 2, "a frame is exactly an event line and a data line (SDK rule 1)", frame
+        )
+        _require(lines[0].startswith("event: "), "every frame names its event (SDK rule 1)", frame)
+        _require(lines[1].startswith("data: "), "every frame has a data line (SDK rule 1)", frame)
         _require("\r" not in frame, "no CR inside frames", frame)
         name = lines[0][len("event: ") :]
         payload = json.loads(lines[1][len("data: ") :])
         _require(isinstance(payload, dict), "data is a JSON object", payload)
-        _require(payload.get("type") == name, "data.type equals the event name (A.6.1)", frame)
+        _require(payload.get("type") == name, "data.type equals the event name (SDK rule 1)", frame)
         _no_lone_surrogates(payload)
         frames.append((name, payload))
     return frames
@@ -117,7 +123,11 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
         _require(not ended, "nothing follows message_stop or error", name)
         if name == "error":
             error = event.get("error")
-            _require(isinstance(error, dict), "error event carries an error object (A.5)", event)
+            _require(
+                isinstance(error, dict),
+                "error event carries an error object (stream grammar)",
+                event,
+            )
             _require(
                 error.get("type") in ERROR_TYPES, "error type is an Anthropic ErrorType", error
             )
@@ -126,14 +136,18 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
             ended = True
             continue
         if name == "ping":
-            _require(started, "ping only after message_start (G)")
+            _require(started, "ping only after message_start (checklist)")
             continue
         if position == 0 or not started:
-            _require(name == "message_start", "first event is message_start (A.6.4)", name)
+            _require(name == "message_start", "first event is message_start (SDK rule 4)", name)
             message = event["message"]
-            _require(message.get("content") == [], "message_start content is [] (G)", message)
+            _require(
+                message.get("content") == [], "message_start content is [] (checklist)", message
+            )
             usage = message.get("usage")
-            _require(isinstance(usage, dict), "message_start usage is an object (A.6.4)", message)
+            _require(
+                isinstance(usage, dict), "message_start usage is an object (SDK rule 4)", message
+            )
             _require(type(usage.get("input_tokens")) is int, "usage.input_tokens int", usage)
             _require(type(usage.get("output_tokens")) is int, "usage.output_tokens int", usage)
             _require(message.get("stop_reason") is None, "message_start stop_reason null", message)
@@ -145,39 +159,45 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
             _require(str(message.get("id", "")).startswith("msg_"), "message id msg_", message)
             started = True
             continue
-        _require(name != "message_start", "only one message_start (A.6.10)")
+        _require(name != "message_start", "only one message_start (SDK rule 10)")
         _require(
             not seen_message_delta or name == "message_stop",
             "message_stop follows message_delta",
             name,
         )
         if name == "content_block_start":
-            _require(open_block is None, "blocks do not interleave (A.6.12)", event)
-            _require(event.get("index") == next_index, "indices 0..n in order (A.6.5)", event)
+            _require(open_block is None, "blocks do not interleave (SDK rule 12)", event)
+            _require(event.get("index") == next_index, "indices 0..n in order (SDK rule 5)", event)
             block = event["content_block"]
             kind = block.get("type")
             _require(kind in DELTA_FOR_BLOCK, "known block type", block)
             if kind == "tool_use":
-                _require(block.get("input") == {}, "tool_use starts with input {} (A.6.7)", block)
                 _require(
-                    str(block.get("id", "")).startswith("toolu_"), "tool_use id toolu_ (G)", block
+                    block.get("input") == {}, "tool_use starts with input {} (SDK rule 7)", block
+                )
+                _require(
+                    str(block.get("id", "")).startswith("toolu_"),
+                    "tool_use id toolu_ (checklist)",
+                    block,
                 )
                 _require(isinstance(block.get("name"), str), "tool_use has a name", block)
             else:
-                _require(block == INITIAL_BLOCK[kind], "initial block shape (A.5)", block)
+                _require(
+                    block == INITIAL_BLOCK[kind], "initial block shape (stream grammar)", block
+                )
             open_block = block
             json_buffer = ""
             last_delta_type = None
             next_index += 1
         elif name == "content_block_delta":
-            _require(open_block is not None, "delta only inside an open block (A.6.5)", event)
+            _require(open_block is not None, "delta only inside an open block (SDK rule 5)", event)
             assert open_block is not None
             _require(event.get("index") == next_index - 1, "delta index is the open block's", event)
             delta = event["delta"]
             delta_type = delta.get("type")
             _require(
                 delta_type in DELTA_FOR_BLOCK[open_block["type"]],
-                "delta type matches block (A.6.6)",
+                "delta type matches block (SDK rule 6)",
                 event,
             )
             _require(
@@ -207,7 +227,7 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
             if open_block["type"] == "thinking":
                 _require(
                     last_delta_type == "signature_delta",
-                    "signature_delta just before a thinking block stops (G)",
+                    "signature_delta just before a thinking block stops (checklist)",
                     event,
                 )
             if open_block["type"] == "tool_use":
@@ -215,21 +235,21 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
                     arguments = json.loads(json_buffer)
                 except ValueError as exc:
                     raise StreamViolation(
-                        f"partial_json concatenates to JSON (A.6.13): {exc}: {json_buffer!r}"
+                        f"partial_json concatenates to JSON (SDK rule 13): {exc}: {json_buffer!r}"
                     ) from None
                 _require(
                     isinstance(arguments, dict),
-                    "tool input is one JSON object (A.6.7)",
+                    "tool input is one JSON object (SDK rule 7)",
                     json_buffer,
                 )
                 json_buffer.encode("utf-8")
             open_block = None
         elif name == "message_delta":
             _require(open_block is None, "every block is closed before message_delta", event)
-            _require(not seen_message_delta, "exactly one message_delta (G)")
+            _require(not seen_message_delta, "exactly one message_delta (checklist)")
             delta = event.get("delta", {})
             reason = delta.get("stop_reason")
-            _require(reason in STOP_REASONS, "stop_reason is a StopReason (A.4)", delta)
+            _require(reason in STOP_REASONS, "stop_reason is a StopReason (message object)", delta)
             sequence = delta.get("stop_sequence")
             _require(
                 (sequence is not None) == (reason == "stop_sequence"),
@@ -239,15 +259,17 @@ def check_anthropic_stream(data: bytes) -> CheckedStream:
             usage = event.get("usage")
             _require(
                 isinstance(usage, dict) and type(usage.get("output_tokens")) is int,
-                "message_delta usage.output_tokens (A.6.8)",
+                "message_delta usage.output_tokens (SDK rule 8)",
                 event,
             )
             checked.stop_reason = reason
             seen_message_delta = True
         elif name == "message_stop":
-            _require(seen_message_delta, "message_stop after message_delta (G)")
+            _require(seen_message_delta, "message_stop after message_delta (checklist)")
             ended = True
         else:
-            raise StreamViolation(f"unknown event name {name!r} (A.6.3: do not invent event names)")
-    _require(ended, "a stream ends with message_stop or error (A.6.11)")
+            raise StreamViolation(
+                f"unknown event name {name!r} (SDK rule 3: do not invent event names)"
+            )
+    _require(ended, "a stream ends with message_stop or error (SDK rule 11)")
     return checked

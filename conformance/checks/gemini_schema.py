@@ -1,7 +1,8 @@
 """A strict checker of Gemini `Schema` objects and a translator back to JSON Schema.
 
-Written from protocols.md §B.3 alone (it never imports compat), so it judges a translator's
-schemas (compat's clean_schema, or any proxy's) against the reference rather than against itself.
+Written from docs/reference/gemini.md#schema alone (it never imports compat), so it judges a
+translator's schemas (compat's clean_schema, or any proxy's) against the reference rather than
+against itself.
 
     schema_violations(schema)         -> list of rule breaks in a Gemini `Schema`
     json_subset_violations(schema)    -> list of rule breaks in a `parametersJsonSchema`
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# §B.3 "Accepted fields (v1beta, Node ISchema v3.7.0 list)".
+# docs/reference/gemini.md#schema: the accepted keys (v1beta, Node ISchema v3.7.0).
 GEMINI_FIELDS = frozenset(
     {
         "type",
@@ -46,8 +47,8 @@ GEMINI_FIELDS = frozenset(
     }
 )
 GEMINI_TYPES = frozenset({"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT", "NULL"})
-# §B.3 `format`: "for NUMBER type: float, double / for INTEGER type: int32, int64 /
-# for STRING type: enum, date-time".
+# docs/reference/gemini.md#schema `format`: "for NUMBER type: float, double / for INTEGER type:
+# int32, int64 / for STRING type: enum, date-time".
 GEMINI_FORMATS = {
     "STRING": {"enum", "date-time"},
     "NUMBER": {"float", "double"},
@@ -62,7 +63,7 @@ COUNT_FIELDS = (
     "maxLength",
 )
 
-# §B.3 responseJsonSchema: "only the following properties are supported" (+ propertyOrdering).
+# docs/reference/gemini.md#schema: the keys responseJsonSchema supports (+ propertyOrdering).
 JSON_SUBSET_FIELDS = frozenset(
     {
         "$id",
@@ -100,7 +101,8 @@ def _is_number(value: object) -> bool:
 
 
 def schema_violations(schema: object, path: str = "parameters") -> list[str]:
-    """Every way `schema` breaks the Gemini `Schema` rules of §B.3 (empty when valid)."""
+    """Every way `schema` breaks the Gemini `Schema` rules of docs/reference/gemini.md#schema (empty
+    when valid)."""
     if not isinstance(schema, dict):
         return [f"{path}: a Schema must be an object, got {type(schema).__name__}"]
     problems = [f"{path}: unknown field {key!r}" for key in schema if key not in GEMINI_FIELDS]
@@ -174,7 +176,8 @@ def _children_violations(schema: dict[str, Any], path: str) -> list[str]:
 
 
 def json_subset_violations(schema: object, path: str = "parametersJsonSchema") -> list[str]:
-    """Every way `schema` leaves the responseJsonSchema subset of §B.3 (empty when valid)."""
+    """Every way `schema` leaves the responseJsonSchema subset of docs/reference/gemini.md#schema
+    (empty when valid)."""
     if isinstance(schema, bool):
         return []
     if not isinstance(schema, dict):

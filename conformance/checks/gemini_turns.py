@@ -1,8 +1,8 @@
 """Checks of Gemini requests a translator produced: the turn rules Google enforces.
 
 - `assert_gemini_turn_rules(body)`: the request-shape rules Gemini enforces with 400
-  INVALID_ARGUMENT (protocols.md B.2), written here from the reference, independently of
-  the emulator's validator;
+  INVALID_ARGUMENT (docs/reference/gemini.md#turn-rules), written here from the reference,
+  independently of the emulator's validator;
 - `with_neutral_schemas(body)`: the body with each `parameters` Schema replaced by a simple
   valid one, to judge what the request conversion is responsible for apart from clean_schema.
 """
@@ -17,7 +17,8 @@ TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,127}")
 
 
 def assert_gemini_turn_rules(body: dict[str, Any]) -> None:
-    """The request-shape rules Gemini enforces with 400 INVALID_ARGUMENT (B.2)."""
+    """The request-shape rules Gemini enforces with 400 INVALID_ARGUMENT
+    (docs/reference/gemini.md#turn-rules)."""
     contents = body["contents"]
     assert contents, "contents must not be empty"
     for index, content in enumerate(contents):

@@ -1,4 +1,5 @@
-"""Validation rules of `tools` and `generationConfig`, after the parse pass (reference §B.2).
+"""Validation rules of `tools` and `generationConfig`, after the parse pass
+(docs/reference/gemini.md#tools-and-tool-config, #generation-config).
 
 Operations, each appending `(field path, problem)` pairs in Google's
 `* GenerateContentRequest.<path>: <problem>` style:

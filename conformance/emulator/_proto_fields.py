@@ -4,8 +4,9 @@ Operations: `MESSAGES` maps a message name to its `Message` (type URL, fields by
 `Field` says what one field holds. Message roots: `GenerateContentRequest`, `CountTokensRequest`
 (Gemini API) and `CAGenerateContentRequest`, `CACountTokenRequest` (Code Assist envelopes).
 
-Goal: the field set of google.ai.generativelanguage.v1beta as reference/protocols.md §B.2-B.3 and §C
-list it, no more: a field Google does not know must be reported as unknown, as Google does.
+Goal: the field set of google.ai.generativelanguage.v1beta as docs/reference/gemini.md#request-body,
+#schema and docs/reference/code-assist.md#request-envelope list it, no more: a field Google does
+not know must be reported as unknown, as Google does.
 Plan: each message is declared once with proto snake_case names; the table is then indexed by both
 the snake_case name and its lowerCamelCase JSON name (the proto JSON parser accepts both), so a
 lookup during the walk is one dict access. Fields with an open-ended or out-of-scope shape (server
@@ -200,7 +201,7 @@ def _enum_field(name: str, enum: EnumType, *, repeated: bool = False) -> Field:
     return Field(name, Kind.ENUM, repeated, enum=enum)
 
 
-# The `data` oneof of Part: exactly one of these may be set (§B.2).
+# The `data` oneof of Part: exactly one of these may be set (docs/reference/gemini.md#request-body).
 PART_DATA_FIELDS = (
     "text",
     "inline_data",
@@ -308,7 +309,8 @@ MESSAGES: Mapping[str, Message] = dict(
             Field("response_json_schema", V),
             _enum_field("behavior", BEHAVIOR_ENUM),
         ),
-        # Exactly the §B.3 list (Node ISchema v3.7.0); nothing else is a Schema field.
+        # Exactly the docs/reference/gemini.md#schema list (Node ISchema v3.7.0); nothing else is a
+        # Schema field.
         _message(
             "Schema",
             _enum_field("type", TYPE_ENUM),
@@ -381,8 +383,8 @@ MESSAGES: Mapping[str, Message] = dict(
             Field("thinking_budget", I32),
             _enum_field("thinking_level", THINKING_LEVEL_ENUM),
         ),
-        # Code Assist (§C): the envelope, and the inner request that also carries
-        # `session_id` and `labels`.
+        # Code Assist (docs/reference/code-assist.md#request-envelope): the envelope, and the inner
+        # request that also carries `session_id` and `labels`.
         _message(
             "CAGenerateContentRequest",
             Field("model", S),

@@ -10,10 +10,11 @@ Operation: `parse_violations(body, root)` walks a decoded JSON body against the 
 - a value of the wrong JSON type: `Invalid value at 'path' (TYPE_INT32), "abc"`;
 - a body that is not an object: `Invalid JSON payload received. Unknown name "": Root element must be
   a message.`
-Paths use proto snake_case names, `[i]` for list elements and `[i].value` for map entries (§B.3).
+Paths use proto snake_case names, `[i]` for list elements and `[i].value` for map entries
+(docs/reference/gemini.md#schema).
 
 Goal: the wording of protobuf's ProtoWriter (the open-source sibling of Google's ESF parser) and of
-the errors quoted in reference/protocols.md §B.3. Behaviour kept from that parser: `null` means
+the errors quoted in docs/reference/gemini.md#schema. Behaviour kept from that parser: `null` means
 "not set"; a single value is accepted for a repeated field; enum names match case-insensitively;
 numbers may arrive as strings. The reference quotes no "Invalid value" line; Gemini's own, quoted
 in public code, match this module for enums (`... (type.googleapis.com/google.ai.

@@ -1,4 +1,4 @@
-"""Validation rules of one Gemini Schema, after it parsed (reference/protocols.md §B.3).
+"""Validation rules of one Gemini Schema, after it parsed (docs/reference/gemini.md#schema).
 
 Operation: `schema_problems(schema, path, out)` appends `(field path, problem)` pairs, in the
 `* GenerateContentRequest.<path>: <problem>` style Google uses for request validation, for:

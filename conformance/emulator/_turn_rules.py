@@ -1,4 +1,5 @@
-"""Validation rules of `contents`: parts, turn order, thought signatures (reference §B.2, §B.4).
+"""Validation rules of `contents`: parts, turn order, thought signatures
+(docs/reference/gemini.md#turn-rules, #thought-signatures).
 
 Operations:
 - `read_contents(contents, out) -> list[Turn]`: one pass over every content and part. It appends
@@ -154,7 +155,8 @@ def turn_order_problem(turns: list[Turn]) -> str | None:
 
 
 def requires_thought_signatures(model: str) -> bool:
-    """Gemini 3 models refuse function call turns without signatures (§B.4)."""
+    """Gemini 3 models refuse function call turns without signatures
+    (docs/reference/gemini.md#thought-signatures)."""
     return model.removeprefix("models/").startswith("gemini-3")
 
 

@@ -17,7 +17,7 @@ Operations:
   while setting up a credential (userinfo, Cloud Resource Manager project list, Service Usage enable),
   so such a proxy runs against the emulator unchanged; None for any other path.
 
-Sources: reference/protocols.md §C (gemini-cli `setup.ts`, `server.ts`, `types.ts`).
+Sources: docs/reference/code-assist.md (gemini-cli `setup.ts`, `server.ts`, `types.ts`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ Operations:
 Goal: bodies that a client written against real Google (python-genai `errors.APIError`, gemini-cli's
 `googleErrors.ts` / `googleQuotaErrors.ts`) classifies exactly as it would the real one.
 Plan: frozen dataclasses and plain dict builders; no I/O. Wording comes from
-reference/protocols.md §B.6 and §C; wording the reference does not quote is marked "not verified".
+docs/reference/gemini.md#errors and docs/reference/code-assist.md#errors; wording the reference
+does not quote is marked "not verified".
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ GEMINI_DOMAIN = "generativelanguage.googleapis.com"
 CODE_ASSIST_DOMAIN = "cloudcode-pa.googleapis.com"
 RATE_LIMITS_URL = "https://ai.google.dev/gemini-api/docs/rate-limits"
 
-# Canonical google.rpc status for each HTTP status the emulator sends (§B.6).
+# Canonical google.rpc status for each HTTP status the emulator sends
+# (docs/reference/gemini.md#errors).
 STATUS_BY_HTTP: Mapping[int, str] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -66,7 +68,8 @@ class Rejection:
     message: str
     violations: tuple[FieldViolation, ...] = ()
     extra_details: tuple[Mapping[str, Any], ...] = ()
-    # Code Assist repeats the message in a legacy `errors` list (gaxios shows it; §C example).
+    # Code Assist repeats the message in a legacy `errors` list (gaxios shows it;
+    # docs/reference/code-assist.md#errors).
     errors: tuple[Mapping[str, str], ...] = ()
 
     def body(self) -> dict[str, Any]:
@@ -84,7 +87,8 @@ class Rejection:
         return {"error": error}
 
     def stream_body(self) -> list[dict[str, Any]]:
-        """The body of a streaming call that fails before its first chunk: a one-element array (§B.5)."""
+        """The body of a streaming call that fails before its first chunk: a one-element array
+        (docs/reference/gemini.md#streaming)."""
         return [self.body()]
 
 
@@ -119,7 +123,7 @@ def retry_info(delay_seconds: float) -> dict[str, Any]:
 def quota_failure(
     *, quota_metric: str, quota_id: str, dimensions: Mapping[str, str], quota_value: str
 ) -> dict[str, Any]:
-    """A `google.rpc.QuotaFailure` detail with one violation (§B.6 shape)."""
+    """A `google.rpc.QuotaFailure` detail with one violation (docs/reference/gemini.md#errors)."""
     violation = {
         "quotaMetric": quota_metric,
         "quotaId": quota_id,
@@ -154,7 +158,8 @@ def invalid_argument(message: str, violations: Sequence[FieldViolation] = ()) ->
 
 
 def failed_precondition(message: str) -> Rejection:
-    """HTTP 400 FAILED_PRECONDITION (e.g. onboarding a free-tier user with a project, §C)."""
+    """HTTP 400 FAILED_PRECONDITION (e.g. onboarding a free-tier user with a project,
+    docs/reference/code-assist.md#setup)."""
     return Rejection(400, "FAILED_PRECONDITION", message)
 
 
@@ -249,9 +254,11 @@ def quota_exceeded(
     quota_metric: str = "generativelanguage.googleapis.com/generate_content_free_tier_input_token_count",
     quota_value: str = "250000",
 ) -> Rejection:
-    """The Gemini API's 429: QuotaFailure + Help + RetryInfo, exactly the §B.6 shape.
+    """The Gemini API's 429: QuotaFailure + Help + RetryInfo, exactly the shape of
+    docs/reference/gemini.md#errors.
 
-    A `quota_id` containing `PerDay` makes gemini-cli treat the error as terminal (§C).
+    A `quota_id` containing `PerDay` makes gemini-cli treat the error as terminal
+    (docs/reference/code-assist.md#errors).
     """
     return Rejection(
         429,
@@ -271,7 +278,8 @@ def quota_exceeded(
 
 
 def rate_limit_exceeded(model: str, retry_delay_seconds: float) -> Rejection:
-    """Code Assist 429 RATE_LIMIT_EXCEEDED with RetryInfo: retryable (§C; message not verified)."""
+    """Code Assist 429 RATE_LIMIT_EXCEEDED with RetryInfo: retryable
+    (docs/reference/code-assist.md#errors; message not verified)."""
     return Rejection(
         429,
         "RESOURCE_EXHAUSTED",
@@ -284,7 +292,8 @@ def rate_limit_exceeded(model: str, retry_delay_seconds: float) -> Rejection:
 
 
 def quota_exhausted(model: str, reset_delay_seconds: float, reset_timestamp: str) -> Rejection:
-    """Code Assist 429 QUOTA_EXHAUSTED: terminal for gemini-cli (§C example)."""
+    """Code Assist 429 QUOTA_EXHAUSTED: terminal for gemini-cli
+    (docs/reference/code-assist.md#errors)."""
     delay = format_duration(reset_delay_seconds)
     return Rejection(
         429,
@@ -309,7 +318,8 @@ def quota_exhausted(model: str, reset_delay_seconds: float, reset_timestamp: str
 def model_capacity_exhausted(
     model: str, *, http_status: int = 429, retry_delay_seconds: float | None = None
 ) -> Rejection:
-    """Code Assist "No capacity available" as 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE (§C)."""
+    """Code Assist "No capacity available" as 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE
+    (docs/reference/code-assist.md#errors)."""
     if http_status not in (429, 503):
         raise ValueError("capacity errors are 429 or 503")
     message = f"No capacity available for model {model} on the server"

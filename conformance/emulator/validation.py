@@ -11,9 +11,10 @@ enabled_credit_types?}`; parser paths then start with `request.` (`'request.cont
 in public quotes), while validation lines keep `* GenerateContentRequest.<path>` (as a public Code
 Assist client test quotes `* GenerateContentRequest.contents: contents is not specified`).
 
-Goal: the oracle of the conformance suite, written from reference/protocols.md §B-§C only (it
-never imports `compat`). Every message quoted by the reference is reproduced exactly; messages
-the reference does not quote are marked "not verified" where they are written.
+Goal: the oracle of the conformance suite, written from docs/reference/gemini.md and
+docs/reference/code-assist.md only (it never imports `compat`). Every message quoted by the
+reference is reproduced exactly; messages the reference does not quote are marked "not verified"
+where they are written.
 
 Plan, in Google's own order:
 1. the proto JSON parse pass (`_proto_json`): unknown fields anywhere in the tree, lists where no
@@ -88,8 +89,8 @@ def decode_request_body(raw: bytes) -> tuple[Any, Rejection | None]:
     """Decode a request body; an empty body is `{}`, a syntax error Google's 400.
 
     Lone-surrogate escapes (`"\\ud800"`) are accepted, as Google's JSON parser accepts them (whether
-    Gemini then refuses them is not verified, reference §F), and repaired to U+FFFD here, once:
-    everything downstream then holds valid Unicode and encodes to valid UTF-8.
+    Gemini then refuses them is not verified, docs/reference/json.md#lone-surrogates), and repaired
+    to U+FFFD here, once: everything downstream then holds valid Unicode and encodes to valid UTF-8.
     """
     if not raw.strip():
         return {}, None
@@ -157,7 +158,8 @@ def validate_count_tokens_request(body: object, *, surface: Surface = "gemini") 
     """None when Google would serve this countTokens body, else Google's rejection.
 
     Only the parse pass and the per-part rules apply: countTokens does not judge the conversation
-    (reference §C: the CountTokens API wants each part's `data` oneof set).
+    (docs/reference/code-assist.md#request-envelope: the CountTokens API wants each part's `data`
+    oneof set).
     """
     root = "CountTokensRequest" if surface == "gemini" else "CACountTokenRequest"
     violations = parse_violations(body, root)

@@ -1,4 +1,5 @@
-"""Hypothesis building blocks for valid Anthropic Messages requests (protocols.md A.2-A.3).
+"""Hypothesis building blocks for valid Anthropic Messages requests
+(docs/reference/anthropic.md#request-body, #content-blocks).
 
 Strategies
     texts()                  non-empty text (any Unicode that can be sent as UTF-8)

@@ -1,10 +1,12 @@
-"""Hypothesis building blocks for Gemini generateContent requests Google accepts (protocols.md §B).
+"""Hypothesis building blocks for Gemini generateContent requests Google accepts
+(docs/reference/gemini.md).
 
 Strategies
     gemini_models()          model ids, Gemini 2.5 and Gemini 3 (which needs thought signatures)
     function_names()         names matching `[A-Za-z_][A-Za-z0-9_.:-]*`, at most 128 characters
-    schemas()                Gemini Schema objects: only §B.3 keys, one `type`, STRING formats only
-                             `enum`/`date-time`, `enum` only on STRING
+    schemas()                Gemini Schema objects: only the accepted keys, one `type`, STRING
+                             formats only `enum`/`date-time`, `enum` only on STRING
+                             (docs/reference/gemini.md#schema)
     function_declarations()  `{name, description, parameters}` lists with unique names
     generation_configs()     in-range sampling fields, at most 5 stop sequences, thinking config
     conversations(model)     `contents` that alternate user/model, end on a user turn, answer N
@@ -13,7 +15,8 @@ Strategies
                              carry images or files, call turns thought summaries, call ids and
                              the trailing empty-text signature part
     generate_content_requests()   `(model, body)`: a whole request, keys sometimes in snake_case
-    code_assist_requests()        `(model, envelope)`: the same wrapped as v1internal (§C)
+    code_assist_requests()        `(model, envelope)`: the same wrapped as v1internal
+                                  (docs/reference/code-assist.md#request-envelope)
 
 Every body drawn is one the Gemini API accepts; the emulator's validator must return None for
 it. Independent of `compat`.
@@ -71,7 +74,7 @@ def gemini_models() -> st.SearchStrategy[str]:
 
 
 def function_names() -> st.SearchStrategy[str]:
-    """Valid function declaration names (§B.2)."""
+    """Valid function declaration names (docs/reference/gemini.md#tools-and-tool-config)."""
     return st.tuples(st.sampled_from(_NAME_START), st.text(alphabet=_NAME_REST, max_size=30)).map(
         "".join
     )
@@ -165,7 +168,7 @@ def function_declarations() -> st.SearchStrategy[list[Json]]:
 
 
 def generation_configs() -> st.SearchStrategy[Json]:
-    """In-range generation configs (§B.2)."""
+    """In-range generation configs (docs/reference/gemini.md#generation-config)."""
     thinking = st.fixed_dictionaries(
         {},
         optional={
@@ -242,9 +245,11 @@ def _call_round(names: list[str], signed: bool) -> st.SearchStrategy[list[Json]]
         if signed:
             calls[0]["thoughtSignature"] = signature
         model_parts = calls
-        if thought is not None:  # summarized thinking before the calls (§B.4)
+        # summarized thinking before the calls, and the empty-text part Gemini may end a turn with
+        # (docs/reference/gemini.md#thought-signatures)
+        if thought is not None:
             model_parts = [{"text": thought, "thought": True}, *calls]
-        if trailing_signature:  # the empty-text part Gemini ends a turn with (§B.4)
+        if trailing_signature:
             model_parts = [*model_parts, {"text": "", "thoughtSignature": "c2ln"}]
         return [{"role": "model", "parts": model_parts}, {"role": "user", "parts": responses}]
 
@@ -336,7 +341,8 @@ def generate_content_requests() -> st.SearchStrategy[tuple[str, Json]]:
 
 
 def code_assist_requests() -> st.SearchStrategy[tuple[str, Json]]:
-    """`(model, envelope)` pairs: a valid request wrapped as Code Assist sends it (§C)."""
+    """`(model, envelope)` pairs: a valid request wrapped as Code Assist sends it
+    (docs/reference/code-assist.md#request-envelope)."""
 
     def wrap(case: tuple[str, Json], project: str, prompt_id: str) -> tuple[str, Json]:
         model, request = case

@@ -14,7 +14,8 @@ Building blocks
     encode_gemini_stream(chunks, framing) -> bytes, FRAMINGS
     byte_splits(data)            cut points to feed `data` in pieces
 
-Written from protocols.md §B and §D alone: this module does not import `compat`.
+Written from docs/reference/gemini.md and docs/reference/openai.md alone: this module does not
+import `compat`.
 """
 
 from __future__ import annotations
@@ -368,7 +369,8 @@ gemini_parts = st.one_of(
 
 @st.composite
 def gemini_streams(draw: st.DrawFn) -> list[JSON]:
-    """GenerateContentResponse chunks of one complete upstream stream (§B.5)."""
+    """GenerateContentResponse chunks of one complete upstream stream
+    (docs/reference/gemini.md#streaming)."""
     if draw(st.integers(0, 9)) == 0:
         return [
             {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": draw(usage_metadata)}

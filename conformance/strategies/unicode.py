@@ -10,7 +10,7 @@
     surrogate_escape_json()  JSON text as a JS client writes it: lone surrogates as `\\udXXX`
 
 Lone surrogates reach a Python proxy from JS clients (Claude Code's JSON.stringify keeps
-them as escapes) and from text cut in the middle of a pair (protocols.md §F).
+them as escapes) and from text cut in the middle of a pair (docs/reference/json.md#lone-surrogates).
 """
 
 from __future__ import annotations

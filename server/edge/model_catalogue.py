@@ -4,8 +4,9 @@ Operations:
     ModelCatalogue(model_map)
         .upstream_for(client_model) -> str | None   the Gemini model, or None for an unknown name
         .known_ids() -> list[str]                     ids `GET /v1/models` lists, sorted
-        .info(model_id) -> dict                       an Anthropic ModelInfo (protocols.md A.1)
+        .info(model_id) -> dict                       an Anthropic ModelInfo
         .page(after_id, before_id, limit) -> dict     the Anthropic list page
+    (the shapes: docs/reference/anthropic.md#endpoints-and-headers)
 
 Rules: a name is known when it matches a route of the model map, is itself an upstream
 model of the map (or one of its scarce models), or is a `gemini-*` name (passed through,

@@ -1,4 +1,4 @@
-"""compat._json: the one JSON codec (protocols.md §F)."""
+"""compat._json: the one JSON codec (docs/reference/json.md)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from conformance.strategies.unicode import (
 
 
 def _reference_scrub(value: object) -> object:
-    """§F's recommended deep_scrub, written independently of compat."""
+    """The deep scrub of docs/reference/json.md#what-the-codec-must-do, written independently of
+    compat."""
     if isinstance(value, str):
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, list):

@@ -1,6 +1,6 @@
 """compat's front door: the public names are exactly the documented ones.
 
-The set below is the documentation of record for `compat.__all__`: DESIGN.md's "Front doors"
+The set below is the documentation of record for `compat.__all__`: docs/design.md#front-doors
 (to_gemini_request, to_anthropic_message, StreamTranslator, clean_schema, dumps and the OpenAI
 counterparts) plus what `compat/__init__.py` documents. Adding, removing or renaming a public
 name means changing this test, on purpose.

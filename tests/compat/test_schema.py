@@ -1,4 +1,5 @@
-"""compat._schema: clean_schema turns tool JSON Schemas into what Gemini accepts (§B.3)."""
+"""compat._schema: clean_schema turns tool JSON Schemas into what Gemini accepts
+(docs/reference/gemini.md#schema)."""
 
 from __future__ import annotations
 

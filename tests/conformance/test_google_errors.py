@@ -1,4 +1,5 @@
-"""Google error envelopes have the exact shapes of reference/protocols.md §B.6 and §C."""
+"""Google error envelopes have the exact shapes of docs/reference/gemini.md#errors and
+docs/reference/code-assist.md#errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tools and generationConfig rules (reference §B.2): names, limits, ranges, exclusive fields.
+"""Tools and generationConfig rules (docs/reference/gemini.md#tools-and-tool-config,
+#generation-config): names, limits, ranges, exclusive fields.
 
 The reference gives these limits without Google's wording; the texts checked here are the
 validator's Google-style wording (marked "not verified" in `_field_rules`).

@@ -1,4 +1,5 @@
-"""The parse pass: what Google's JSON-to-proto parser refuses (reference §B.1-B.3).
+"""The parse pass: what Google's JSON-to-proto parser refuses (docs/reference/gemini.md#endpoints to
+#schema).
 
 Each test sends one violating request and checks Google's exact status, message and details.
 """

@@ -1,4 +1,4 @@
-"""Schema validation rules (reference §B.3): single type, STRING formats, enums."""
+"""Schema validation rules (docs/reference/gemini.md#schema): single type, STRING formats, enums."""
 
 from __future__ import annotations
 

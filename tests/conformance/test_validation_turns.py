@@ -1,4 +1,5 @@
-"""Contents rules (reference §B.2, §B.4): parts, roles, turn order, thought signatures."""
+"""Contents rules (docs/reference/gemini.md#turn-rules, #thought-signatures): parts, roles, turn
+order, thought signatures."""
 
 from __future__ import annotations
 

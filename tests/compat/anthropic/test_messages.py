@@ -1,7 +1,8 @@
 """compat._anthropic.messages: messages and content blocks -> Gemini contents.
 
-Each test states one rule: block conversion, Gemini's turn rules (protocols.md B.2), and
-the request half of docs/mapping.md (thought signatures, tool ids, tool_result).
+Each test states one rule: block conversion, Gemini's turn rules
+(docs/reference/gemini.md#turn-rules), and the request half of docs/mapping.md (thought signatures,
+tool ids, tool_result).
 """
 
 from __future__ import annotations

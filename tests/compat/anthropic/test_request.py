@@ -283,7 +283,7 @@ def test_a_system_message_with_non_text_blocks_is_refused() -> None:
     assert refused(request(messages=messages)).path == "messages[0].content[0].type"
 
 
-# -- tool_choice (protocols.md E) ----------------------------------------------------------
+# -- tool_choice (docs/reference/stop-reasons.md#tool-choice) ------------------------------
 
 TOOLS = [
     {

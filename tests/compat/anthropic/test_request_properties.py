@@ -1,8 +1,9 @@
 """Properties of to_gemini_request over generated requests (hypothesis).
 
-- valid requests convert, and the body obeys Gemini's turn rules (protocols.md B.2), as
-  checked by conformance/checks/gemini_turns.py and by the independent strict emulator's
-  validator (Schema cleaning aside: that is clean_schema's, tested in test_schema.py);
+- valid requests convert, and the body obeys Gemini's turn rules
+  (docs/reference/gemini.md#turn-rules), as checked by conformance/checks/gemini_turns.py and by
+  the independent strict emulator's validator (Schema cleaning aside: that is clean_schema's,
+  tested in test_schema.py);
 - any JSON-ish input (random, request-shaped junk, or a valid request with one node
   replaced or deleted) either converts or raises RequestError, never anything else;
 - the input is never modified; the output always encodes with compat.dumps.

@@ -1,4 +1,5 @@
-"""compat._anthropic.response: Gemini response → a valid Anthropic Message (§A.4)."""
+"""compat._anthropic.response: Gemini response → a valid Anthropic Message
+(docs/reference/anthropic.md#message-object)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""compat._anthropic.stream.StreamTranslator: one test per rule of §A.5/§A.6/§G, docs/mapping.md."""
+"""compat._anthropic.stream.StreamTranslator: one test per rule of
+docs/reference/anthropic.md#stream-grammar, #sdk-stream-rules,
+docs/reference/checklist.md#anthropic-stream and docs/mapping.md."""
 
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ def sse(*chunks: dict[str, Any]) -> bytes:
 
 
 def run(*chunks: dict[str, Any], stop_sequences: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Translate, check the §G grammar on the encoded form, return the events."""
+    """Translate, check the docs/reference/checklist.md#anthropic-stream grammar on the encoded
+    form, return the events."""
     translator = StreamTranslator(model="claude-test", stop_sequences=stop_sequences)
     data = translator.feed_sse(sse(*chunks)) + translator.close_sse()
     return check_anthropic_stream(data).events

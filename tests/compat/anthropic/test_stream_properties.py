@@ -5,7 +5,7 @@ unicode args and lone surrogates, usage-only chunks, empty parts, Code Assist en
 CRLF / LF / CR / JSON-array framing) and every way to cut its bytes:
 1. the official anthropic SDK's SSE decoder and accumulator take the output without error;
 2. the accumulated message equals `to_anthropic_message` of the same content (ids aside);
-3. the output passes the strict §G grammar checker;
+3. the output passes the strict grammar checker (docs/reference/checklist.md#anthropic-stream);
 4. the output does not depend on the split.
 """
 

@@ -1,4 +1,6 @@
-"""compat._gemini.errors: parsing upstream errors (§B.6, §C) and answering clients (§A.7, §D.4)."""
+"""compat._gemini.errors: parsing upstream errors (docs/reference/gemini.md#errors,
+docs/reference/code-assist.md#errors) and answering clients (docs/reference/anthropic.md#errors,
+docs/reference/openai.md#errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""compat._gemini.response: stop-reason tables (§E), usage mapping (§B.4), ids (docs/mapping.md)."""
+"""compat._gemini.response: stop-reason tables (docs/reference/stop-reasons.md), usage mapping
+(docs/reference/gemini.md#usage), ids (docs/mapping.md)."""
 
 from __future__ import annotations
 

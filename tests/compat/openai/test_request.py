@@ -445,7 +445,7 @@ def answers(*call_ids: str) -> list[Any]:
     return [{"role": "tool", "tool_call_id": call_id, "content": "ok"} for call_id in call_ids]
 
 
-# -- turn structure (§B.2) -----------------------------------------------------------------
+# -- turn structure (docs/reference/gemini.md#turn-rules) ----------------------------------
 
 
 def test_consecutive_same_role_messages_merge_into_one_turn() -> None:
@@ -743,7 +743,8 @@ def test_conversion_raises_nothing_but_request_error_on_any_input(
 
 
 def assert_gemini_turn_rules(body: dict[str, Any]) -> None:
-    """§B.2: user/model roles alternating, no empty parts, a user turn last, N calls → N responses."""
+    """docs/reference/gemini.md#turn-rules: user/model roles alternating, no empty parts, a user
+    turn last, N calls → N responses."""
     contents = body["contents"]
     assert contents
     roles = [content["role"] for content in contents]

@@ -1,8 +1,8 @@
 """Specification of the Gemini stream → OpenAI chunk stream translator (compat._openai.stream).
 
-Unit tests state the §D.3 rules one by one; the properties feed generated upstream streams
-in arbitrary byte splits and read the output with the official openai SDK (its SSE decoder,
-`Stream`, and its accumulator, `ChatCompletionStreamState`).
+Unit tests state the rules of docs/reference/openai.md#streaming one by one; the properties feed
+generated upstream streams in arbitrary byte splits and read the output with the official openai SDK
+(its SSE decoder, `Stream`, and its accumulator, `ChatCompletionStreamState`).
 """
 
 from __future__ import annotations
@@ -418,7 +418,7 @@ def essence(completion: Any) -> dict[str, Any]:
 
 
 def check_chunk_grammar(chunks: list[dict[str, Any]]) -> None:
-    """§D.3 as stated in protocols.md, on the raw chunk dicts."""
+    """docs/reference/openai.md#streaming as stated there, on the raw chunk dicts."""
     assert len({chunk["id"] for chunk in chunks}) == 1
     choice_chunks = [chunk for chunk in chunks if chunk["choices"]]
     assert ["role" in delta for delta in deltas(choice_chunks)] == [True] + [False] * (

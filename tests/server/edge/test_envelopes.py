@@ -1,7 +1,8 @@
 """Bad input gets a clear error in the route's own envelope, with a `request-id`, and the
-server stays up: malformed JSON, wrong types, huge bodies, deep nesting, lone surrogates,
-unknown models and routes, missing or wrong keys. Upstream failures map to the statuses of
-protocols.md A.7 (400 with Google's message, 429 with retry-after, 529 for capacity/503).
+server stays up: malformed JSON, wrong types, huge bodies, deep nesting, lone surrogates, unknown
+models and routes, missing or wrong keys. Upstream failures map to the statuses of
+docs/reference/anthropic.md#errors (400 with Google's message, 429 with retry-after, 529 for
+capacity/503).
 """
 
 from __future__ import annotations
