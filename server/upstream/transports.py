@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from server.config import UpstreamConfig
-from server.upstream.network import pool_transport
+from server.upstream.httpcore_transport import HttpcoreTransport
 
 POOL_LIMITS = httpx.Limits(
     max_connections=512, max_keepalive_connections=128, keepalive_expiry=120.0
@@ -51,7 +51,8 @@ class Transports:
 
     Attempts go straight to a transport (`send`): httpx's client layers (auth and redirect
     flows, cookie jar, event hooks) do nothing for the proxy and cost ~0.1 ms per request.
-    The transports run on the loop's own sockets (`server.upstream.network`) unless proxy
+    The transports are the proxy's own (server.upstream.httpcore_transport: the loop's own
+    sockets, asyncio locks, HTTP/2 streams that wait for their own events) unless proxy
     environment variables ask for httpx's proxy support. Each arm has its own TLS context:
     httpcore sets the context's ALPN protocols on every connect.
     """
@@ -89,7 +90,7 @@ class Transports:
                 http2=http2, limits=limits, timeout=self._timeout, verify=verify
             )
             return ClientTransport(client)
-        return pool_transport(http2=http2, limits=limits, verify=verify)
+        return HttpcoreTransport(http2=http2, limits=limits, verify=verify)
 
     def request(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Request:
         """A POST with httpx's default headers and the upstream timeouts."""

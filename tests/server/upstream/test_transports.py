@@ -1,0 +1,67 @@
+"""The two arms of `ff_http2_pool_tuning` (server.upstream.transports) against the emulator.
+
+Rules checked:
+- both arms run on the proxy's own transport and connections, over TLS with HTTP/2
+  negotiated by ALPN for the pooled arm, and the emulator's answers arrive whole;
+- with proxy environment variables the arms keep httpx's full client (and its NO_PROXY).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+
+import pytest
+
+from conformance.emulator.testing import running_emulator
+from server.upstream.connections import Connection, HTTP2Connection, HTTP11Connection
+from server.upstream.httpcore_transport import HttpcoreTransport
+from server.upstream.network import AsyncioStream
+from server.upstream.transports import ClientTransport, Transports, UpstreamTimeouts
+from tests.server.conftest import EMULATOR_SCENARIOS
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["per-request-http1", "pooled-http2"])
+async def test_both_arms_run_on_our_transport_and_connections_over_tls(pooled: bool) -> None:
+    with running_emulator(EMULATOR_SCENARIOS, tls=True) as emulator:
+        transports = Transports(
+            lambda: ssl.create_default_context(cafile=str(emulator.ca_path)), UpstreamTimeouts()
+        )
+        transport = transports.pooled if pooled else transports.new_transport()
+        protocol = HTTP2Connection if pooled else HTTP11Connection
+        try:
+            assert isinstance(transport, HttpcoreTransport)
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+            for _ in range(3):  # the pooled arm reuses its one connection
+                request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+                response = await transport.handle_async_request(request)
+                [connection] = transport.pool.connections  # the one in use
+                assert isinstance(connection, Connection)
+                assert isinstance(connection._connection, protocol)
+                assert isinstance(response.extensions["network_stream"], AsyncioStream)
+                assert response.status_code == 200
+                reply = json.loads(await response.aread())
+                assert reply["candidates"][0]["content"]["parts"]
+            assert response.http_version == ("HTTP/2" if pooled else "HTTP/1.1")
+        finally:
+            await transport.aclose()
+            await transports.aclose()
+
+
+async def test_with_proxy_environment_variables_the_arms_keep_httpx_full_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("server.upstream.transports._env_proxies", True)
+    with running_emulator(EMULATOR_SCENARIOS) as emulator:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the client honours it: loopback goes direct
+        transports = Transports(lambda: True, UpstreamTimeouts())
+        try:
+            assert isinstance(transports.pooled, ClientTransport)
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+            request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+            response = await transports.pooled.handle_async_request(request)
+            assert response.status_code == 200 and b"candidates" in await response.aread()
+        finally:
+            await transports.aclose()
