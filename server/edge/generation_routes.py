@@ -21,7 +21,8 @@ Plan per request (the two routes differ only in their `_Route`):
     4. every failure is a ProxyError answered in the route's envelope; a bug is a 500 in it.
 A watcher task cancels the request when the client disconnects, which cancels the upstream
 call at once. HTTP/1.x answers that leave request bytes unread say `connection: close`
-(server.edge.early_answers explains why). Metrics and log lines are those of the Quart routes.
+(server.edge.early_answers explains why); HTTP/2 answers of that kind end only once the
+body did. Metrics and log lines are those of the Quart routes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import compat
-from server.edge.early_answers import HTTP1_VERSIONS, announces_body
+from server.edge.early_answers import (
+    HTTP1_VERSIONS,
+    announces_body,
+    body_pending,
+    drain_request_body,
+)
 from server.edge.envelopes import Envelope, error_body, stream_error_event
 from server.edge.route_steps import (
     authorise_client,
@@ -321,6 +327,11 @@ class _Exchange:
         for name, value in (extra or {}).items():
             headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
         await self._start_response(status, headers, stream=False)
+        if status != 408 and body_pending(self.scope, self.body_read):
+            # The answer goes out now; its end waits for the body (early_answers says why).
+            await self.send({"type": "http.response.body", "body": payload, "more_body": True})
+            await drain_request_body(self.receive, self.body_timeout)
+            payload = b""
         await self.send({"type": "http.response.body", "body": payload, "more_body": False})
 
     async def _answer_failure(self, error: ProxyError) -> None:
