@@ -9,8 +9,9 @@ Rules checked:
 - the installed httpcore is inside the pin (pyproject.toml: httpcore>=1.0.5,<1.1);
 - every name of HTTPCORE_PRIVATE_API exists on a stock instance of its class (or, for the
   HTTP/2 stream-slot semaphore, is made where we intercept it);
-- the methods we override or call keep their parameters, and httpcore still calls the ones
-  we override, under the lock we watch.
+- the methods we override or call keep their parameters (the pool's `create_connection`,
+  which makes our connections, included), and httpcore still calls the ones we override,
+  under the lock we watch.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ PARAMETERS = {
     (httpcore.AsyncHTTP2Connection, "_receive_events"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_wait_for_outgoing_flow"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_read_incoming_data"): ["self", "request"],
+    # the pool makes each connection through this one (server.upstream.httpcore_transport):
+    (httpcore.AsyncConnectionPool, "create_connection"): ["self", "origin"],
 }
 
 
@@ -88,6 +91,7 @@ def test_the_methods_we_override_or_call_keep_their_parameters(
 
 CALLS = [
     # (class, method, what its source must still contain for our override to take effect)
+    (httpcore.AsyncConnectionPool, "_assign_requests_to_connections", "self.create_connection("),
     (httpcore.AsyncHTTP2Connection, "_receive_response", "self._receive_stream_event("),
     (httpcore.AsyncHTTP2Connection, "_receive_response_body", "self._receive_stream_event("),
     (httpcore.AsyncHTTP2Connection, "_send_stream_data", "self._wait_for_outgoing_flow("),
