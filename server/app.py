@@ -16,6 +16,8 @@ proxy's own time to non-stream responses.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -42,6 +44,10 @@ from server.upstream.transports import UpstreamTimeouts
 
 log = logging.getLogger("compatkit.server")
 _EXTENSION = "compatkit"
+
+SHARED_SYNC_INTERVAL = 0.25
+"""Seconds between two reads of the shared state (flags, cooldowns, disabled credentials): with
+Redis, what one instance changes applies on every other within this plus one round trip."""
 
 
 def services_of(app: Quart) -> Services:
@@ -70,7 +76,7 @@ def create_app(
         RESPONSE_TIMEOUT=None,  # streams last as long as the generation
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
-    store = open_store(config.state_path)
+    store = open_store(config.state_path, url=config.state_url, prefix=config.state_prefix)
 
     def credential_states() -> list[tuple[str, str]]:
         return services.credential_states()
@@ -79,7 +85,7 @@ def create_app(
         config=config,
         store=store,
         flags=FlagService(store, config.flags),
-        metrics=ProxyMetrics(credential_states=credential_states),
+        metrics=ProxyMetrics(credential_states=credential_states, store_status=store.status),
         catalogue=ModelCatalogue(config.models),
         proxy_keys=KeyRing(config.proxy_keys),
         admin_keys=KeyRing([config.admin_key] if config.admin_key else []),
@@ -130,11 +136,31 @@ async def _start(services: Services) -> None:
         log.warning("no upstream configured: generation routes answer 503")
     if not services.config.proxy_keys:
         log.warning("no proxy keys configured: the API routes accept any client")
+    if services.store.status().shared:
+        services.extra["shared_state_sync"] = asyncio.ensure_future(_sync_shared_state(services))
     services.ready = True
+
+
+async def _sync_shared_state(services: Services) -> None:
+    """With a shared store: take in other instances' flags, cooldowns and disabled
+    credentials every SHARED_SYNC_INTERVAL, so requests never wait on the store for them."""
+    while True:
+        await asyncio.sleep(SHARED_SYNC_INTERVAL)
+        try:
+            await services.flags.refresh()
+            if services.board is not None:
+                await services.board.sync()
+        except Exception:  # a bad round must not end the loop; the next one retries
+            log.exception("shared state sync failed")
 
 
 async def _stop(services: Services) -> None:
     services.ready = False
+    sync = services.extra.pop("shared_state_sync", None)
+    if sync is not None:
+        sync.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sync
     if services.upstream is not None:
         await services.upstream.aclose()
     if services.board is not None:

@@ -19,7 +19,9 @@ File layout (every key optional):
     [models]    map = { "claude-*haiku*" = "gemini-2.5-flash", ... }   (order kept)
                 scarce = ["gemini-2.5-pro", ...]
     [flags]     ff_retry_policy_v2 = true, ...
-    [state]     path = "compatkit-state.sqlite3" | ":memory:"
+    [state]     path = "compatkit-state.sqlite3" | ":memory:"   (the embedded SQLite store)
+                url = "redis://host:6379/0"   (Redis, shared by every instance; wins over path)
+                prefix = "compatkit:"         (the Redis key prefix: one per shared state)
     [retry]     base_delay, max_delay, deadline, max_attempts, v1_interval,
                 capacity_cooldown, quota_cooldown
 
@@ -27,7 +29,7 @@ Environment: COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list), _ADMIN_KEY, _MAX_B
 _PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
-_ONBOARD_POLL_INTERVAL, _STATE_PATH, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
+_ONBOARD_POLL_INTERVAL, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
 _RETRY_MAX_ATTEMPTS, _RETRY_V1_INTERVAL, _RETRY_CAPACITY_COOLDOWN, _RETRY_QUOTA_COOLDOWN,
 and one per flag in upper case (COMPATKIT_FF_RETRY_POLICY_V2=on).
 
@@ -44,10 +46,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from compat._options import SchemaMode
 from server.errors import ServerError
 from server.flags import FLAG_NAMES, FlagError, Flags, parse_flag_value
+from server.state.redis import redacted_url
 
 UpstreamKind = Literal["gemini", "code_assist"]
 ENV_PREFIX = "COMPATKIT_"
@@ -164,6 +168,8 @@ class Config:
     models: ModelMap = field(default_factory=ModelMap)
     flags: Flags = field(default_factory=Flags)
     state_path: str = ":memory:"
+    state_url: str | None = field(default=None, repr=False)  # may hold a password
+    state_prefix: str = "compatkit:"
     retry: RetryConfig = field(default_factory=RetryConfig)
 
 
@@ -212,6 +218,8 @@ def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None =
         models=_read_models(reader),
         flags=_read_flags(reader),
         state_path=reader.get("state", "path", "STATE_PATH", _str, defaults.state_path),
+        state_url=reader.get("state", "url", "STATE_URL", _redis_url, None),
+        state_prefix=reader.get("state", "prefix", "STATE_PREFIX", _str, defaults.state_prefix),
         retry=_read_retry(reader),
     )
     return config
@@ -363,7 +371,7 @@ class _Reader:
                 "onboard_poll_interval",
             }
         ),
-        "state": frozenset({"path"}),
+        "state": frozenset({"path", "url", "prefix"}),
         "retry": frozenset(RetryConfig.__dataclass_fields__),
     }
 
@@ -412,6 +420,27 @@ def _url(value: Any, where: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ConfigError(f"{where} must be an http:// or https:// URL, got {text!r}")
     return text.rstrip("/")
+
+
+def _redis_url(value: Any, where: str) -> str:
+    """redis://[user:password@]host[:port][/db], rediss:// (TLS) or unix:///path.sock."""
+    text = _str(value, where)
+    shown = redacted_url(text)
+    parts = urlsplit(text)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{where} must be a redis://, rediss:// or unix:// URL, got {shown!r}")
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        raise ConfigError(f"{where} has a bad port: {shown!r}") from None
+    if parts.scheme == "unix" and not parts.path:
+        raise ConfigError(f"{where} must name a socket path: {shown!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ConfigError(f"{where} must name a host: {shown!r}")
+    db = parts.path.lstrip("/")
+    if parts.scheme != "unix" and db and not db.isdigit():
+        raise ConfigError(f"{where} database must be a number, got {db!r}")
+    return text
 
 
 def _schema_mode(value: Any, where: str) -> SchemaMode:

@@ -13,7 +13,8 @@ Operations:
                                         when the caller says the request is admin-authorised)
     FlagService(store, defaults)        the run-time values, read from the state store on each
         await .current() -> Flags       request (cached; a local write invalidates the cache at
-        await .set(name, value)         once, other writers are seen within `ttl` seconds)
+        await .refresh() -> Flags       once, other writers are seen within `ttl` seconds;
+        await .set(name, value)         refresh() rereads now: the shared-state loop's call)
         await .set_many(mapping) / await .reset(name)
 
 Goals: the value read on the hot path costs a clock read and an attribute lookup; bad flag
@@ -166,9 +167,13 @@ class FlagService:
 
     async def current(self) -> Flags:
         """The flags now in force; reads the store at most once per `ttl` seconds."""
-        now = self._clock()
-        if self._cached is not None and now - self._cached_at < self._ttl:
+        if self._cached is not None and self._clock() - self._cached_at < self._ttl:
             return self._cached
+        return await self.refresh()
+
+    async def refresh(self) -> Flags:
+        """Read the store now (a background loop calls this, so requests find a fresh cache)."""
+        now = self._clock()
         stored = await self._store.get_flags()
         known = {name: value for name, value in stored.items() if name in FLAG_NAMES}
         self._cached = self._defaults.with_overrides(known)

@@ -7,7 +7,7 @@ Operations:
     the counters, histograms and gauges below, named as in docs/design.md#metric-names
 
 Plan: plain prometheus-client objects registered on a private `CollectorRegistry`;
-credential states are read at scrape time from a callback, so the scheduler stays the
+credential states and the state store's status are read at scrape time from callbacks, so the scheduler stays the
 one source of truth and nothing has to be kept in sync.
 """
 
@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
+
+from server.state.store import StoreStatus
 
 # Seconds; fine at the low end, where proxy overhead lives, wide enough for long generations.
 LATENCY_BUCKETS = (
@@ -67,10 +69,35 @@ class _CredentialStateCollector(Collector):
         )
 
 
+class _StoreStatusCollector(Collector):
+    """compatkit_state_store_degraded and _failures_total, read from the store at scrape time."""
+
+    def __init__(self, read_status: Callable[[], StoreStatus]) -> None:
+        self._read_status = read_status
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        status = self._read_status()
+        yield GaugeMetricFamily(
+            "compatkit_state_store_degraded",
+            "1 while the shared state store (Redis) is unreachable and this process serves "
+            "from its last known state",
+            value=float(status.degraded),
+        )
+        yield CounterMetricFamily(
+            "compatkit_state_store_failures",
+            "State store operations that found the shared store unreachable",
+            value=float(status.failures),
+        )
+
+
 class ProxyMetrics:
     """All metrics of one proxy app, on a registry of its own."""
 
-    def __init__(self, credential_states: CredentialStates | None = None) -> None:
+    def __init__(
+        self,
+        credential_states: CredentialStates | None = None,
+        store_status: Callable[[], StoreStatus] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
@@ -145,6 +172,8 @@ class ProxyMetrics:
         )
         if credential_states is not None:
             r.register(_CredentialStateCollector(credential_states))
+        if store_status is not None:
+            r.register(_StoreStatusCollector(store_status))
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""

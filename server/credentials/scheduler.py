@@ -2,7 +2,7 @@
 
 Operations:
     CredentialBoard(credentials, store, clock=time.time)   the shared live view of every
-        await .load()                                       credential: in-flight count,
+        await .load() / await .sync()                       credential: in-flight count,
         .states() -> [(id, state)]                          cooldowns per (credential, model),
         .snapshot() -> [CredentialStatus]                   disabled ones, decaying error rate;
         await .disable(id, reason) / .enable(id)            writes go to the store in the
@@ -27,9 +27,9 @@ cooldown ends first is leased with `Lease.wait` seconds to wait, if that is at m
 `max_wait`; otherwise NoCredentialAvailable carries how long until one is free.
 
 Goals: acquire and release touch only memory (no await on I/O), so they cost microseconds;
-the store is the durable copy, loaded once at start and written behind. (Several instances
-sharing one store see each other's cooldowns only at start; the Redis store is where a shared
-live view would come from.)
+the store is the durable copy, loaded at start and written behind. With a shared store
+(Redis), `sync()` (called every SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and
+disabled credentials other instances wrote; in-flight counts and error rates stay per instance.
 """
 
 from __future__ import annotations
@@ -156,16 +156,34 @@ class CredentialBoard:
         self._pending: set[asyncio.Future[None]] = set()
         self._serial = 0
         self._open: set[int] = set()
+        self._state_writes = 0  # cooldown / disable / enable writes issued by this board
+        self._state_pending: set[asyncio.Future[None]] = set()
 
     async def load(self) -> None:
         """Read running cooldowns and disabled credentials from the store (call at start)."""
+        await self.sync()
+
+    async def sync(self) -> None:
+        """Replace this board's cooldowns and disabled credentials by the store's.
+
+        Skipped when this board wrote such state meanwhile, or has such a write still on
+        its way to the store: taking in the store's older copy would undo it for a moment.
+        A credential another instance enabled has its recent errors forgotten, as `enable`.
+        """
+        issued = self._state_writes
+        if self._state_pending:
+            return
         now = self.clock()
-        for cooldown in await self._store.cooldowns(now):
-            if cooldown.credential in self._by_id:
-                self._cooldowns[(cooldown.credential, cooldown.model)] = cooldown.until
-        for credential, reason in (await self._store.disabled()).items():
-            if credential in self._by_id:
-                self._disabled[credential] = reason
+        cooldowns = await self._store.cooldowns(now)
+        disabled = await self._store.disabled()
+        if issued != self._state_writes:
+            return
+        self._cooldowns = {
+            (c.credential, c.model): c.until for c in cooldowns if c.credential in self._by_id
+        }
+        for credential in set(self._disabled) - set(disabled):
+            self._counts[credential] = _DecayingCounts(updated_at=now)
+        self._disabled = {c: reason for c, reason in disabled.items() if c in self._by_id}
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -237,14 +255,14 @@ class CredentialBoard:
         """Take a credential out of rotation (persisted)."""
         self._check(credential)
         self._disabled[credential] = reason
-        self._write_behind(self._store.disable(credential, reason))
+        self._write_behind(self._store.disable(credential, reason), state=True)
 
     async def enable(self, credential: str) -> None:
         """Put a credential back into rotation and forget its recent errors."""
         self._check(credential)
         self._disabled.pop(credential, None)
         self._counts[credential] = _DecayingCounts(updated_at=self.clock())
-        self._write_behind(self._store.enable(credential))
+        self._write_behind(self._store.enable(credential), state=True)
 
     async def set_cooldown(
         self, credential: str, model: str, seconds: float, reason: str = ""
@@ -255,13 +273,13 @@ class CredentialBoard:
         if until <= self._cooldowns.get((credential, model), 0.0):
             return
         self._cooldowns[(credential, model)] = until
-        self._write_behind(self._store.set_cooldown(credential, model, until, reason))
+        self._write_behind(self._store.set_cooldown(credential, model, until, reason), state=True)
 
     async def clear_cooldown(self, credential: str, model: str) -> None:
         """End a cooldown now."""
         self._check(credential)
         self._cooldowns.pop((credential, model), None)
-        self._write_behind(self._store.clear_cooldown(credential, model))
+        self._write_behind(self._store.clear_cooldown(credential, model), state=True)
 
     async def flush(self) -> None:
         """Wait until every store write issued so far has finished."""
@@ -272,13 +290,17 @@ class CredentialBoard:
         if credential not in self._by_id:
             raise KeyError(f"unknown credential {credential!r}")
 
-    def _write_behind(self, write: Coroutine[Any, Any, None]) -> None:
+    def _write_behind(self, write: Coroutine[Any, Any, None], *, state: bool = False) -> None:
         future = asyncio.ensure_future(write)
+        if state:  # a cooldown or a disabled flag: sync() must not undo it meanwhile
+            self._state_writes += 1
+            self._state_pending.add(future)
         self._pending.add(future)
         future.add_done_callback(self._write_done)
 
     def _write_done(self, future: asyncio.Future[None]) -> None:
         self._pending.discard(future)
+        self._state_pending.discard(future)
         if not future.cancelled() and future.exception() is not None:
             log.error("state store write failed: %s", future.exception())
 

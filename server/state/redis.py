@@ -490,14 +490,13 @@ class RedisStore(StateStore):
 
 
 def redacted_url(url: str) -> str:
-    """The URL without its password, for logs and errors."""
+    """The URL without its password, for logs and errors (works on malformed URLs too)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
         return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc).geturl()
+    user = userinfo.partition(":")[0]
+    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
 
 
 def _texts(row: dict[Any, Any]) -> dict[str, str]:

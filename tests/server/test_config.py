@@ -219,3 +219,30 @@ def test_tool_schemas_go_upstream_cleaned_unless_configured_as_json_schema() -> 
     assert env_says.schema_mode == "parametersJsonSchema"
     with pytest.raises(ConfigError, match="schema_mode"):
         config_from_mapping({"server": {"schema_mode": "openapi"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://cache:6379", "must be a redis://, rediss:// or unix:// URL"),
+        ("redis://:hunter2-pass@/0", "must name a host"),
+        ("redis://user:hunter2-pass@cache:port/0", "bad port"),
+        ("redis://cache:6379/zero", "database must be a number"),
+        ("unix://", "must name a socket path"),
+    ],
+)
+def test_a_bad_state_url_is_refused_naming_the_key_never_the_password(
+    url: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=reason) as caught:
+        load_config(env={"COMPATKIT_STATE_URL": url})
+    assert "COMPATKIT_STATE_URL" in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_the_state_url_and_prefix_come_from_the_file_or_the_env() -> None:
+    config = config_from_mapping(
+        {"state": {"url": "redis://cache:6379/1", "prefix": "eu:"}},
+        env={"COMPATKIT_STATE_PREFIX": "us:"},
+    )
+    assert (config.state_url, config.state_prefix) == ("redis://cache:6379/1", "us:")
+    assert Config().state_url is None and "cache" not in repr(config)
