@@ -6,7 +6,7 @@ Rooms, by role (each package's `__init__` says what it holds):
     edge/         what a client meets: routes, keys, envelopes, the stream relay
     upstream/     what Gemini meets: surfaces, transports, attempts, the retry loop
     credentials/  upstream credentials: files, OAuth refresh, Code Assist setup, scheduling
-    state/        the durable store: its interface, the factory, SQLite
+    state/        the durable store: its interface, the factory, SQLite, Redis
     app, config, flags, metrics, logs, errors, hosting, serve   the proxy as a whole
 """
 

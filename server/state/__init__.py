@@ -2,7 +2,9 @@
 
 Modules:
     store     the `StateStore` interface and its records
-    factory   `open_store(path)`: the store a proxy opens
+    factory   `open_store(path, url=None, prefix=...)`: the store a proxy opens
     sqlite    `SQLiteStore`, the embedded default
+    redis     `RedisStore`, shared by every instance on one Redis; degraded mode
+    batching  `Batcher`: the writes of one loop iteration as one batch
     errors    StoreError, the root of this package's errors
 """
