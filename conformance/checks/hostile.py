@@ -26,19 +26,14 @@ from urllib.parse import urlsplit
 import httpx
 from hypothesis import strategies as st
 
+from conformance.strategies.json_values import json_scalars, json_values
+
 Path = tuple[str | int, ...]
 LONE_SURROGATE = "\\ud800"  # as it appears in JSON text; decodes to the str '\ud800'
 
-JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
+JSON_VALUES: st.SearchStrategy[Any] = json_values(
+    scalars=json_scalars(integers=st.integers(-(2**70), 2**70), text=st.text(max_size=12)),
+    keys=st.text(max_size=10),
 )
 HEADER_TEXT = (
     st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40)

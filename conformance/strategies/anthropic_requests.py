@@ -34,6 +34,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.strategies.json_values import json_scalars, json_values
+
 __all__ = [
     "damaged_requests",
     "document_blocks",
@@ -374,16 +376,15 @@ def requests() -> st.SearchStrategy[Json]:
 # ---------------------------------------------------------------------------------------
 # invalid input: what a converter or a proxy must refuse cleanly
 
-_JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=6),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+_JSON_VALUES = json_values(
+    scalars=json_scalars(
+        integers=st.integers(-(2**70), 2**70),
+        floats=st.floats(allow_nan=False),  # infinities too: a Python caller's dict may hold them
+        text=st.text(max_size=6),
     ),
+    keys=st.text(max_size=6),
     max_leaves=8,
+    max_size=3,
 )
 _BLOCK_TYPES = st.sampled_from(
     [

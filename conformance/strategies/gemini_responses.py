@@ -1,15 +1,20 @@
 """Hypothesis strategies for upstream Gemini responses: parts, chunks, whole streams, splits.
 
-Building blocks
-    text_values()           unicode text incl. whitespace-only, emoji and lone surrogates
+Building blocks (the one copy of each: the Anthropic and OpenAI tests both draw from these)
+    FINISH_REASONS          every `finishReason` Google's API defines, and one it may add
+    BLOCK_REASONS           every `promptFeedback.blockReason`, and one it may add
+    text_values()           model text: plain, whitespace-only, pieces of stop sequences, and
+                            hostile text (lone surrogates, astral characters, controls)
     json_args()             functionCall `args` objects (nested, unicode, lone surrogates)
-    parts()                 text, thought (+signature), functionCall (+id, +signature),
+    parts(text=)            text, thought (+signature), functionCall (+id, +signature),
                             signature-only empty text, empty text, executableCode,
-                            codeExecutionResult, inlineData, fileData (+signature)
+                            codeExecutionResult, inlineData, fileData (+signature, +thought)
     usage_metadata()        a running-total usageMetadata
     stream_chunks()         a list of GenerateContentResponse dicts ending with a finishReason
                             (usage-only chunks, empty parts and missing content included)
-    gemini_streams()        GeminiStream: the logical chunks plus the upstream body bytes in one
+    complete_streams()      every way a stream ends well: stream_chunks(), the same followed by
+                            a usage-only chunk, or one chunk whose prompt was blocked
+    gemini_streams(chunks=) GeminiStream: the logical chunks plus the upstream body bytes in one
                             framing (SSE with CRLF / LF / CR, or a JSON array), each chunk
                             optionally in the Code Assist envelope
     byte_splits(body)       the body cut into pieces at arbitrary byte offsets
@@ -17,7 +22,9 @@ Building blocks
     hostile_chunks()        JSON objects built from response field names with values of any
                             JSON type: what a broken or future upstream might send
 
-Independent of compat by rule: these describe Google's wire format from the references only.
+Independent of compat by rule: these describe Google's wire format from the references only
+(docs/reference/gemini.md#response, #streaming, docs/reference/stop-reasons.md#finish-reasons;
+google-genai's `types.FinishReason` and `types.BlockedReason`).
 """
 
 from __future__ import annotations
@@ -28,10 +35,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.strategies.gemini_requests import function_names
+from conformance.strategies.json_values import INT64, json_scalars, json_values
+from conformance.strategies.unicode import hostile_text
+
 __all__ = [
+    "BLOCK_REASONS",
     "FINISH_REASONS",
     "GeminiStream",
     "byte_splits",
+    "complete_streams",
     "gemini_streams",
     "hostile_chunks",
     "json_args",
@@ -42,7 +55,10 @@ __all__ = [
     "usage_metadata",
 ]
 
+# google-genai 3.6 `types.FinishReason`, in its order, then a value Google may add tomorrow
+# (a gateway must map an unknown reason, not fail on it).
 FINISH_REASONS = (
+    "FINISH_REASON_UNSPECIFIED",
     "STOP",
     "MAX_TOKENS",
     "SAFETY",
@@ -53,12 +69,38 @@ FINISH_REASONS = (
     "PROHIBITED_CONTENT",
     "SPII",
     "MALFORMED_FUNCTION_CALL",
+    "IMAGE_SAFETY",
+    "IMAGE_PROHIBITED_CONTENT",
+    "IMAGE_OTHER",
+    "NO_IMAGE",
+    "IMAGE_RECITATION",
     "UNEXPECTED_TOOL_CALL",
     "TOO_MANY_TOOL_CALLS",
-    "FINISH_REASON_UNSPECIFIED",
+    "MISSING_THOUGHT_SIGNATURE",
+    "MALFORMED_RESPONSE",
+    "ESCALATION",
+    "PUP_LIMITED_DISABLED",
+    "CONTINUATION",
+    "MODEL_ARMOR",
     "SOMETHING_NEW",
 )
+# google-genai 3.6 `types.BlockedReason`, then a new one.
+BLOCK_REASONS = (
+    "BLOCKED_REASON_UNSPECIFIED",
+    "SAFETY",
+    "OTHER",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "IMAGE_SAFETY",
+    "MODEL_ARMOR",
+    "JAILBREAK",
+    "SOMETHING_NEW",
+)
+# Pieces of the stop sequences the stream tests request (`END`, `xy`, newlines), so that text
+# often ends in, or spans chunks with, part of a stop sequence.
+_STOP_PIECES = ("E", "N", "D", "END", "x", "y", "a", "\n", " ")
 _FRAMINGS = ("\r\n", "\n", "\r", "array")
+_ANY_FINISH = st.just("STOP") | st.sampled_from(FINISH_REASONS)
 
 
 def text_values(max_size: int = 12) -> st.SearchStrategy[str]:
@@ -66,26 +108,15 @@ def text_values(max_size: int = 12) -> st.SearchStrategy[str]:
     return st.one_of(
         st.text(max_size=max_size),
         st.text(alphabet=" \t\n\r", min_size=1, max_size=4),
-        st.text(alphabet=st.sampled_from('a é😀\ud83d\ude00\ud800\udfff}"\\'), max_size=max_size),
+        st.lists(st.sampled_from(_STOP_PIECES), max_size=max_size).map("".join),
+        hostile_text(max_size=max(1, max_size // 3)),
     )
 
 
 def json_args() -> st.SearchStrategy[dict[str, Any]]:
     """A functionCall `args` object (JSON-safe ints, finite floats, unicode keys and values)."""
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(min_value=-(2**53), max_value=2**53),
-        st.floats(allow_nan=False, allow_infinity=False, width=64),
-        text_values(8),
-    )
-    values = st.recursive(
-        scalars,
-        lambda inner: (
-            st.lists(inner, max_size=3) | st.dictionaries(text_values(5), inner, max_size=3)
-        ),
-        max_leaves=8,
-    )
+    scalars = json_scalars(text=text_values(8), integers=st.integers(-(2**53), 2**53))
+    values = json_values(scalars=scalars, keys=text_values(5), max_leaves=8, max_size=3)
     return st.dictionaries(text_values(6), values, max_size=4)
 
 
@@ -94,20 +125,20 @@ _signatures = st.text(
     min_size=1,
     max_size=16,
 )
-_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
+_call_ids = st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True) | st.just("x-\U0001f600")
 
 
 @st.composite
-def _text_part(draw: st.DrawFn) -> dict[str, Any]:
-    part: dict[str, Any] = {"text": draw(text_values())}
+def _text_part(draw: st.DrawFn, text: st.SearchStrategy[str]) -> dict[str, Any]:
+    part: dict[str, Any] = {"text": draw(text)}
     if draw(st.integers(0, 4)) == 0:
         part["thoughtSignature"] = draw(_signatures)
     return part
 
 
 @st.composite
-def _thought_part(draw: st.DrawFn) -> dict[str, Any]:
-    part: dict[str, Any] = {"text": draw(text_values()), "thought": True}
+def _thought_part(draw: st.DrawFn, text: st.SearchStrategy[str]) -> dict[str, Any]:
+    part: dict[str, Any] = {"text": draw(text), "thought": True}
     if draw(st.booleans()):
         part["thoughtSignature"] = draw(_signatures)
     return part
@@ -115,9 +146,9 @@ def _thought_part(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def _function_call_part(draw: st.DrawFn) -> dict[str, Any]:
-    call: dict[str, Any] = {"name": draw(_names), "args": draw(json_args())}
+    call: dict[str, Any] = {"name": draw(function_names()), "args": draw(json_args())}
     if draw(st.integers(0, 3)) == 0:
-        call["id"] = draw(st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True))
+        call["id"] = draw(_call_ids)
     part: dict[str, Any] = {"functionCall": call}
     if draw(st.integers(0, 2)) == 0:
         part["thoughtSignature"] = draw(_signatures)
@@ -125,21 +156,21 @@ def _function_call_part(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def _shown_part(draw: st.DrawFn) -> dict[str, Any]:
+def _shown_part(draw: st.DrawFn, text: st.SearchStrategy[str]) -> dict[str, Any]:
     """A part with no client field: executableCode, codeExecutionResult, inlineData, fileData."""
     part: dict[str, Any] = draw(
         st.one_of(
             st.builds(
                 lambda language, code: {"executableCode": {"language": language, "code": code}},
                 st.sampled_from(["PYTHON", "LANGUAGE_UNSPECIFIED"]),
-                st.one_of(text_values(), st.just("print('```')\n")),
+                st.one_of(text, st.just("print('```')\n")),
             ),
             st.builds(
                 lambda outcome, output: {
                     "codeExecutionResult": {"outcome": outcome, **output},
                 },
                 st.sampled_from(["OUTCOME_OK", "OUTCOME_FAILED", "OUTCOME_DEADLINE_EXCEEDED"]),
-                st.one_of(st.just({}), text_values().map(lambda output: {"output": output})),
+                st.one_of(st.just({}), text.map(lambda output: {"output": output})),
             ),
             st.builds(
                 lambda mime, data: {"inlineData": {"mimeType": mime, "data": data}},
@@ -156,13 +187,14 @@ def _shown_part(draw: st.DrawFn) -> dict[str, Any]:
     return part
 
 
-def parts() -> st.SearchStrategy[dict[str, Any]]:
-    """One response part of any kind Gemini streams."""
+def parts(text: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    """One response part of any kind Gemini streams; texts from `text` (default text_values())."""
+    texts = text if text is not None else text_values()
     return st.one_of(
-        _text_part(),
-        _thought_part(),
+        _text_part(texts),
+        _thought_part(texts),
         _function_call_part(),
-        _shown_part(),
+        _shown_part(texts),
         _signatures.map(lambda signature: {"text": "", "thoughtSignature": signature}),
         st.just({"text": ""}),
     )
@@ -188,18 +220,24 @@ def usage_metadata(draw: st.DrawFn, *, at_least: int = 0) -> dict[str, Any]:
 
 
 @st.composite
-def stream_chunks(draw: st.DrawFn, *, max_chunks: int = 6) -> list[dict[str, Any]]:
-    """Logical chunks of one stream; the last one carries the finishReason."""
+def stream_chunks(
+    draw: st.DrawFn,
+    *,
+    max_chunks: int = 6,
+    finish_reasons: st.SearchStrategy[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Logical chunks of one stream; the last one carries the finishReason (drawn from
+    `finish_reasons`; by default STOP half the time, else any of FINISH_REASONS)."""
+    reasons = finish_reasons if finish_reasons is not None else _ANY_FINISH
     chunks: list[dict[str, Any]] = []
     count = draw(st.integers(0, max_chunks))
     produced = 0
     for position in range(count + 1):
         last = position == count
-        kind = (
-            "parts"
-            if last
-            else draw(st.sampled_from(["parts", "parts", "parts", "usage", "empty"]))
+        kinds = (
+            ["parts", "parts", "empty"] if last else ["parts", "parts", "parts", "usage", "empty"]
         )
+        kind = draw(st.sampled_from(kinds))
         chunk: dict[str, Any] = {}
         candidate: dict[str, Any] = {"index": 0}
         if kind == "parts":
@@ -207,7 +245,7 @@ def stream_chunks(draw: st.DrawFn, *, max_chunks: int = 6) -> list[dict[str, Any
         elif kind == "empty" and draw(st.booleans()):
             candidate["content"] = {"role": "model", "parts": []}
         if last:
-            reason = draw(st.just("STOP") | st.sampled_from(FINISH_REASONS))
+            reason = draw(reasons)
             candidate["finishReason"] = reason
             if reason == "MALFORMED_FUNCTION_CALL" and draw(st.booleans()):
                 candidate["finishMessage"] = "Malformed function call: " + draw(text_values())
@@ -218,7 +256,27 @@ def stream_chunks(draw: st.DrawFn, *, max_chunks: int = 6) -> list[dict[str, Any
             produced = usage["candidatesTokenCount"]
             chunk["usageMetadata"] = usage
         chunk["modelVersion"] = "gemini-2.5-flash"
+        chunk["responseId"] = "r1"
         chunks.append(chunk)
+    return chunks
+
+
+@st.composite
+def complete_streams(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Every way a stream ends well: at its finishReason, with a usage-only chunk after the
+    finish (running totals, so the last word on usage), or as one blocked-prompt chunk."""
+    ending = draw(st.sampled_from(["finish", "finish", "finish", "usage_after", "blocked"]))
+    if ending == "blocked":
+        feedback = {"blockReason": draw(st.sampled_from(BLOCK_REASONS))}
+        return [{"promptFeedback": feedback, "usageMetadata": draw(usage_metadata())}]
+    chunks = draw(stream_chunks())
+    if ending == "usage_after":
+        produced = max(
+            (chunk["usageMetadata"]["candidatesTokenCount"] for chunk in chunks
+             if "usageMetadata" in chunk),
+            default=0,
+        )  # fmt: skip
+        chunks.append({"usageMetadata": draw(usage_metadata(at_least=produced))})
     return chunks
 
 
@@ -242,8 +300,9 @@ def _encode_json(value: Any, ascii_only: bool) -> bytes:
 def gemini_streams(
     draw: st.DrawFn, chunks: st.SearchStrategy[list[dict[str, Any]]] | None = None
 ) -> GeminiStream:
-    """A stream body in a drawn framing; chunks optionally in the Code Assist envelope."""
-    logical = draw(chunks if chunks is not None else stream_chunks())
+    """A stream body (default: complete_streams()) in a drawn framing, chunks optionally in
+    the Code Assist envelope, JSON written ASCII-escaped or as raw UTF-8."""
+    logical = draw(chunks if chunks is not None else complete_streams())
     framing = draw(st.sampled_from(_FRAMINGS))
     ascii_only = draw(st.booleans())
     wire: list[Any] = []
@@ -263,12 +322,11 @@ def gemini_streams(
 
 
 def byte_splits(body: bytes, max_pieces: int = 12) -> st.SearchStrategy[list[bytes]]:
-    """`body` cut at arbitrary offsets (inside CRLF, inside UTF-8 characters, anywhere)."""
-    offsets = st.lists(st.integers(0, len(body)), max_size=max_pieces - 1, unique=True)
-    return offsets.map(
-        lambda cuts: [
-            body[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), len(body)], strict=True)
-        ]
+    """`body` cut at arbitrary offsets (inside CRLF, inside UTF-8 characters, anywhere; a
+    repeated offset gives an empty piece)."""
+    offsets = st.lists(st.integers(0, len(body)), max_size=max_pieces - 1)
+    return offsets.map(sorted).map(
+        lambda cuts: [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
     )
 
 
@@ -276,16 +334,20 @@ def merged_response(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     """The non-stream response with the same content as the stream's chunks.
 
     Parts of the first candidate are concatenated up to the first chunk with a finishReason;
-    usageMetadata is the last one seen up to there (Gemini's counts are running totals).
+    usageMetadata is the last one seen (Gemini's counts are running totals), a usage-only
+    chunk after the finish included. A stream whose prompt was blocked is its one chunk.
     """
+    if len(chunks) == 1 and "promptFeedback" in chunks[0] and not chunks[0].get("candidates"):
+        return chunks[0]
     merged_parts: list[Any] = []
     usage: dict[str, Any] | None = None
     candidate: dict[str, Any] = {}
+    finished = False
     for chunk in chunks:
         if "usageMetadata" in chunk:
             usage = chunk["usageMetadata"]
         candidates = chunk.get("candidates") or []
-        if not candidates:
+        if finished or not candidates:
             continue
         current = candidates[0]
         merged_parts += (current.get("content") or {}).get("parts") or []
@@ -293,7 +355,7 @@ def merged_response(chunks: list[dict[str, Any]]) -> dict[str, Any]:
             candidate = {
                 key: current[key] for key in ("finishReason", "finishMessage") if key in current
             }
-            break
+            finished = True
     response: dict[str, Any] = {
         "candidates": [{"content": {"role": "model", "parts": merged_parts}, **candidate}]
     }
@@ -332,31 +394,30 @@ _FIELD_NAMES = (
 
 
 def hostile_chunks() -> st.SearchStrategy[dict[str, Any]]:
-    """A JSON object shaped from response field names, with values of any JSON type."""
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(2**63), 2**63 - 1),
-        st.floats(allow_nan=False, allow_infinity=False),
-        text_values(6),
-        st.sampled_from(FINISH_REASONS),
-    )
+    """A JSON object shaped from response field names, with values of any JSON type, real
+    parts, usage and block reasons among them."""
     keys = st.sampled_from(_FIELD_NAMES) | text_values(4)
-    values = st.recursive(
-        scalars,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=4),
-        max_leaves=20,
-    )
+    scalars = json_scalars(text=text_values(6), integers=INT64) | st.sampled_from(FINISH_REASONS)
+    values = json_values(scalars=scalars, keys=keys, max_leaves=20)
     objects = st.dictionaries(keys, values, max_size=5)
     candidates = st.fixed_dictionaries(
-        {
-            "content": st.fixed_dictionaries({"parts": st.lists(objects | values, max_size=4)})
-            | values
+        {},
+        optional={
+            "content": st.fixed_dictionaries(
+                {"parts": st.lists(parts() | objects | values, max_size=4) | values}
+            )
+            | values,
+            "finishReason": st.sampled_from(FINISH_REASONS) | values,
+            "finishMessage": values,
         },
-        optional={"finishReason": values, "finishMessage": values},
     )
+    blocked = st.sampled_from(BLOCK_REASONS).map(lambda reason: {"blockReason": reason})
     shaped = st.fixed_dictionaries(
-        {"candidates": st.lists(candidates | values, max_size=2) | values},
-        optional={"usageMetadata": objects | values, "promptFeedback": objects},
+        {},
+        optional={
+            "candidates": st.lists(candidates | values, max_size=2) | values,
+            "usageMetadata": usage_metadata() | objects | values,
+            "promptFeedback": blocked | objects | values,
+        },
     )
     return st.one_of(objects, shaped, shaped.map(lambda chunk: {"response": chunk}))

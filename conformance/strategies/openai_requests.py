@@ -1,19 +1,15 @@
-"""Hypothesis strategies for the OpenAI side of a gateway.
+"""Hypothesis strategies for the OpenAI side of a gateway: Chat Completions requests.
 
 Building blocks
-    json_values                  arbitrary JSON values (bounded size)
     plain_chat_requests()        text-only chats with sampling parameters (some out of range)
     valid_openai_requests()      Chat Completions requests a correct gateway must accept:
                                  text/image/audio/file parts, parallel tool calls answered by
                                  tool messages in any order, tools, tool_choice, parameters
     openai_requests()            the above, mutated (one value replaced by garbage or one key
                                  removed), or a dict of the known keys holding arbitrary JSON
-    gemini_streams()             upstream GenerateContentResponse chunk sequences that end
-                                 with a finishReason (or a blocked prompt)
-    odd_gemini_responses()       response-shaped dicts with arbitrary JSON in their fields
-    encode_gemini_stream(chunks, framing) -> bytes, FRAMINGS
-    byte_splits(data)            cut points to feed `data` in pieces
 
+What Gemini sends back (parts, streams, splits, odd responses) is drawn from
+`gemini_responses`, the one set of building blocks both dialects' tests share.
 Written from docs/reference/gemini.md and docs/reference/openai.md alone: this module does not
 import `compat`.
 """
@@ -25,32 +21,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.strategies.json_values import json_scalars, json_values
+
 JSON = Any
 
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**40), max_value=2**40),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+# Garbage for mutated requests: any JSON value, integers far beyond int32 included.
+_any_json = json_values(
+    scalars=json_scalars(integers=st.integers(-(2**40), 2**40), text=st.text(max_size=12)),
     max_leaves=10,
-)
-
-# Text with the characters that break naive encoders (astral, RTL, NUL, lone surrogates) and
-# pieces of the stop sequences the stream tests request.
-hostile_text = st.text(
-    alphabet=st.one_of(
-        st.characters(codec="utf-8"),
-        st.sampled_from(["\ud800", "\udfff", "\U0001f600", "\x00", "\u202e", '"', "\\"]),
-        st.sampled_from(["E", "N", "D", "x", "y", "a", "\n"]),  # pieces of stop sequences
-    ),
-    max_size=20,
 )
 plain_text = st.text(min_size=1, max_size=20)
 function_names = st.sampled_from(
@@ -246,7 +224,7 @@ def plain_chat_requests(draw: st.DrawFn) -> JSON:
     request: JSON = {"model": "gpt-4o", "messages": messages}
     optional = {
         "max_tokens": st.integers(-1, 8192),
-        "temperature": st.one_of(st.floats(0, 2), json_values),
+        "temperature": st.one_of(st.floats(0, 2), _any_json),
         "top_p": st.floats(0, 1),
         "stop": st.one_of(plain_text, st.lists(st.text(max_size=4), max_size=6)),
         "n": st.integers(0, 2),
@@ -290,9 +268,9 @@ def _mutated(draw: st.DrawFn, value: JSON) -> JSON:
         if draw(st.booleans()):
             del node[key]
         else:
-            node[key] = draw(json_values)
+            node[key] = draw(_any_json)
     elif isinstance(node, list) and node:
-        node[draw(st.integers(0, len(node) - 1))] = draw(json_values)
+        node[draw(st.integers(0, len(node) - 1))] = draw(_any_json)
     return value
 
 
@@ -303,148 +281,6 @@ def openai_requests() -> st.SearchStrategy[JSON]:
         valid_openai_requests().flatmap(_mutated),
         plain_chat_requests(),
         plain_chat_requests().flatmap(_mutated),
-        st.dictionaries(st.sampled_from(KNOWN_KEYS), json_values, max_size=6),
-        json_values,
-    )
-
-
-# -- Gemini upstream streams -------------------------------------------------------------
-
-FINISH_REASONS = [
-    "STOP", "MAX_TOKENS", "SAFETY", "RECITATION", "OTHER", "MALFORMED_FUNCTION_CALL",
-    "FINISH_REASON_UNSPECIFIED", "TOO_MANY_TOOL_CALLS", "SOME_FUTURE_REASON",
-]  # fmt: skip
-usage_metadata = st.builds(
-    lambda prompt, candidates, thoughts, cached: {
-        "promptTokenCount": prompt,
-        "candidatesTokenCount": candidates,
-        "totalTokenCount": prompt + candidates + thoughts,
-        **({"thoughtsTokenCount": thoughts} if thoughts else {}),
-        **({"cachedContentTokenCount": cached} if cached else {}),
-    },
-    st.integers(0, 5000),
-    st.integers(0, 5000),
-    st.integers(0, 500),
-    st.integers(0, 100),
-)
-gemini_parts = st.one_of(
-    st.builds(lambda text: {"text": text}, hostile_text),
-    st.builds(lambda text: {"text": text}, st.text(alphabet="ENDxya \n", max_size=6)),
-    st.builds(lambda text: {"text": text, "thought": True}, hostile_text),
-    st.builds(
-        lambda text, signature: {"text": text, "thought": True, "thoughtSignature": signature},
-        hostile_text,
-        st.just("c2lnbmF0dXJl"),
-    ),
-    st.just({"text": "", "thoughtSignature": "c2ln"}),
-    st.builds(
-        lambda name, args, call_id, signature: {
-            "functionCall": {"name": name, "args": args, **call_id},
-            **signature,
-        },
-        function_names,
-        st.dictionaries(hostile_text, st.one_of(json_scalars, hostile_text), max_size=3),
-        st.sampled_from([{}, {}, {"id": "abc123"}, {"id": "x-\U0001f600"}]),
-        st.sampled_from([{}, {"thoughtSignature": "Q2lnbmF0dXJlMQ=="}]),
-    ),
-    st.just({"inlineData": {"mimeType": "image/png", "data": BASE64_PNG}}),
-    st.builds(
-        lambda text, signature: {"text": text, "thoughtSignature": signature},
-        hostile_text,
-        st.sampled_from(["c2lnMQ==", "c2lnMg=="]),
-    ),
-    st.builds(
-        lambda code: {"executableCode": {"language": "PYTHON", "code": code}},
-        st.one_of(hostile_text, st.just("x = '```'")),
-    ),
-    st.builds(
-        lambda outcome, output: {"codeExecutionResult": {"outcome": outcome, "output": output}},
-        st.sampled_from(["OUTCOME_OK", "OUTCOME_FAILED"]),
-        hostile_text,
-    ),
-    st.just({"fileData": {"mimeType": "image/png", "fileUri": "gs://bucket/out.png"}}),
-    st.just({"inlineData": {"mimeType": "image/png", "data": BASE64_PNG}, "thought": True}),
-)
-
-
-@st.composite
-def gemini_streams(draw: st.DrawFn) -> list[JSON]:
-    """GenerateContentResponse chunks of one complete upstream stream
-    (docs/reference/gemini.md#streaming)."""
-    if draw(st.integers(0, 9)) == 0:
-        return [
-            {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": draw(usage_metadata)}
-        ]
-    chunks: list[JSON] = []
-    for _ in range(draw(st.integers(1, 5))):
-        candidate: JSON = {"index": 0}
-        if draw(st.integers(0, 5)):
-            candidate["content"] = {
-                "role": "model",
-                "parts": draw(st.lists(gemini_parts, max_size=3)),
-            }
-        chunk: JSON = {
-            "candidates": [candidate],
-            "modelVersion": "gemini-2.5-flash",
-            "responseId": "r1",
-        }
-        if draw(st.booleans()):
-            chunk["usageMetadata"] = draw(usage_metadata)
-        chunks.append(chunk)
-    chunks[-1]["candidates"][0]["finishReason"] = draw(st.sampled_from(FINISH_REASONS))
-    if draw(st.integers(0, 4)) == 0:
-        chunks.append({"usageMetadata": draw(usage_metadata)})
-    return chunks
-
-
-def odd_gemini_responses() -> st.SearchStrategy[JSON]:
-    """GenerateContentResponse-shaped dicts with arbitrary JSON where fields should be."""
-    part = st.one_of(gemini_parts, json_values, st.builds(lambda v: {"text": v}, json_values),
-                     st.builds(lambda v: {"functionCall": v}, json_values))  # fmt: skip
-    candidate = st.fixed_dictionaries(
-        {},
-        optional={
-            "content": st.one_of(
-                json_values,
-                st.builds(
-                    lambda parts: {"parts": parts},
-                    st.one_of(st.lists(part, max_size=4), json_values),
-                ),
-            ),
-            "finishReason": st.one_of(st.sampled_from(FINISH_REASONS), json_values),
-        },
-    )
-    return st.fixed_dictionaries(
-        {},
-        optional={
-            "candidates": st.one_of(
-                st.lists(st.one_of(candidate, json_values), max_size=2), json_values
-            ),
-            "promptFeedback": st.one_of(st.just({"blockReason": "SAFETY"}), json_values),
-            "usageMetadata": st.one_of(usage_metadata, json_values),
-            "response": json_values,
-        },
-    )
-
-
-FRAMINGS = ("sse", "sse_crlf", "code_assist_sse", "json_array")
-
-
-def encode_gemini_stream(chunks: list[JSON], framing: str) -> bytes:
-    """The upstream body for `chunks` (ASCII-escaped JSON, so lone surrogates stay escapes)."""
-    if framing == "json_array":
-        return ("[" + ",\r\n".join(json.dumps(chunk) for chunk in chunks) + "]").encode()
-    if framing == "code_assist_sse":
-        chunks = [{"response": chunk, "traceId": "t1"} for chunk in chunks]
-    end = "\r\n\r\n" if framing == "sse_crlf" else "\n\n"
-    return "".join(f"data: {json.dumps(chunk)}{end}" for chunk in chunks).encode()
-
-
-def byte_splits(data: bytes) -> st.SearchStrategy[list[bytes]]:
-    """`data` cut at 0-8 arbitrary points (possibly inside UTF-8 sequences and CRLFs)."""
-    return st.lists(st.integers(0, len(data)), max_size=8).map(
-        lambda cuts: [
-            data[start:end]
-            for start, end in zip([0, *sorted(cuts)], [*sorted(cuts), len(data)], strict=True)
-        ]
+        st.dictionaries(st.sampled_from(KNOWN_KEYS), _any_json, max_size=6),
+        _any_json,
     )

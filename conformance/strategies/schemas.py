@@ -9,8 +9,8 @@
     tool_input_schemas()  a whole tool `input_schema` the way Claude Code sends one:
                           `$schema`, top-level object, `additionalProperties: false`,
                           sometimes `$defs` with `$ref` uses
-    json_values()         any JSON value (garbage in)
     schema_like_values()  JSON objects whose keys are schema keywords with arbitrary values
+                          (any JSON value: `json_values.json_values()`)
 
 Every schema from the realistic strategies is satisfiable and non-recursive, so
 hypothesis-jsonschema can draw instances from it.
@@ -22,10 +22,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance.strategies.json_values import json_scalars, json_values
+
 __all__ = [
     "SCHEMA_KEYWORDS",
     "json_schemas",
-    "json_values",
     "leaf_schemas",
     "property_names",
     "schema_like_values",
@@ -242,43 +243,13 @@ def tool_input_schemas(draw: st.DrawFn, max_leaves: int = 8) -> Schema:
     return schema
 
 
-def json_values(max_leaves: int = 30) -> st.SearchStrategy[object]:
-    """Any JSON value."""
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=10),
-    )
-    return st.recursive(
-        scalars,
-        lambda children: (
-            st.lists(children, max_size=4)
-            | st.dictionaries(st.text(max_size=6), children, max_size=4)
-        ),
-        max_leaves=max_leaves,
-    )
-
-
 def schema_like_values(max_leaves: int = 30) -> st.SearchStrategy[object]:
     """JSON objects keyed by schema keywords with arbitrary (often wrong) values."""
     refs = st.sampled_from(["#", "#/properties/a", "#/$defs/a", "#/definitions/a", "#/items"])
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-3, 3),
-        st.floats(allow_nan=False, allow_infinity=False),
-        st.sampled_from(["string", "object", "null", "array", "integer", "STRING", "x"]),
-        refs,
-    )
-    return st.recursive(
-        scalars,
-        lambda children: (
-            st.lists(children, max_size=3)
-            | st.dictionaries(
-                st.sampled_from(SCHEMA_KEYWORDS) | st.sampled_from(["a", "b"]), children, max_size=5
-            )
-        ),
+    words = st.sampled_from(["string", "object", "null", "array", "integer", "STRING", "x"])
+    return json_values(
+        scalars=json_scalars(integers=st.integers(-3, 3), text=words | refs),
+        keys=st.sampled_from(SCHEMA_KEYWORDS) | st.sampled_from(["a", "b"]),
         max_leaves=max_leaves,
+        max_size=5,
     )

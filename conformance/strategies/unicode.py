@@ -3,7 +3,8 @@
     lone_surrogates()        one unpaired UTF-16 surrogate code point (U+D800..U+DFFF)
     split_surrogate_pairs()  a valid high+low pair held as two code points ('\\ud83d\\ude00')
     astral_chars()           one character beyond the BMP (emoji, CJK extension, ...)
-    control_chars()          C0/C1 controls, DEL, U+2028/U+2029, BOM, U+FFFD itself
+    control_chars()          C0/C1 controls, DEL, U+2028/U+2029, BOM, U+FFFD itself, bidi
+                             overrides
     hostile_text()           ordinary text interleaved with all of the above
     hostile_json()           JSON-shaped values (lists, str-keyed dicts) whose strings and
                              keys are hostile_text()
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 
 from hypothesis import strategies as st
+
+from conformance.strategies.json_values import INT64, json_scalars, json_values
 
 __all__ = [
     "astral_chars",
@@ -51,10 +54,11 @@ def astral_chars() -> st.SearchStrategy[str]:
 
 
 def control_chars() -> st.SearchStrategy[str]:
-    """Characters JSON must escape or that confuse line-based framing."""
+    """Characters JSON must escape, that confuse line-based framing, or reorder display."""
     return st.one_of(
         st.integers(0x00, 0x1F).map(chr),
         st.sampled_from(["\x7f", "\x85", "\u2028", "\u2029", "\ufeff", "\ufffd", '"', "\\"]),
+        st.sampled_from(["\u202e", "\u200f"]),  # right-to-left override and mark
         st.integers(0x80, 0x9F).map(chr),
     )
 
@@ -73,20 +77,11 @@ def hostile_text(max_size: int = 24) -> st.SearchStrategy[str]:
 
 def hostile_json(max_leaves: int = 20) -> st.SearchStrategy[object]:
     """JSON-shaped values whose strings (and dict keys) are hostile_text()."""
-    scalars = st.one_of(
-        st.none(),
-        st.booleans(),
-        st.integers(-(2**63), 2**63 - 1),
-        st.floats(allow_nan=False, allow_infinity=False),
-        hostile_text(),
-    )
-    return st.recursive(
-        scalars,
-        lambda children: st.one_of(
-            st.lists(children, max_size=5),
-            st.dictionaries(hostile_text(max_size=6), children, max_size=5),
-        ),
+    return json_values(
+        scalars=json_scalars(text=hostile_text(), integers=INT64),
+        keys=hostile_text(max_size=6),
         max_leaves=max_leaves,
+        max_size=5,
     )
 
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compat._json import JSONError, dumps, dumps_decoded, loads, scrub
+from conformance.strategies.json_values import json_values
 from conformance.strategies.unicode import (
     astral_chars,
     hostile_json,
@@ -220,13 +221,9 @@ def _holds_non_finite(value: object) -> bool:
     return False
 
 
-_values_with_floats = st.recursive(
-    st.one_of(st.none(), st.floats(), st.sampled_from(["null", ":null", "[null", "a"])),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(["null", "k", ""]), children, max_size=3)
-    ),
-    max_leaves=12,
+_values_with_floats = json_values(
+    scalars=st.one_of(st.none(), st.floats(), st.sampled_from(["null", ":null", "[null", "a"])),
+    keys=st.sampled_from(["null", "k", ""]),
 )
 
 

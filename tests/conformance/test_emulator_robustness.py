@@ -12,18 +12,11 @@ from hypothesis import strategies as st
 from conformance.emulator import json_text
 from conformance.emulator.app import create_emulator
 from conformance.strategies.gemini_requests import code_assist_requests, generate_content_requests
+from conformance.strategies.json_values import INT64, json_scalars, json_values
 
 APP = create_emulator()
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=10),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=12,
+JSON_VALUES = json_values(
+    scalars=json_scalars(integers=INT64, text=st.text(max_size=10)), keys=st.text(max_size=12)
 )
 REQUEST_KEYS = st.sampled_from(
     ["contents", "tools", "generationConfig", "systemInstruction", "toolConfig", "request", "model"]

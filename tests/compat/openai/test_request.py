@@ -14,11 +14,8 @@ from openai.types.chat import ChatCompletion
 from compat import ConversionOptions, RequestError, openai_to_gemini_request, to_openai_completion
 from compat._openai import openai_error_body
 from compat._openai.fast_path import fast_gemini_body
-from conformance.strategies.openai_requests import (
-    gemini_parts,
-    openai_requests,
-    valid_openai_requests,
-)
+from conformance.strategies.gemini_responses import parts
+from conformance.strategies.openai_requests import openai_requests, valid_openai_requests
 
 
 def convert(messages: list[Any], **params: Any) -> dict[str, Any]:
@@ -845,12 +842,13 @@ def test_a_tool_without_properties_declares_no_parameters_in_parameters_mode() -
     assert body["tools"] == [{"functionDeclarations": [{"name": "now"}]}]
 
 
-@given(st.lists(gemini_parts, min_size=1, max_size=5))
+@given(st.lists(parts(), min_size=1, max_size=5))
 def test_every_call_signature_and_the_first_other_signature_survive_a_client_history(
-    parts: list[Any],
+    reply_parts: list[Any],
 ) -> None:
     """Gemini reply → completion → what an SDK user appends → the next Gemini request."""
-    reply = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]}
+    content = {"role": "model", "parts": reply_parts}
+    reply = {"candidates": [{"content": content, "finishReason": "STOP"}]}
     completion = ChatCompletion.model_validate(to_openai_completion(reply, model="gpt-4o"))
     assistant = completion.choices[0].message.model_dump(exclude_none=True)
     ids = [tool_call["id"] for tool_call in assistant.get("tool_calls", [])]
@@ -858,8 +856,8 @@ def test_every_call_signature_and_the_first_other_signature_survive_a_client_his
     model_turns = [turn for turn in body["contents"] if turn["role"] == "model"]
     sent = [part["thoughtSignature"] for turn in model_turns for part in turn["parts"]
             if "thoughtSignature" in part]  # fmt: skip
-    calls = [part["thoughtSignature"] for part in parts
+    calls = [part["thoughtSignature"] for part in reply_parts
              if "functionCall" in part and "thoughtSignature" in part]  # fmt: skip
-    others = [part["thoughtSignature"] for part in parts
+    others = [part["thoughtSignature"] for part in reply_parts
               if "functionCall" not in part and "thoughtSignature" in part]  # fmt: skip
     assert sorted(sent) == sorted(calls + others[:1])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion
 
 from compat import dumps, loads, to_openai_completion
-from conformance.strategies.openai_requests import odd_gemini_responses
+from conformance.strategies.gemini_responses import hostile_chunks
 
 CALL_ID = re.compile(r"call_[0-9A-Za-z]{24}")
 
@@ -299,7 +299,7 @@ def test_text_that_only_begins_a_stop_sequence_is_kept() -> None:
     assert message_of(completion)["content"] == "abc EN"
 
 
-@given(odd_gemini_responses(), st.lists(st.sampled_from(["a", "END"]), max_size=2))
+@given(hostile_chunks(), st.lists(st.sampled_from(["a", "END"]), max_size=2))
 def test_any_response_shape_gives_a_completion_the_sdk_accepts(
     gemini_response: Any, stop: list[str]
 ) -> None:

@@ -14,18 +14,20 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from hypothesis import given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from compat import OpenAIStreamTranslator, loads, to_openai_completion, turn_failure
-from conformance.strategies.openai_requests import (
-    FRAMINGS,
+from conformance.strategies.gemini_responses import (
+    FINISH_REASONS,
+    GeminiStream,
     byte_splits,
-    encode_gemini_stream,
     gemini_streams,
-    odd_gemini_responses,
+    hostile_chunks,
+    merged_response,
+    stream_chunks,
 )
 
 CALL_ID = re.compile(r"call_[0-9A-Za-z]{24}")
@@ -363,30 +365,10 @@ def test_close_is_idempotent() -> None:
 stop_lists = st.lists(st.sampled_from(["a", "END", "\n", "xy", "\U0001f600", "NEND"]), max_size=3)
 
 
-def merged_response(chunks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The non-stream response holding the same content as an upstream chunk sequence."""
-    if "promptFeedback" in chunks[0]:
-        return chunks[0]
-    parts = [
-        part
-        for chunk in chunks
-        for candidate in chunk.get("candidates", [])
-        for part in candidate.get("content", {}).get("parts", [])
-    ]
-    finish = [
-        candidate["finishReason"]
-        for chunk in chunks
-        for candidate in chunk.get("candidates", [])
-        if "finishReason" in candidate
-    ]
-    usage = [chunk["usageMetadata"] for chunk in chunks if "usageMetadata" in chunk]
-    merged = {
-        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish[-1]}]
-    }
-    if usage:
-        merged["usageMetadata"] = usage[-1]
-    # The upstream bytes are JSON with `\ud800` escapes; decode them as the stream does.
-    decoded: dict[str, Any] = loads(json.dumps(merged))  # type: ignore[assignment]
+def non_stream_reply(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The non-stream response with the stream's content, its strings decoded as the stream
+    decodes them (the upstream bytes may hold lone surrogates as `\\ud800` escapes)."""
+    decoded: dict[str, Any] = loads(json.dumps(merged_response(chunks)))  # type: ignore[assignment]
     return decoded
 
 
@@ -432,19 +414,12 @@ def check_chunk_grammar(chunks: list[dict[str, Any]]) -> None:
     assert indices == list(range(len(indices)))  # each index appears once: id/type/name once
 
 
-@given(gemini_streams(), st.sampled_from(FRAMINGS), st.data(), st.booleans(), stop_lists)
-def test_any_upstream_stream_in_any_split_reads_back_as_the_non_stream_completion(
-    upstream: list[dict[str, Any]],
-    framing: str,
-    data: st.DataObject,
-    include_usage: bool,
-    stop: list[str],
+def assert_reads_back_as_the_non_stream_completion(
+    upstream: GeminiStream, pieces: list[bytes], include_usage: bool, stop: list[str]
 ) -> None:
-    body = encode_gemini_stream(upstream, framing)
-    pieces = data.draw(byte_splits(body))
+    """The stream fed in `pieces` obeys docs/reference/openai.md#streaming and the SDK accumulates the non-stream reply."""
     translator = OpenAIStreamTranslator(model="gpt-4o", include_usage=include_usage, stop=stop)
     chunks: list[dict[str, Any]] = []
-    sse_body = b""
     for piece in pieces:
         chunks.extend(translator.feed(piece))
     chunks.extend(translator.close())
@@ -454,18 +429,49 @@ def test_any_upstream_stream_in_any_split_reads_back_as_the_non_stream_completio
         )
         + b"data: [DONE]\n\n"
     )
-    failure = turn_failure(merged_response(upstream))
+    failure = turn_failure(non_stream_reply(upstream.chunks))
     if failure is not None:  # a failed turn is an error on both paths, never a completion
         with pytest.raises(openai.APIError, match=re.escape(failure.message)):
             sdk_read(sse_body)
         return
     check_chunk_grammar(chunks)
     streamed = sdk_accumulate(sdk_read(sse_body))
-    completion = to_openai_completion(merged_response(upstream), model="gpt-4o", stop=stop)
+    completion = to_openai_completion(non_stream_reply(upstream.chunks), model="gpt-4o", stop=stop)
     expected = essence(ChatCompletion.model_validate(completion))
     if not include_usage:
         expected["usage"] = None
     assert essence(streamed) == expected
+
+
+@given(gemini_streams(), st.data(), st.booleans(), stop_lists)
+def test_any_upstream_stream_in_any_split_reads_back_as_the_non_stream_completion(
+    upstream: GeminiStream,
+    data: st.DataObject,
+    include_usage: bool,
+    stop: list[str],
+) -> None:
+    event(f"finishReason {finish_reason_of(upstream.chunks)}")
+    pieces = data.draw(byte_splits(upstream.body))
+    assert_reads_back_as_the_non_stream_completion(upstream, pieces, include_usage, stop)
+
+
+@pytest.mark.parametrize("finish_reason", FINISH_REASONS)
+@settings(max_examples=12)
+@given(data=st.data(), include_usage=st.booleans(), stop=stop_lists)
+def test_every_finish_reason_reads_back_as_the_non_stream_completion(
+    finish_reason: str, data: st.DataObject, include_usage: bool, stop: list[str]
+) -> None:
+    """The property above, once per finish reason: a bounded run cannot miss one."""
+    chunks = stream_chunks(finish_reasons=st.just(finish_reason))
+    upstream = data.draw(gemini_streams(chunks))
+    pieces = data.draw(byte_splits(upstream.body))
+    assert_reads_back_as_the_non_stream_completion(upstream, pieces, include_usage, stop)
+
+
+def finish_reason_of(chunks: list[dict[str, Any]]) -> str:
+    """The stream's Gemini finishReason, or how it ended without one (for hypothesis' events)."""
+    candidate = merged_response(chunks).get("candidates", [{}])[0]
+    return str(candidate.get("finishReason", "none: prompt blocked"))
 
 
 def normalised(chunks: list[dict[str, Any]]) -> str:
@@ -474,16 +480,15 @@ def normalised(chunks: list[dict[str, Any]]) -> str:
     return CALL_ID.sub("call_minted", text)
 
 
-@given(gemini_streams(), st.sampled_from(FRAMINGS), st.data())
+@given(gemini_streams(), st.data())
 def test_the_output_does_not_depend_on_how_the_upstream_bytes_are_split(
-    upstream: list[dict[str, Any]], framing: str, data: st.DataObject
+    upstream: GeminiStream, data: st.DataObject
 ) -> None:
-    body = encode_gemini_stream(upstream, framing)
     whole = OpenAIStreamTranslator(model="m", completion_id="chatcmpl-same")
-    expected = whole.feed_sse(body) + whole.close_sse()
+    expected = whole.feed_sse(upstream.body) + whole.close_sse()
     split = OpenAIStreamTranslator(model="m", completion_id="chatcmpl-same")
     actual = (
-        b"".join(split.feed_sse(piece) for piece in data.draw(byte_splits(body)))
+        b"".join(split.feed_sse(piece) for piece in data.draw(byte_splits(upstream.body)))
         + split.close_sse()
     )
     assert normalised(sdk_chunks_as_dicts(actual)) == normalised(sdk_chunks_as_dicts(expected))
@@ -500,11 +505,11 @@ def sdk_chunks_as_dicts(body: bytes) -> list[dict[str, Any]]:
 
 @given(gemini_streams(), st.integers(1, 10_000))
 def test_a_stream_cut_anywhere_ends_with_an_sdk_error_or_a_complete_reply(
-    upstream: list[dict[str, Any]], cut: int
+    upstream: GeminiStream, cut: int
 ) -> None:
-    body = encode_gemini_stream(upstream, "sse")
     translator = OpenAIStreamTranslator(model="m")
-    sse_body = translator.feed_sse(body[: cut % (len(body) + 1)]) + translator.close_sse()
+    body = upstream.body[: cut % (len(upstream.body) + 1)]
+    sse_body = translator.feed_sse(body) + translator.close_sse()
     try:
         chunks = sdk_read(sse_body)
     except openai.APIError:
@@ -514,14 +519,13 @@ def test_a_stream_cut_anywhere_ends_with_an_sdk_error_or_a_complete_reply(
     assert chunks[-1].choices[0].finish_reason is not None
 
 
-@given(st.lists(odd_gemini_responses(), min_size=1, max_size=4), st.data())
+@given(gemini_streams(st.lists(hostile_chunks(), min_size=1, max_size=4)), st.data())
 def test_odd_upstream_chunks_still_give_a_stream_the_sdk_reads_or_raises_on(
-    upstream: list[dict[str, Any]], data: st.DataObject
+    upstream: GeminiStream, data: st.DataObject
 ) -> None:
-    body = encode_gemini_stream(upstream, "sse")
     translator = OpenAIStreamTranslator(model="m", include_usage=True)
     sse_body = (
-        b"".join(translator.feed_sse(piece) for piece in data.draw(byte_splits(body)))
+        b"".join(translator.feed_sse(piece) for piece in data.draw(byte_splits(upstream.body)))
         + translator.close_sse()
     )
     try:
