@@ -22,6 +22,7 @@ import logging
 import random
 import secrets
 import time
+from pathlib import Path
 
 from quart import Quart, Response, g, request
 
@@ -38,6 +39,7 @@ from server.edge.route_steps import record_answer
 from server.edge.services import SchemaMode, Services
 from server.flags import FlagService
 from server.metrics import ProxyMetrics
+from server.panel import routes as panel_routes
 from server.state.factory import open_store
 from server.upstream.client import Upstream
 from server.upstream.transports import UpstreamTimeouts
@@ -108,6 +110,9 @@ def create_app(
 
     for module in (health_routes, admin_routes, token_count_routes, model_list_routes):
         app.register_blueprint(module.blueprint(services))
+    app.register_blueprint(
+        panel_routes.blueprint(services, reports_dir=Path(config.panel_reports_dir))
+    )
     # The generation routes are raw ASGI in front of Quart (server.edge.generation_routes says why).
     app.asgi_app = GenerationRoutes(  # type: ignore[method-assign,assignment]
         services, CloseAfterUnreadBody(app.asgi_app)

@@ -24,6 +24,7 @@ File layout (every key optional):
                 prefix = "compatkit:"         (the Redis key prefix: one per shared state)
     [retry]     base_delay, max_delay, deadline, max_attempts, v1_interval,
                 capacity_cooldown, quota_cooldown
+    [panel]     reports_dir = "reports/out"   (where the control panel finds the gate's reports)
 
 Environment: COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list), _ADMIN_KEY, _MAX_BODY_BYTES,
 _PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
@@ -31,6 +32,7 @@ _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
 _ONBOARD_POLL_INTERVAL, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
 _RETRY_MAX_ATTEMPTS, _RETRY_V1_INTERVAL, _RETRY_CAPACITY_COOLDOWN, _RETRY_QUOTA_COOLDOWN,
+_PANEL_REPORTS_DIR,
 and one per flag in upper case (COMPATKIT_FF_RETRY_POLICY_V2=on).
 
 With no credentials configured anywhere, `Config.upstream` is None: the serve command then
@@ -170,6 +172,7 @@ class Config:
     state_path: str = ":memory:"
     state_url: str | None = field(default=None, repr=False)  # may hold a password
     state_prefix: str = "compatkit:"
+    panel_reports_dir: str = "reports/out"
     retry: RetryConfig = field(default_factory=RetryConfig)
 
 
@@ -198,7 +201,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
 def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Build a Config from a parsed TOML table and env overrides; raise ConfigError on bad input."""
     reader = _Reader(data, env or {})
-    unknown = set(data) - {"server", "upstream", "models", "flags", "state", "retry"}
+    unknown = set(data) - {"server", "upstream", "models", "flags", "state", "retry", "panel"}
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
     defaults = Config()
@@ -220,6 +223,9 @@ def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None =
         state_path=reader.get("state", "path", "STATE_PATH", _str, defaults.state_path),
         state_url=reader.get("state", "url", "STATE_URL", _redis_url, None),
         state_prefix=reader.get("state", "prefix", "STATE_PREFIX", _str, defaults.state_prefix),
+        panel_reports_dir=reader.get(
+            "panel", "reports_dir", "PANEL_REPORTS_DIR", _str, defaults.panel_reports_dir
+        ),
         retry=_read_retry(reader),
     )
     return config
@@ -372,6 +378,7 @@ class _Reader:
             }
         ),
         "state": frozenset({"path", "url", "prefix"}),
+        "panel": frozenset({"reports_dir"}),
         "retry": frozenset(RetryConfig.__dataclass_fields__),
     }
 

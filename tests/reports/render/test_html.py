@@ -10,23 +10,14 @@ from typing import Any
 import pytest
 
 from reports.cli import write_reports
+from tests.browser import system_chromium
 from tests.reports.render.reports_for_tests import gate_report, slo_report
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (scripts/install.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+    with system_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 def open_report(browser: Any, directory: Path) -> tuple[Any, list[str], list[str]]:
