@@ -237,7 +237,7 @@ def _login_routes(routes: Blueprint, panel: PanelState) -> None:
             return await _login_page(
                 panel, 429, f"Too many wrong keys: try again in {wait:.0f} s.", error=True
             )
-        key = form.get("admin_key", "")
+        key = form.get("admin_key", "").strip()
         if not key:
             return await _login_page(panel, 400, "Enter the admin key.", error=True)
         if not panel.admin_keys.accepts(key):
@@ -355,36 +355,8 @@ def _credential_routes(routes: Blueprint, services: Services, panel: PanelState)
     @routes.get("/credentials")
     @_signed_in(panel)
     async def credentials_page(context: dict[str, Any]) -> Response:
-        snapshot = take_snapshot(services.metrics.registry, panel.clock())
-        usage = {c: 0.0 for c, _ in snapshot.attempts}
-        for (credential, _), value in snapshot.attempts.items():
-            usage[credential] += value
+        rows = await _credential_rows(services, panel.clock())
         board = services.board
-        now = panel.clock()
-        rows = []
-        for status in board.snapshot() if board is not None else []:
-            rows.append(
-                {
-                    "id": status.credential,
-                    "kind": status.kind,
-                    "state": status.state,
-                    "in_flight": status.in_flight,
-                    "error_rate": status.error_rate,
-                    "disabled_reason": status.disabled_reason,
-                    "cooldowns": [
-                        {
-                            "model": model,
-                            "left": left,
-                            "until": datetime.fromtimestamp(now + left, UTC).strftime(
-                                "%H:%M:%S UTC"
-                            ),
-                        }
-                        for model, left in sorted(status.cooldowns.items())
-                    ],
-                    "attempts": usage.get(status.credential, 0.0),
-                    "rate_limited": snapshot.rate_limited.get(status.credential, 0.0),
-                }
-            )
         return await _page(
             "credentials.html",
             credentials=rows,
@@ -413,6 +385,53 @@ def _credential_routes(routes: Blueprint, services: Services, panel: PanelState)
             raise Refusal(404, "No such credential action (disable, enable, clear-cooldowns).")
         panel.note(context["panel_session"], f"credential {credential_id}: {action}")
         return redirect(f"/panel/credentials?changed={credential_id}", 303)  # type: ignore[return-value]
+
+
+async def _credential_rows(services: Services, now: float) -> list[dict[str, Any]]:
+    """One row per credential: the board's live state, this process's attempts (metrics), and
+    the store's lifetime health and usage (written behind, so a moment late)."""
+    if services.board is None:
+        return []
+    snapshot = take_snapshot(services.metrics.registry, now)
+    attempts: dict[str, float] = {}
+    for (credential, _), value in snapshot.attempts.items():
+        attempts[credential] = attempts.get(credential, 0.0) + value
+    health = await services.store.health()
+    usage: dict[str, list[int]] = {}
+    for row in await services.store.usage():
+        totals = usage.setdefault(row.credential, [0, 0, 0])
+        totals[0] += row.requests
+        totals[1] += row.input_tokens
+        totals[2] += row.output_tokens
+    rows = []
+    for status in services.board.snapshot():
+        known = health.get(status.credential)
+        rows.append(
+            {
+                "id": status.credential,
+                "kind": status.kind,
+                "state": status.state,
+                "in_flight": status.in_flight,
+                "error_rate": status.error_rate,
+                "disabled_reason": status.disabled_reason,
+                "cooldowns": [
+                    {"model": model, "left": left, "until": _clock_time(now + left)}
+                    for model, left in sorted(status.cooldowns.items())
+                ],
+                "attempts": attempts.get(status.credential, 0.0),
+                "rate_limited": snapshot.rate_limited.get(status.credential, 0.0),
+                "last_error": (known.last_error or "")[:200] if known else "",
+                "last_error_at": _clock_time(known.last_error_at)
+                if known and known.last_error_at
+                else "",
+                "usage": usage.get(status.credential, [0, 0, 0]),
+            }
+        )
+    return rows
+
+
+def _clock_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
 
 
 def _board(services: Services, credential_id: str) -> CredentialBoard:

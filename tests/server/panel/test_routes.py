@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy
+from tests.server.conftest import ADMIN_KEY, PROXY_KEY, UPSTREAM_KEYS, RunningProxy, scenario
 from tests.server.panel.panel_client import PanelUser, form_token
 
 PAGES = ("/panel/flags", "/panel/credentials", "/panel/metrics", "/panel/reports")
@@ -197,3 +197,26 @@ def test_with_no_admin_key_the_panel_is_off(proxy_factory: Callable[..., Running
     with httpx.Client(base_url=proxy.url) as client:
         response = client.get("/panel/login")
     assert response.status_code == 403 and "no admin key" in response.text
+
+
+def test_the_credentials_page_shows_usage_and_the_last_error_from_the_store(
+    user: PanelUser, panel_proxy: RunningProxy
+) -> None:
+    user.login(ADMIN_KEY)
+    with httpx.Client(base_url=panel_proxy.url, headers={"x-api-key": PROXY_KEY}) as client:
+        for text in ("hi", scenario("rate_limited")):
+            body = {
+                "model": "claude-haiku-4-5",
+                "max_tokens": 8,
+                "messages": [{"role": "user", "content": text}],
+            }
+            client.post("/v1/messages", json=body)
+    board = panel_proxy.services.board
+    assert board is not None
+    panel_proxy.run(board.flush())
+    page = user.page("/panel/credentials").text
+    last_errors = re.findall(r"<td data-last-error>([^<]+)", page)
+    assert last_errors and not any(key in page for key in UPSTREAM_KEYS)
+    usage = [tuple(map(int, u)) for u in re.findall(r"<td>(\d+), (\d+) / (\d+)</td>", page)]
+    assert sum(calls for calls, _, _ in usage) == 2  # the served one and the rate-limited one
+    assert sum(output for _, _, output in usage) > 0
