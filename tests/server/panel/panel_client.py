@@ -4,6 +4,7 @@ with the CSRF token of the page it last read, as a browser would."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -21,9 +22,9 @@ def form_token(html: str, name: str = "csrf_token") -> str:
 class PanelUser:
     """One browser session on the panel of the proxy at `url`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, verify: Any = True) -> None:
         self.url = url
-        self.client = httpx.Client(base_url=url, follow_redirects=False, timeout=30)
+        self.client = httpx.Client(base_url=url, follow_redirects=False, timeout=30, verify=verify)
         self.csrf = ""
 
     def close(self) -> None:

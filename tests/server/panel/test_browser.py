@@ -31,6 +31,7 @@ from tests.server.conftest import ADMIN_KEY, PROXY_KEY, UPSTREAM_KEYS, scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT_MS = 20_000
+FOCUSED_LABEL = "document.activeElement.getAttribute('aria-label')"
 OVERFLOWING_ELEMENTS = """[...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > 400 && !e.closest('.table-wrap'))
     .map(e => e.tagName + '#' + e.id)"""  # how long a page may take to show what the proxy did (not a speed claim)
@@ -166,6 +167,17 @@ def test_an_operator_runs_the_proxy_from_the_panel(browser: Any, served: str) ->
     expect(retry_row.locator("[data-value]")).to_have_text("on")
     expect(retry_row.locator("[data-source]")).to_contain_text("set at run time")
     assert admin_get(served, "/admin/flags")["flags"]["ff_retry_policy_v2"] is True
+
+    # keyboard only: Tab to another flag's toggle (its focus ring shows) and press Enter
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED_LABEL) == "Turn ff_http2_pool_tuning on":
+            break
+    assert page.evaluate(FOCUSED_LABEL) == "Turn ff_http2_pool_tuning on"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(page.locator('tr[data-flag="ff_http2_pool_tuning"] [data-value]')).to_have_text("on")
+    assert admin_get(served, "/admin/flags")["flags"]["ff_http2_pool_tuning"] is True
     assert isinstance(ask(served, scenario("rate_limited")), anthropic.RateLimitError)
     page.get_by_role("link", name="Credentials").click()
     cooling = page.locator('tr:has([data-state]:text("cooling down"))')

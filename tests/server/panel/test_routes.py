@@ -5,11 +5,26 @@ next proxied request see."""
 from __future__ import annotations
 
 import re
+import ssl
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import trustme
 
-from tests.server.conftest import ADMIN_KEY, PROXY_KEY, UPSTREAM_KEYS, RunningProxy, scenario
+from conformance.emulator.testing import RunningEmulator
+from server.app import create_app
+from server.hosting import ServerThread
+from server.panel.session import PanelKeys
+from tests.server.conftest import (
+    ADMIN_KEY,
+    PROXY_KEY,
+    UPSTREAM_KEYS,
+    RunningProxy,
+    proxy_config,
+    scenario,
+)
 from tests.server.panel.panel_client import PanelUser, form_token
 
 PAGES = ("/panel/flags", "/panel/credentials", "/panel/metrics", "/panel/reports")
@@ -220,3 +235,34 @@ def test_the_credentials_page_shows_usage_and_the_last_error_from_the_store(
     usage = [tuple(map(int, u)) for u in re.findall(r"<td>(\d+), (\d+) / (\d+)</td>", page)]
     assert sum(calls for calls, _, _ in usage) == 2  # the served one and the rate-limited one
     assert sum(output for _, _, output in usage) > 0
+
+
+def test_over_tls_the_session_cookie_is_also_secure(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ca = trustme.CA()
+    pem = tmp_path / "proxy.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(pem))
+    config = proxy_config(emulator.base_url, emulator.ca_path)
+    with ServerThread(create_app(config), certfile=str(pem), keyfile=str(pem)) as server:
+        assert server.url.startswith("https://")
+        trusted = ssl.create_default_context()
+        ca.configure_trust(trusted)
+        user = PanelUser(server.url, verify=trusted)
+        response = user.login(ADMIN_KEY)
+        user.close()
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("compatkit_panel=")
+    )
+    assert "secure" in {a.strip().lower() for a in cookie.split(";")}
+
+
+def test_an_expired_or_forged_session_is_sent_back_to_the_login_form(user: PanelUser) -> None:
+    keys = PanelKeys.from_admin_key(ADMIN_KEY)
+    expired = keys.cookie_value(keys.issue(time.time() - keys.lifetime - 1))
+    forged = PanelKeys.from_admin_key("a-guessed-key").cookie_value(keys.issue(time.time()))
+    for cookie in (expired, forged, "garbage", ""):
+        user.client.cookies.set("compatkit_panel", cookie, path="/panel")
+        assert user.client.get("/panel/flags").status_code == 303
+        refused = user.client.post("/panel/flags/ff_retry_policy_v2", data={"value": "on"})
+        assert refused.status_code == 401 and "log in again" in refused.text
