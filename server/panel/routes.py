@@ -104,7 +104,6 @@ def blueprint(
         reports_dir=reports_dir,
         clock=clock,
     )
-    services.extra["panel"] = panel
     routes = Blueprint(
         "panel", __name__, url_prefix="/panel", template_folder=str(_HERE / "templates")
     )
