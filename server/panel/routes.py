@@ -184,7 +184,8 @@ async def _page(template: str, *, status: int = 200, **context: Any) -> Response
 
 
 def _signed_in(panel: PanelState) -> Callable[..., Callable[..., Awaitable[Response]]]:
-    """Decorator: run the view with the checked session and its CSRF token in `page_context`."""
+    """Decorator: call the view with a context (CSRF token, session) once the session is checked;
+    a GET without a session goes to the login form, a POST is refused (401 or 403)."""
 
     def wrap(view: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
         async def guarded(**kwargs: Any) -> Response:
