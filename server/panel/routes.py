@@ -37,6 +37,7 @@ from server.credentials.scheduler import CredentialBoard
 from server.edge.auth import KeyRing
 from server.edge.services import Services
 from server.flags import FLAG_NAMES, FlagError, parse_flag_value
+from server.panel.errors import Refusal
 from server.panel.gate_reports import find_reports, report_page
 from server.panel.live_metrics import MetricsHistory, take_snapshot
 from server.panel.login_throttle import LoginThrottle
@@ -82,15 +83,6 @@ class PanelState:
         self.audit.insert(0, {"when": when, "who": who, "what": action})
         del self.audit[_AUDIT_KEPT:]
         log.info("panel change: %s", action, extra={"panel_session": session.id[:6]})
-
-
-class Refusal(Exception):
-    """A request the panel answers with an error page (status, message)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def blueprint(

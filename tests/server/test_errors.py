@@ -18,6 +18,7 @@ import pytest
 import server
 from server.credentials.errors import CredentialError
 from server.errors import ProxyError, ServerError
+from server.panel.errors import PanelError
 from server.state.errors import StoreError
 from server.upstream.errors import UpstreamError
 
@@ -26,6 +27,7 @@ ROOTS: dict[str, type[ServerError]] = {
     "server.upstream": UpstreamError,
     "server.credentials": CredentialError,
     "server.state": StoreError,
+    "server.panel": PanelError,
 }
 
 
