@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,6 +142,27 @@ def test_the_ramp_shape_steps_users_up_within_the_run_time(stack: Stack, tmp_pat
     steps = [line for line in run.output.splitlines() if "Shape test updating to" in line]
     users = [int(line.split("updating to ")[1].split()[0]) for line in steps]
     assert users == sorted(users) and users[0] < users[-1] <= 8 and len(users) >= 3
+
+
+def test_the_spike_shape_jumps_to_all_users_and_back(stack: Stack, tmp_path: Path) -> None:
+    run = run_locust(tmp_path, stack.proxy_url, "-u", "8", "-r", "8", "-t", "6s",
+                     "--compatkit-mix", "anthropic_json=1", "--compatkit-shape", "spike")  # fmt: skip
+    assert run.status == 0, run.output[-3000:]
+    steps = [line for line in run.output.splitlines() if "Shape test updating to" in line]
+    assert [int(line.split("updating to ")[1].split()[0]) for line in steps] == [2, 8, 2]
+
+
+def test_the_profiles_import_neither_asyncio_nor_the_server_nor_the_bench_runner() -> None:
+    """Locust runs on gevent; loadtests never imports server (docs/design.md)."""
+    script = (
+        "import sys, locust\n"
+        "import loadtests.users, loadtests.shapes\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('asyncio', 'server')\n"
+        "             or m.startswith('loadtests._bench')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_stream_that_breaks_the_event_grammar_is_a_protocol_violation(tmp_path: Path) -> None:
