@@ -77,14 +77,17 @@ def exchange(user: Any, request: Request) -> Exchanged:
         response = client.request("POST", url.request_uri, body=request.body, headers=headers)
     except TimeoutError as exc:
         meter.fail("timeout", "timeout", f"no response within {user.network_timeout:g} s: {exc}")
-    except (OSError, HTTPConnectionClosed, HTTPParseError) as exc:
+    except HTTPParseError as exc:  # an answer that is not HTTP
+        meter.fail("protocol", "bad_http", str(exc))
+    except (OSError, HTTPConnectionClosed) as exc:
         meter.fail("connect", type(exc).__name__, str(exc))
     else:
         received = _read(response, meter, kept if request.keep_body else None)
     measured = meter.result()
     report(user.environment.events, request.label, measured, start_wall, received)
-    user.run_log.record(measured, start_wall=start_wall, workload=request.workload,
-                    stream=request.stream)  # fmt: skip
+    user.run_log.record(
+        measured, start_wall=start_wall, workload=request.workload, stream=request.stream
+    )
     return Exchanged(measured, b"".join(kept))
 
 
@@ -107,10 +110,10 @@ def _read(response: Any, meter: ResponseMeter, kept: list[bytes] | None) -> int:
         meter.end(time.perf_counter())
     except TimeoutError as exc:
         meter.fail("timeout", "timeout", f"the reply stalled: {exc}")
-    except HTTPConnectionClosed:
-        meter.end(time.perf_counter())  # the meter says what was missing (truncated)
-    except (OSError, HTTPParseError) as exc:
-        meter.fail("protocol", type(exc).__name__, str(exc))
+    except (HTTPConnectionClosed, HTTPParseError):  # the body ended before its end
+        meter.end(time.perf_counter())  # the meter says what is missing (truncated, bad JSON)
+    except OSError as exc:  # reset mid-reply
+        meter.fail("connect", type(exc).__name__, str(exc))
     finally:
         response.release()
     return received

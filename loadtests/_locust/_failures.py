@@ -76,7 +76,7 @@ class TimedOut(Failure):
 
 
 class ConnectionFailed(Failure):
-    """No connection, or it broke before a response."""
+    """No connection, or it was reset."""
 
 
 def failure_for(error: ErrorInfo, status: int | None) -> Failure:

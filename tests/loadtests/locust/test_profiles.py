@@ -12,7 +12,7 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,14 @@ import httpx
 import pytest
 
 from conformance.emulator.testing import stop_process_group
-from tests.loadtests.bench.servers import HANG, raw_server, sse_answer
+from tests.loadtests.bench.servers import (
+    ANSWER_500,
+    CLOSE_MID_BODY,
+    GARBAGE,
+    HANG,
+    raw_server,
+    sse_answer,
+)
 from tests.loadtests.locust.stack import (
     PROXY_KEY,
     Stack,
@@ -174,6 +181,24 @@ def test_a_stream_that_breaks_the_event_grammar_is_a_protocol_violation(tmp_path
                          "--compatkit-mix", "anthropic=1")  # fmt: skip
     assert run.status == 1
     assert set(run.errors()) == {"ProtocolViolation('grammar: truncated')"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (GARBAGE, "ProtocolViolation('protocol: bad_http')"),
+        (CLOSE_MID_BODY, "ProtocolViolation('protocol: invalid_json')"),
+        (ANSWER_500, "UpstreamError('api_error (HTTP 500)')"),
+    ],
+)
+def test_a_misbehaving_server_is_a_typed_failure(
+    tmp_path: Path, answer: Callable[[bytes, bytes], bytes | None], error: str
+) -> None:
+    with raw_server(answer) as url:
+        run = run_locust(tmp_path, url, "-u", "1", "-r", "1", "-t", "2s",
+                         "--compatkit-mix", "anthropic_json=1", timeout_s=45)  # fmt: skip
+    assert run.status == 1
+    assert set(run.errors()) == {error}, run.output[-3000:]
 
 
 def test_an_unreachable_host_fails_each_request_and_stops_at_the_time_limit(
