@@ -13,14 +13,19 @@ one source of truth and nothing has to be kept in sync.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from server.state.store import StoreStatus
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's multiprocess mode: set for the workers of `compatkit serve --workers`."""
 
 # Seconds; fine at the low end, where proxy overhead lives, wide enough for long generations.
 LATENCY_BUCKETS = (
@@ -132,6 +137,7 @@ class ProxyMetrics:
             "Client requests being answered",
             ["route"],
             registry=r,
+            multiprocess_mode="livesum",  # --workers: the sum over the running workers
         )
         self.upstream_attempts = Counter(
             "compatkit_upstream_attempts",
@@ -170,11 +176,28 @@ class ProxyMetrics:
             ["route", "error_type"],
             registry=r,
         )
+        self._own_collectors: list[Collector] = []
         if credential_states is not None:
-            r.register(_CredentialStateCollector(credential_states))
+            self._own_collectors.append(_CredentialStateCollector(credential_states))
         if store_status is not None:
-            r.register(_StoreStatusCollector(store_status))
+            self._own_collectors.append(_StoreStatusCollector(store_status))
+        for collector in self._own_collectors:
+            r.register(collector)
 
     def render(self) -> tuple[bytes, str]:
-        """The Prometheus text exposition and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The Prometheus text exposition and its content type.
+
+        Under `compatkit serve --workers N` (PROMETHEUS_MULTIPROC_DIR set by server.workers
+        before prometheus-client was imported) counters, histograms and the in-flight gauge
+        are every worker's, merged from the shared directory; credential states and the
+        store's status are the answering worker's own (with Redis they agree within the
+        shared state's sync interval).
+        """
+        directory = os.environ.get(MULTIPROCESS_ENV)
+        if directory is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        for collector in self._own_collectors:
+            merged.register(collector)
+        return generate_latest(merged), CONTENT_TYPE_LATEST
