@@ -1,4 +1,5 @@
-"""Hosting an ASGI app on Hypercorn: in the foreground (`compatkit serve`) or in a thread.
+"""Hosting an ASGI app on Hypercorn (server.hypercorn_serving): in the foreground
+(`compatkit serve`) or in a thread.
 
 Operations:
     listening_socket(host, port) -> socket        bound and listening; port 0 picks a free one
@@ -12,6 +13,7 @@ Operations:
                                                    the probe: `GET url` answered over HTTP/1.1
                                                    and (with http2) HTTP/2
     base_url(sock, *, certified) -> str            `http(s)://host:port` of a socket
+    raise_open_file_limit() -> (before, after)     soft RLIMIT_NOFILE raised to the hard limit
 
 Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
 certificate is given; the socket is created here and handed to Hypercorn by file descriptor,
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import resource
 import signal
 import socket
 import threading
@@ -31,10 +34,10 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
 from server.errors import ServerError
+from server.hypercorn_serving import serve_hypercorn
 
 
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -71,7 +74,7 @@ def hypercorn_config(
 
 async def serve_until(app: Any, config: HypercornConfig, stop: asyncio.Event) -> None:
     """Serve `app` until `stop` is set."""
-    await serve(app, config, shutdown_trigger=stop.wait, mode="asgi")
+    await serve_hypercorn(app, config, shutdown_trigger=stop.wait)
 
 
 def serve_forever(
@@ -123,6 +126,18 @@ def base_url(sock: socket.socket, *, certified: bool) -> str:
     """`http(s)://host:port` of a listening socket."""
     host, port = sock.getsockname()[:2]
     return f"{'https' if certified else 'http'}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (each client connection holds a
+    descriptor; distributions often start processes at a soft 1024). Returns the soft limit
+    before and after; unchanged where the system refuses."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == hard:
+        return soft, soft
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class NotAnswering(ServerError):

@@ -30,7 +30,12 @@ from server.app import create_app
 from server.config import ConfigError, UpstreamConfig, load_config
 from server.credentials.credential import load_credentials
 from server.credentials.errors import CredentialError
-from server.hosting import hypercorn_config, listening_socket, serve_forever
+from server.hosting import (
+    hypercorn_config,
+    listening_socket,
+    raise_open_file_limit,
+    serve_forever,
+)
 from server.logs import configure_logging
 from server.workers import inherited_socket, serve_workers, why_not_workers
 
@@ -62,6 +67,8 @@ def main(
     parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # set by server.workers
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
+    before, after = raise_open_file_limit()
+    log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

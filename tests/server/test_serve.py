@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -18,13 +18,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def start_serve(
+    *args: str, env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
         cwd=ROOT,
         env={**os.environ, "COMPATKIT_PROXY_KEYS": "cli-key", **(env or {})},
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=preexec_fn,
     )
 
 

@@ -1,0 +1,131 @@
+"""Serving an ASGI app on Hypercorn's protocols, with connections closed once the peer is gone.
+
+Operations:
+    serve_hypercorn(app, config, *, shutdown_trigger)   serve until `shutdown_trigger()`
+                                                        returns (hypercorn.asyncio.serve's job)
+    HYPERCORN_PRIVATE_API                               the private names of Hypercorn relied on
+                                                        (checked by
+                                                        tests/server/test_hypercorn_contract.py)
+
+Why (issue 17.1): in Hypercorn 0.18 a connection's keep-alive timer runs inside the
+connection's task group, and the socket is closed only after that group ends. When the
+client closes its side (after one request, or without sending any), the reading stops but
+the timer still waits its full `keep_alive_timeout` (75 s) before the socket is closed: a
+churn of short connections holds one descriptor and one CLOSE-WAIT socket each, and a
+process with RLIMIT_NOFILE=1024 stopped answering after ~1,300 of them.
+
+Plan: hypercorn.asyncio.serve's own loop (lifespan, listeners, graceful shutdown) for our
+case (one process, TCP sockets from `config.bind`, no QUIC, no statsd), whose connections are
+`_Connection`: Hypercorn's TCPServer whose keep-alive timer, once the reading has ended,
+closes the connection at once instead of waiting. A request in flight still runs to its end
+(its app task gets `http.disconnect`, as with Hypercorn alone). Nothing of Hypercorn's is
+changed: its classes are subclassed and chosen here, never patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hypercorn.asyncio.lifespan import Lifespan
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.asyncio.worker_context import WorkerContext
+from hypercorn.config import Config
+from hypercorn.typing import LifespanState
+from hypercorn.utils import wrap_app
+
+HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
+    TCPServer: (
+        "_read_data",  # returns once the peer closed its side (or reading failed)
+        "_idle_timeout",  # the keep-alive timer's body: wait, then close the connection
+        "_initiate_server_close",  # tell the protocol Closed, close the writer
+        "_task_group",  # the connection's task group, set in run()
+        "idle_task",  # the keep-alive timer (restart(task_group, action), stop())
+    ),
+}
+"""Private names of Hypercorn 0.18 that `_Connection` reads or overrides."""
+
+
+class _Connection(TCPServer):
+    """Hypercorn's connection whose keep-alive timer, once the peer is gone, closes at once."""
+
+    _peer_gone = False
+
+    async def _read_data(self) -> None:
+        await super()._read_data()
+        self._peer_gone = True
+        # Closes now if idle; if a request is in flight, the protocol restarts the timer
+        # once it is done, which then closes at once too.
+        await self.idle_task.restart(self._task_group, self._idle_timeout)
+
+    async def _idle_timeout(self) -> None:
+        if not self._peer_gone:
+            await super()._idle_timeout()
+            return
+        await asyncio.shield(self._initiate_server_close())
+
+
+async def serve_hypercorn(
+    app: Any, config: Config, *, shutdown_trigger: Callable[[], Awaitable[object]]
+) -> None:
+    """Serve `app` (ASGI) on the sockets of `config.bind` until `shutdown_trigger()` returns;
+    then stop accepting, give connections `config.graceful_timeout`, run the lifespan's
+    shutdown."""
+    loop = asyncio.get_running_loop()
+    wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
+    state: LifespanState = {}
+    lifespan = Lifespan(wrapped, config, loop, state)
+    lifespan_task = loop.create_task(lifespan.handle_lifespan())
+    await lifespan.wait_for_startup()
+    if lifespan_task.done() and lifespan_task.exception() is not None:
+        raise lifespan_task.exception()  # type: ignore[misc]
+    context = WorkerContext(None)
+    connections: set[asyncio.Task[Any]] = set()
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        connections.add(task)
+        task.add_done_callback(connections.discard)
+        await _Connection(wrapped, loop, config, context, state, reader, writer)
+
+    servers = await _listen(config, connected)
+    try:
+        await shutdown_trigger()
+    finally:
+        await context.terminated.set()
+        for server in servers:
+            server.close()
+        if connections:
+            _, unfinished = await asyncio.wait(connections, timeout=config.graceful_timeout)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        for server in servers:
+            await server.wait_closed()
+        await lifespan.wait_for_shutdown()
+        lifespan_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lifespan_task
+
+
+async def _listen(
+    config: Config,
+    connected: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> list[asyncio.Server]:
+    """A listener on each socket of `config.bind` (TLS where the config has a certificate)."""
+    sockets = config.create_sockets()
+    servers = []
+    for sock in sockets.secure_sockets:
+        tls = config.create_ssl_context()
+        timeout = config.ssl_handshake_timeout
+        servers.append(
+            await asyncio.start_server(
+                connected, sock=sock, backlog=config.backlog, ssl=tls, ssl_handshake_timeout=timeout
+            )
+        )
+    for sock in sockets.insecure_sockets:
+        servers.append(await asyncio.start_server(connected, sock=sock, backlog=config.backlog))
+    return servers
