@@ -2,10 +2,11 @@
 
     flock /tmp/compatkit-bench.lock .venv/bin/python benchmarks/proxy_overhead.py \
         [--quick] [--rounds N] [--requests N] [--concurrency N] [--seed N]
-        [--baseline-root DIR] [--only sequential|steady] [--out DIR]
+        [--baseline-root DIR] [--only sequential|steady|saturation] [--plain-upstream]
+        [--out DIR]
 
 The measuring is `compatkit bench`'s (loadtests._bench): this script only picks two plans,
-benchmarks/plans/overhead_{sequential,steady}.toml, sizes them from the command line, runs
+benchmarks/plans/overhead_{sequential,steady,saturation}.toml, sizes them from the command line, runs
 them, and prints the overhead: a percentile of the proxied metric minus the same percentile
 measured directly against the emulator, same load, same run (the design's definition).
     direct   the emulator itself (an upstream arm: the same question in Gemini's protocol)
@@ -15,6 +16,10 @@ measured directly against the emulator, same load, same run (the design's defini
                 and E2E of JSON bodies on an idle proxy
     steady      64 paced streams in flight (50 chunks, 20 ms apart), arms in ABBA blocks: TTFT
                 and the proxy's CPU per stream under load
+    saturation  64 short streams back to back, zero-latency emulator, arms in ABBA blocks:
+                requests per second (an arm's requests over its blocks' time), CPU per
+                request, TTFT (issue 11); `--plain-upstream` asks the emulator over plain
+                HTTP/1.1 instead of TLS with ALPN h2
 `--baseline-root DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/base
 HEAD`) adds base_h1 and base_h2pool, the proxy of that tree, as process arms (every arm then
 runs in ABBA blocks), and prints this tree ÷ that tree per percentile. The result files
@@ -35,7 +40,7 @@ from loadtests._bench import Arm, Plan, load_plan, make_progress, run_plan
 from loadtests._common import percentile
 
 PLANS = Path(__file__).with_name("plans")
-RUNS = ("sequential", "steady")
+RUNS = ("sequential", "steady", "saturation")
 
 
 def plan_for(run: str, args: argparse.Namespace) -> Plan:
@@ -48,9 +53,11 @@ def plan_for(run: str, args: argparse.Namespace) -> Plan:
         sizes["rounds"] = args.rounds
     if args.requests is not None:
         sizes["requests"] = args.requests
-    if args.concurrency is not None and run == "steady":
+    if args.concurrency is not None and run != "sequential":
         sizes["concurrency"] = args.concurrency
     plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, **sizes), seed=args.seed)
+    if args.plain_upstream:
+        plan = dataclasses.replace(plan, emulator=dataclasses.replace(plan.emulator, tls=False))
     if args.baseline_root is None:
         return plan
     root = args.baseline_root.resolve()
@@ -67,22 +74,25 @@ def plan_for(run: str, args: argparse.Namespace) -> Plan:
 
 def _figures(doc: dict[str, Any], arm: str, stream: bool) -> dict[str, float | None]:
     """p50 / p99 (ms) of TTFT for streams or E2E for JSON bodies over the arm's valid blocks,
-    the proxy's CPU ms per request and the client's highest CPU share of a block."""
+    the proxy's CPU ms per request, requests per second over the arm's blocks (meaningful where
+    arms run in blocks) and the client's highest CPU share of a block."""
     blocks = [b for b in doc["blocks"] if b["arm"] == arm]
     valid = [b for b in blocks if b["validity"]["status"] == "valid"]
     metric = "ttft_ms" if stream else "e2e_ms"
     values = [s[metric] for b in valid for s in b["samples"]
               if s.get("stream") == stream and s["error"] is None and s.get(metric) is not None]  # fmt: skip
     cpu = [b["resources"]["proxy_cpu_s"] for b in valid]
+    count = sum(len(b["samples"]) + b["warmup_requests"] for b in valid)
     per_request = None
     if cpu and all(c is not None for c in cpu):
-        count = sum(len(b["samples"]) + b["warmup_requests"] for b in valid)
         per_request = 1000 * sum(cpu) / count
+    seconds = sum(b["ended_s"] - b["started_s"] for b in valid)
     return {
         "n": len(values),
         "p50": percentile(values, 50),
         "p99": percentile(values, 99),
         "cpu_ms": per_request,
+        "rate": count / seconds if seconds > 0 else None,
         "client": max((b["resources"]["client_cpu_share"] or 0.0 for b in blocks), default=None),
         "inconclusive": len(blocks) - len(valid),
     }
@@ -90,6 +100,7 @@ def _figures(doc: dict[str, Any], arm: str, stream: bool) -> dict[str, float | N
 
 def report(run: str, doc: dict[str, Any]) -> list[str]:
     arms = [arm["name"] for arm in doc["arms"]]
+    in_blocks = doc["plan"]["load"]["interleave"] == "block"
     kinds = sorted(
         {s.get("stream", True) for b in doc["blocks"] for s in b["samples"]}, reverse=True
     )
@@ -105,6 +116,7 @@ def report(run: str, doc: dict[str, Any]) -> list[str]:
             else:
                 text += " " * 20
             text += f"{_ms(f['cpu_ms']):>11}{_share(f['client']):>9}"
+            text += f"{f['rate']:>8.0f}" if in_blocks and f["rate"] is not None else f"{'-':>8}"
             if f["inconclusive"]:
                 text += f"  {f['inconclusive']} block(s) INCONCLUSIVE"
             lines.append(text)
@@ -132,16 +144,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the plans' CI sizes")
     parser.add_argument("--rounds", type=int, help="rounds per plan")
     parser.add_argument("--requests", type=int, help="measured requests per arm per round")
-    parser.add_argument("--concurrency", type=int, help="streams in flight in the steady run")
+    parser.add_argument(
+        "--concurrency", type=int, help="streams in flight in the steady and saturation runs"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline-root", type=Path, help="also measure the proxy of this tree")
-    parser.add_argument("--only", choices=RUNS, help="run one of the two plans")
+    parser.add_argument("--only", choices=RUNS, help="run one of the plans")
+    parser.add_argument(
+        "--plain-upstream", action="store_true", help="the emulator over plain HTTP/1.1, not TLS"
+    )
     parser.add_argument("--out", type=Path, help="where the result files go")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="compatkit-overhead-"))
     lines = [
         f"{'run':<26}{'arm':<13}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>10}{'+p99 ms':>10}"
-        f"{'CPU ms/req':>11}{'client':>9}"
+        f"{'CPU ms/req':>11}{'client':>9}{'req/s':>8}"
     ]
     for run in RUNS if args.only is None else (args.only,):
         path = run_plan(plan_for(run, args), out / run, progress=make_progress())
