@@ -67,8 +67,6 @@ def main(
     parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # set by server.workers
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    before, after = raise_open_file_limit()
-    log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -103,6 +101,8 @@ def main(
         except CredentialError as exc:  # fail now, with the reason, not in a startup hook
             print(f"compatkit serve: {exc}", file=sys.stderr)
             return 2
+        before, after = raise_open_file_limit()  # each client connection holds a descriptor
+        log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
         if args.worker_fd is not None:
             sock = inherited_socket(args.worker_fd)
         else:
