@@ -24,7 +24,7 @@ CLIENT_ERRORS = {"connect", "timeout", "protocol", "grammar"}
 def small(plan: Plan, requests: int = 8) -> Plan:
     quick = plan.quick_version()
     return dataclasses.replace(
-        quick, load=dataclasses.replace(quick.load, requests=requests, warmup=2)
+        quick, load=dataclasses.replace(quick.load, requests=requests, warmup=2, rounds=2)
     )
 
 
