@@ -168,7 +168,7 @@ class Config:
     schema_mode: SchemaMode = "parameters"
     upstream: UpstreamConfig | None = None
     models: ModelMap = field(default_factory=ModelMap)
-    flags: Flags = field(default_factory=Flags)
+    flags: Flags = field(default_factory=Flags.shipped)
     state_path: str = ":memory:"
     state_url: str | None = field(default=None, repr=False)  # may hold a password
     state_prefix: str = "compatkit:"
@@ -320,7 +320,7 @@ def _read_flags(reader: _Reader) -> Flags:
         value = reader.get("flags", name, name.upper(), _bool, None)
         if value is not None:
             values[name] = value
-    return Flags.from_mapping(values)
+    return Flags.shipped().with_overrides(values)
 
 
 def _read_retry(reader: _Reader) -> RetryConfig:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from server import flags
 from server.config import (
     DEFAULT_STATE_PATH,
     Config,
@@ -70,7 +71,7 @@ def test_a_full_file_is_read_into_every_field(tmp_path: Path) -> None:
     assert config.upstream is not None and config.upstream.kind == "gemini"
     assert config.upstream.api_keys == ("AIzaSyA-first-key-0001", "AIzaSyA-second-key-0002")
     assert config.upstream.gemini_base_url == "https://127.0.0.1:8443"
-    assert config.flags == Flags(ff_retry_policy_v2=True)
+    assert config.flags == Flags.shipped().with_overrides({"ff_retry_policy_v2": True})
     assert config.state_path == ":memory:"
     assert (config.retry.base_delay, config.retry.max_attempts, config.retry.max_delay) == (
         0.25,
@@ -91,8 +92,27 @@ def test_env_overrides_the_file(tmp_path: Path) -> None:
     assert config.port == 9100
     assert config.upstream is not None
     assert config.upstream.api_keys == ("env-key-aaaaaaaa", "env-key-bbbbbbbb")
-    assert config.flags == Flags(ff_converter_fast_path=True)
+    assert config.flags == Flags.shipped().with_overrides(
+        {"ff_retry_policy_v2": False, "ff_converter_fast_path": True}
+    )
     assert config.retry.max_delay == 20.0
+
+
+def test_a_config_that_names_no_flag_runs_the_shipped_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert config_from_mapping({}, env={}).flags == Flags.shipped()
+    monkeypatch.setattr(flags, "SHIPPED_ON", frozenset({"ff_converter_fast_path"}))
+    assert config_from_mapping({}, env={}).flags == Flags(ff_converter_fast_path=True)
+    assert Config().flags == Flags(ff_converter_fast_path=True)
+
+
+def test_a_track_shipped_on_can_still_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flags, "SHIPPED_ON", frozenset({"ff_converter_fast_path"}))
+    table = {"flags": {"ff_converter_fast_path": False}}
+    assert config_from_mapping(table, env={}).flags == Flags()
+    env = {"COMPATKIT_FF_CONVERTER_FAST_PATH": "off"}
+    assert config_from_mapping({}, env=env).flags == Flags()
 
 
 def test_the_config_file_can_be_named_by_env(tmp_path: Path) -> None:
