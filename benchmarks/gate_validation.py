@@ -1,21 +1,35 @@
 """The gate's rates on real runs: false ROLLBACKs of A/A runs, the power to catch a known
-slowdown, and each track's expected win in its own scenario.
+slowdown, and each track's expected win in its own scenario (issue 12's validation).
 
-    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation aa --runs 20
-    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation aa --track ff_converter_fast_path
-    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation power --added-ms 0.5
-    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation power --added-ms 0.2
-    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation wins
+    # the lead's bounded run (about 25 minutes on a quiet 2-core machine; docs/gate.md):
+    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation rates \
+        --runs 20 --added-ms 0.5 0.2 --time-budget-min 16
+    flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation wins \
+        --quick --time-budget-min 8
 
-aa and power run the validation plan below as `compatkit gate --quick` runs it (the same
-quick sizes, adaptive rounds, policy and budget per plan): two proxies of this tree, small
-chats at 60 requests per second. aa --track runs that track's plan with the baseline's
-flags in both arms instead (one proxy, flag arms, as the gate's track runs are). power slows the candidate's proxy only: a sitecustomize
-on that proxy's PYTHONPATH wraps compat.to_gemini_request with a busy-wait of --added-ms
-(never a product flag), so TTFT grows by that much. wins runs `compatkit gate` on the four
-tracks at full size and prints each track's expected win. Each prints one line per run,
-the rates with Wilson intervals, the load average before and after, and writes
-validation.json to --out. Machine-wide: run it alone, under the bench lock.
+    # one kind at a time
+    ... gate_validation aa --runs 20                      # A/A only
+    ... gate_validation aa --track ff_converter_fast_path # A/A on a track's own plan
+    ... gate_validation power --added-ms 0.5 --runs 20    # power only
+    ... gate_validation wins --tracks ff_http2_pool_tuning,ff_converter_fast_path
+
+rates, aa and power run the validation plan below as `compatkit gate --quick` runs a track
+(the same quick sizes, adaptive rounds and policy): two proxies of this tree, small chats at
+60 requests per second. `--added-ms 0` is an A/A run; a positive value slows the candidate's
+proxy only: a sitecustomize on that proxy's PYTHONPATH wraps compat.to_gemini_request with a
+busy-wait of that many milliseconds (never a product flag), so TTFT grows by that much.
+`rates` runs A/A and every --added-ms in turn (run 1 of each, then run 2 of each, ...), so a
+time budget that cuts the run short leaves every kind with as many runs as the others, give
+or take one. aa --track runs that track's plan with the baseline's flags in both arms
+instead (one proxy, flag arms). wins runs `compatkit gate` on the tracks (all by default;
+--quick for the CI sizes) and prints each track's expected win and verdict.
+
+--time-budget-min bounds the whole command: no new run starts when the runs so far say it
+would not end in time (rates), and added rounds stop at it (wins; each track's first run
+always happens). --budget-s bounds one rates run's added rounds, as a track's share of
+--quick's budget does in the gate (170 s / 4 tracks). Each prints one line per run, the rates with 95 % Wilson intervals, the load
+average before and after, and writes validation.json to --out. Run it alone, under the bench
+lock: it is machine-wide.
 """
 
 from __future__ import annotations
@@ -82,7 +96,7 @@ def validation_plan(candidate_env: dict[str, str]) -> Plan:
                 "warmup": 50, "rounds": 6,
                 "workloads": [{"workload": "small_chat", "scenario": "short"}],
             },
-            "quick": {"requests": 120, "warmup": 20, "rounds": 2},
+            "quick": {"requests": 120, "warmup": 20, "rounds": 3},
         },
         source="benchmarks/gate_validation.py",
     )
@@ -92,6 +106,7 @@ def validation_plan(candidate_env: dict[str, str]) -> Plan:
 class Run:
     """One judged run: its verdict and what it saw of TTFT p50."""
 
+    added_ms: float
     index: int
     verdict: str
     reason: str
@@ -111,35 +126,49 @@ def baseline_twice(track: str) -> Plan:
     return dataclasses.replace(plan, arms=arms)
 
 
-def repeated(args: argparse.Namespace, added_ms: float) -> list[Run]:
-    """`args.runs` gate runs of the validation plan, the candidate slowed by `added_ms`
-    (or, for A/A with --track, of that track's plan with the baseline's flags in both arms)."""
-    runs = []
+def rates(args: argparse.Namespace, added: Sequence[float], deadline: float) -> dict[float, list[Run]]:
+    """Up to `args.runs` gate runs per slowdown in `added` (0: A/A), in turn, none started
+    past `deadline` (when the slowest run so far would end after it)."""
+    runs: dict[float, list[Run]] = {ms: [] for ms in added}
     with tempfile.TemporaryDirectory(prefix="gate-validation-") as site:
-        env: dict[str, str] = {}
-        if added_ms > 0:
-            Path(site, "sitecustomize.py").write_text(SITECUSTOMIZE, "utf-8")
-            env = {"PYTHONPATH": site, DELAY_VARIABLE: str(added_ms)}
-        plan = baseline_twice(args.track) if args.track else validation_plan(env)
-        policy = load_policy().for_track(plan.track)
+        Path(site, "sitecustomize.py").write_text(SITECUSTOMIZE, "utf-8")
+        plans = {ms: _plan_for(args, site, ms) for ms in added}
         for index in range(args.runs):
-            began = time.monotonic()
-            judgement, _ = judge_plan(
-                plan, policy, args.out / f"run-{index + 1}", quick=True, seed=1000 + index,
-                baseline_root=None, progress=make_progress(sys.stderr, quiet=True),
-                deadline=time.monotonic() + args.budget_s,
-            )
-            run = _run(index, judgement, time.monotonic() - began)
-            print(_line(run), flush=True)
-            runs.append(run)
+            for ms, plan in plans.items():
+                longest = max((r.seconds for done in runs.values() for r in done), default=0.0)
+                if time.monotonic() + longest > deadline:
+                    print(f"the time budget has no room for run {index + 1} of "
+                          f"{_kind(ms)}: stopping", flush=True)
+                    return runs
+                runs[ms].append(_one_run(args, plan, ms, index))
     return runs
 
 
-def wins(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """`compatkit gate` on the four tracks; each track's expected win and verdict."""
+def _plan_for(args: argparse.Namespace, site: str, added_ms: float) -> Plan:
+    if args.track:
+        return baseline_twice(args.track)
+    env = {"PYTHONPATH": site, DELAY_VARIABLE: str(added_ms)} if added_ms > 0 else {}
+    return validation_plan(env)
+
+
+def _one_run(args: argparse.Namespace, plan: Plan, added_ms: float, index: int) -> Run:
+    began = time.monotonic()
+    judgement, _ = judge_plan(
+        plan, load_policy().for_track(plan.track),
+        args.out / f"{_kind(added_ms).replace(' ', '-')}" / f"run-{index + 1}", quick=True,
+        seed=1000 + index, baseline_root=None, progress=make_progress(sys.stderr, quiet=True),
+        deadline=time.monotonic() + args.budget_s,
+    )
+    run = _run(added_ms, index, judgement, time.monotonic() - began)
+    print(_line(run), flush=True)
+    return run
+
+
+def wins(args: argparse.Namespace, budget_s: float) -> list[dict[str, Any]]:
+    """`compatkit gate` on the tracks; each track's expected win and verdict."""
     report = run_gate(
-        TRACKS, load_policy(), args.out, quick=args.quick, seed=None, baseline_root=None,
-        progress=make_progress(sys.stderr), budget_s=QUICK_BUDGET_S if args.quick else math.inf,
+        args.tracks, load_policy(), args.out, quick=args.quick, seed=None, baseline_root=None,
+        progress=make_progress(sys.stderr), budget_s=budget_s,
     )
     write_reports(report, args.out)
     found = []
@@ -154,52 +183,78 @@ def wins(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("what", choices=["aa", "power", "wins"])
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--added-ms", type=float, default=0.5, help="power: the slowdown")
-    parser.add_argument("--budget-s", type=float, default=60.0,
-                        help="aa, power: one run's time budget for added rounds")
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("what", choices=["rates", "aa", "power", "wins"],
+                        help="rates: A/A and each --added-ms in turn; aa; power; wins")
+    parser.add_argument("--runs", type=int, default=20, help="runs of each kind (default 20)")
+    parser.add_argument("--added-ms", type=float, nargs="+", default=None,
+                        help="the candidate's slowdowns (rates: 0.5 0.2; power: 0.5)")
+    parser.add_argument("--budget-s", type=float, default=QUICK_BUDGET_S / len(TRACKS),
+                        help="rates, aa, power: one run's time budget for added rounds "
+                        "(default: a track's share of --quick's, %(default).1f s)")
+    parser.add_argument("--time-budget-min", type=float, default=None,
+                        help="the whole command's budget in minutes (default: none)")
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
+    parser.add_argument("--tracks", default="all", help=f"wins: all, or some of {', '.join(TRACKS)}")
     parser.add_argument("--track", choices=TRACKS,
                         help="aa: that track's plan with the baseline's flags in both arms "
                         "(default: the validation plan, two proxies of this tree)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    args.out = args.out or Path("reports", "out", f"validation-{args.what}-{stamp}")
-    load_before = os.getloadavg()
-    began = time.monotonic()
     if args.track and args.what != "aa":
         parser.error("--track is for aa")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    args.tracks = list(TRACKS) if args.tracks == "all" else args.tracks.split(",")
+    if unknown := [t for t in args.tracks if t not in TRACKS]:
+        parser.error(f"--tracks: unknown track {', '.join(unknown)}")
+    added = {"aa": [0.0], "power": args.added_ms or [0.5],
+             "rates": [0.0, *(args.added_ms or [0.5, 0.2])], "wins": []}[args.what]
+    if any(ms < 0 for ms in added):
+        parser.error("--added-ms must not be negative")
+    added = list(dict.fromkeys(added))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    args.out = args.out or Path("reports", "out", f"validation-{args.what}-{stamp}")
+    budget_s = math.inf if args.time_budget_min is None else args.time_budget_min * 60
+    load_before = os.getloadavg()
+    began = time.monotonic()
+    summary: dict[str, Any] = {}
     if args.what == "wins":
-        results: list[Any] = wins(args)
-        summary: dict[str, Any] = {}
+        results: list[Any] = wins(args, QUICK_BUDGET_S if args.quick and budget_s == math.inf else budget_s)
     else:
-        runs = repeated(args, args.added_ms if args.what == "power" else 0.0)
-        results = [run.__dict__ for run in runs]
-        summary = _summary(runs)
-        for line in _summary_lines(summary):
-            print(line)
+        by_kind = rates(args, added, began + budget_s)
+        results = [run.__dict__ for runs in by_kind.values() for run in runs]
+        for ms, runs in by_kind.items():
+            summary[_kind(ms)] = _summary(runs)
+            for line in _summary_lines(_kind(ms), summary[_kind(ms)]):
+                print(line)
     load_after = os.getloadavg()
     print(f"load average before {_load(load_before)}, after {_load(load_after)}; "
           f"{time.monotonic() - began:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "validation.json").write_text(json.dumps({
-        "what": args.what, "added_ms": args.added_ms if args.what == "power" else None,
-        "runs": args.runs, "summary": summary, "results": results,
+        "what": args.what, "added_ms": added, "runs": args.runs, "track": args.track,
+        "time_budget_min": args.time_budget_min, "summary": summary, "results": results,
+        "seconds": time.monotonic() - began,
         "load_average": {"before": load_before, "after": load_after},
     }, indent=1) + "\n", "utf-8")
     return 0
 
 
-def _run(index: int, judgement: Judgement, seconds: float) -> Run:
+def _kind(added_ms: float) -> str:
+    return "A/A" if added_ms == 0 else f"+{added_ms:g} ms"
+
+
+def _run(added_ms: float, index: int, judgement: Judgement, seconds: float) -> Run:
     ttft = next(
         (c for c in judgement.checks if (c.metric, c.stat) == ("ttft", "p50")), None
     )
     interval = ttft.interval if ttft else None
     return Run(
-        index, judgement.verdict.value, judgement.decision.reason, judgement.rounds, seconds,
+        added_ms, index, judgement.verdict.value, judgement.decision.reason, judgement.rounds, seconds,
         {} if interval is None else {
             "baseline_ms": interval.baseline, "candidate_ms": interval.candidate,
             "ratio": interval.ratio, "low": interval.low, "high": interval.high,
@@ -224,7 +279,7 @@ def _line(run: Run) -> str:
     ttft = (f"TTFT p50 {t['baseline_ms']:.2f} -> {t['candidate_ms']:.2f} ms "
             f"({t['difference_ms']:+.2f} ms, ratio {t['ratio']:.3f} [{t['low']:.3f}, {t['high']:.3f}])"
             if t else "no TTFT")
-    return (f"run {run.index + 1}: {run.verdict} after {run.rounds} rounds, {run.seconds:.0f} s; "
+    return (f"{_kind(run.added_ms)} run {run.index + 1}: {run.verdict} after {run.rounds} rounds, {run.seconds:.0f} s; "
             f"{ttft}; {run.reason}")
 
 
@@ -242,13 +297,14 @@ def _summary(runs: Sequence[Run]) -> dict[str, Any]:
     }
 
 
-def _summary_lines(summary: dict[str, Any]) -> list[str]:
+def _summary_lines(kind: str, summary: dict[str, Any]) -> list[str]:
     counts = summary["counts"]
     low, high = summary["rollback_rate_interval"]
     return [
-        f"verdicts: {counts}",
-        f"ROLLBACK rate {summary['rollback_rate']:.0%} (95 % Wilson interval {low:.0%} to {high:.0%})",
-        f"median run {summary['median_seconds']:.0f} s, {summary['median_rounds']} rounds; median "
+        f"{kind}: {sum(counts.values())} runs, verdicts {counts}",
+        f"{kind}: ROLLBACK rate {summary['rollback_rate']:.0%} (95 % Wilson interval "
+        f"{low:.0%} to {high:.0%})",
+        f"{kind}: median run {summary['median_seconds']:.0f} s, {summary['median_rounds']} rounds; median "
         f"TTFT p50 difference {summary['median_ttft_p50_difference_ms']} ms",
     ]
 
