@@ -65,6 +65,7 @@ def dropped_fields(
 
     baseline = body(request)
     if baseline is None:
+        convert(request, options=chosen)  # its own RequestError says why (a field, too deep)
         raise RequestError("", "the request does not convert; no fields to report")
     envelope = _OPENAI_ENVELOPE if openai else _ENVELOPE
 

@@ -19,7 +19,10 @@ Plan
     (JS clients such as Claude Code send them as `\\udXXX` escapes; Python strs may hold
     them), and locates non-finite floats, non-str keys and unsupported types for the error.
     Documents orjson cannot handle after repair (ints beyond 64 bits, nesting deeper than
-    orjson's limit) fall back to the stdlib codec with the same strictness.
+    orjson's limit) fall back to the stdlib codec with the same strictness. Every walk here is
+    iterative, so no depth raises RecursionError: the stdlib's own recursion is caught, and a
+    document too deep to decode is refused naming the first container past compat's
+    MAX_NESTING (compat._nesting), the limit the converters hold requests to.
     The translators encode every event with `dumps_decoded`: their output holds only values
     decoded from upstream JSON plus compat's own ints, strs, bools and None, and decoded JSON
     cannot hold a non-finite float (orjson.loads refuses NaN, Infinity and numbers that
@@ -36,6 +39,8 @@ import re
 from typing import Any
 
 import orjson
+
+from compat._nesting import TOO_DEEP, clipped_path, nesting_path_in_text
 
 __all__ = ["JSONError", "dumps", "dumps_decoded", "loads", "scrub"]
 
@@ -138,10 +143,7 @@ def _holds_non_finite(root: object) -> bool:
 
 def _dumps_repaired(obj: object, *, indent: bool) -> bytes:
     """Slow path: validate and scrub a copy, then encode it (orjson, else the stdlib)."""
-    try:
-        repaired = _repaired_copy(obj, "")
-    except RecursionError:
-        raise JSONError("nesting too deep to encode") from None
+    repaired = _repaired_copy(obj)
     try:
         return orjson.dumps(repaired, option=orjson.OPT_INDENT_2 if indent else 0)
     except orjson.JSONEncodeError as exc:
@@ -157,49 +159,84 @@ def _dumps_repaired(obj: object, *, indent: bool) -> bytes:
             indent=2 if indent else None,
             separators=(",", ": ") if indent else (",", ":"),
         )
-    except (TypeError, ValueError, RecursionError) as exc:
+    except RecursionError:
+        raise JSONError("nesting too deep to encode") from None
+    except (TypeError, ValueError) as exc:
         raise JSONError(f"cannot encode: {exc}") from None
     return text.encode("utf-8")
 
 
-def _repaired_copy(value: Any, path: str) -> Any:
-    """Copy of `value` with strings scrubbed; raises JSONError on what JSON cannot hold."""
+# A place in a document, linked to its parent's, so a path is only spelled out for an error.
+_Place = tuple[Any, str | int] | None  # (parent place, key or index), None for the root
+
+
+def _repaired_copy(root: Any) -> Any:
+    """Copy of `root` with strings scrubbed; raises JSONError on what JSON cannot hold.
+
+    Iterative (any depth): a container is copied empty, and filled when its entry of
+    (source, copy, place) comes off the stack.
+    """
+    pending: list[tuple[Any, Any, _Place]] = []
+    copy = _repaired_item(root, None, pending)
+    while pending:
+        source, target, place = pending.pop()
+        if isinstance(source, dict):
+            for key, value in source.items():
+                if not isinstance(key, str):
+                    raise JSONError(f"dict key {key!r} is not a str", _spelled(place))
+                target[scrub(key)] = _repaired_item(value, (place, key), pending)
+        else:
+            for index, value in enumerate(source):
+                target[index] = _repaired_item(value, (place, index), pending)
+    return copy
+
+
+def _repaired_item(value: Any, place: _Place, pending: list[tuple[Any, Any, _Place]]) -> Any:
+    """`value` scrubbed, or an empty copy of a container queued on `pending` to be filled."""
     if isinstance(value, str):
         return scrub(value)
     if isinstance(value, dict):
-        copy: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise JSONError(f"dict key {key!r} is not a str", path)
-            copy[scrub(key)] = _repaired_copy(item, f"{path}.{key}" if path else key)
-        return copy
-    if isinstance(value, list | tuple):
-        return [_repaired_copy(item, f"{path}[{index}]") for index, item in enumerate(value)]
-    if isinstance(value, float) and not math.isfinite(value):
-        raise JSONError("NaN and Infinity are not valid JSON", path)
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    raise JSONError(f"type {type(value).__name__} is not JSON serializable", path)
-
-
-def _non_finite_path(value: object) -> list[str | int] | None:
-    """Path (keys and indexes, innermost first) of the first NaN/Infinity, or None."""
-    if type(value) is str:
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _non_finite_path(item)
-            if found is not None:
-                found.append(str(key))
-                return found
+        copy: Any = {}
     elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found = _non_finite_path(item)
-            if found is not None:
-                found.append(index)
-                return found
+        copy = [None] * len(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise JSONError("NaN and Infinity are not valid JSON", _spelled(place))
+    elif value is None or isinstance(value, bool | int | float):
+        return value
+    else:
+        raise JSONError(f"type {type(value).__name__} is not JSON serializable", _spelled(place))
+    pending.append((value, copy, place))
+    return copy
+
+
+def _segments(place: _Place) -> list[str | int]:
+    """The keys and indexes from the root to `place`, innermost first."""
+    segments: list[str | int] = []
+    while place is not None:
+        place, step = place
+        segments.append(step)
+    return segments
+
+
+def _spelled(place: _Place) -> str:
+    return _format_path(_segments(place))
+
+
+def _non_finite_path(root: object) -> list[str | int] | None:
+    """Path (keys and indexes, innermost first) of the first NaN/Infinity, or None.
+
+    Depth first in document order, iterative: the stack holds (value, place).
+    """
+    pending: list[tuple[object, _Place]] = [(root, None)]
+    while pending:
+        value, place = pending.pop()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return _segments(place)
+        elif isinstance(value, dict):
+            pending.extend((item, (place, str(key))) for key, item in reversed(value.items()))
+        elif isinstance(value, list | tuple):
+            pending.extend((value[i], (place, i)) for i in reversed(range(len(value))))
     return None
 
 
@@ -224,7 +261,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> object:
     """Decode one JSON document; lone surrogate escapes become U+FFFD.
 
     Raises JSONError (never anything else) for invalid UTF-8, malformed JSON, NaN/Infinity
-    literals or out-of-range numbers, and nesting too deep to decode. An integer beyond 64
+    literals or out-of-range numbers, and nesting too deep to decode (past orjson's 1024
+    levels: its `path` then names the first container past compat's MAX_NESTING). An integer beyond 64
     bits decodes as the nearest float (orjson's rule; Gemini holds every number of `args` /
     `response` as a double anyway), never as NaN or Infinity.
     """
@@ -235,6 +273,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> object:
     except orjson.JSONDecodeError as exc:
         orjson_reason = str(exc)
     text = _decoded_text(data)
+    if orjson_reason.startswith("depth limit exceeded"):  # orjson's limit: 1024 levels
+        raise _too_deep(text)
     if isinstance(data, str):
         if scrub(text) == text and not _SURROGATE_ESCAPE.search(text.encode("utf-8")):
             raise JSONError(f"invalid JSON: {orjson_reason}")
@@ -270,11 +310,18 @@ def _stdlib_loads(text: str) -> object:
     except json.JSONDecodeError as exc:
         raise JSONError(f"invalid JSON: {exc}") from None
     except RecursionError:
-        raise JSONError("invalid JSON: nesting too deep") from None
+        raise _too_deep(text) from None
     except ValueError as exc:  # e.g. an integer literal longer than int_max_str_digits
         if isinstance(exc, JSONError):
             raise
         raise JSONError(f"invalid JSON: {exc}") from None
+
+
+def _too_deep(text: str) -> JSONError:
+    """The error for a document nested too deep to decode, at the first container past the
+    request limit (which is below every decoder's own; no path when it is not found soon)."""
+    path = nesting_path_in_text(text)
+    return JSONError(TOO_DEEP, None if path is None else clipped_path(path))
 
 
 def _scrubbed_in_place(document: object) -> object:

@@ -32,6 +32,8 @@ import math
 from typing import Any, Literal
 from urllib.parse import unquote
 
+from compat._nesting import fits
+
 __all__ = ["clean_schema"]
 
 Schema = dict[str, Any]
@@ -183,7 +185,7 @@ def _annotations(node: Schema) -> Schema:
     for key in ("title", "description"):
         if isinstance(node.get(key), str):
             out[key] = node[key]
-    if "default" in node:
+    if "default" in node and fits(node["default"], _MAX_DEPTH):  # else the output nests too deep
         out["default"] = node["default"]
     return out
 

@@ -40,6 +40,7 @@ from compat._anthropic.fields import (
 from compat._anthropic.generation_config import generation_config
 from compat._anthropic.messages import build_contents, system_parts
 from compat._anthropic.tools import function_declarations, tool_config
+from compat._nesting import check_nesting
 from compat._options import ConversionOptions
 
 __all__ = ["to_gemini_request"]
@@ -57,6 +58,7 @@ def to_gemini_request(
     Raises RequestError (with the offending JSON path) for anything that cannot be
     converted faithfully. The input is not modified; treat the result as read-only.
     """
+    _check_nesting(anthropic_request)
     if options is None:
         options = _DEFAULT_OPTIONS
     elif options.fast_path:
@@ -76,6 +78,14 @@ def to_gemini_request(
     _add_tools(body, request, options)
     body["generationConfig"] = generation_config(request)
     return body
+
+
+def _check_nesting(request: object) -> None:
+    """RequestError past MAX_NESTING levels; `tools` are checked with their cached conversion."""
+    if isinstance(request, dict):
+        for key, value in request.items():
+            if key != "tools":
+                check_nesting(value, (key,), 2)
 
 
 def _check_envelope(request: dict[str, Any]) -> None:

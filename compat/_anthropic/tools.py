@@ -40,6 +40,7 @@ from compat._anthropic.fields import (
     str_field,
 )
 from compat._errors import RequestError
+from compat._nesting import check_nesting
 from compat._options import SchemaMode
 from compat._schema import clean_schema
 
@@ -80,6 +81,7 @@ def _cached_declarations(
 def _declarations(
     tools: list[Any], schema_mode: SchemaMode
 ) -> tuple[tuple[Declaration, ...], frozenset[str]]:
+    check_nesting(tools, ("tools",), 2)
     if len(tools) > _MAX_DECLARATIONS:
         raise RequestError("tools", f"Gemini accepts at most {_MAX_DECLARATIONS} tools")
     declarations: list[Declaration] = []

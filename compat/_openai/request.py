@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compat._nesting import check_nesting
 from compat._openai.fast_path import fast_gemini_body
 from compat._openai.fields import JSONObject, require_dict
 from compat._openai.messages import convert_messages
@@ -36,6 +37,7 @@ def openai_to_gemini_request(
     Raises `RequestError` (the client's fault, a 400) for anything that cannot be
     converted faithfully; its `path` names the offending value.
     """
+    check_nesting(openai_request)
     options = options or _DEFAULT_OPTIONS
     if options.fast_path:
         fast_body = fast_gemini_body(openai_request)

@@ -4,7 +4,8 @@ route talks upstream (key, body, flags, model, upstream) and once it answers (me
 Operations:
     authorise_client(services, headers)          proxy key check (401 in the route's envelope)
     parse_json_object(raw) -> dict               the body: 400 when not a JSON object
-                                                 (empty, malformed, lone bytes, too deep)
+                                                 (empty, malformed, lone bytes, nested
+                                                 deeper than compat's limit: names the field)
     await flags_for_request(services, headers) -> Flags
                                                  the store's flags plus an admin-authorised
                                                  `x-compatkit-flags` override
@@ -49,6 +50,8 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any]:
     try:
         body = compat.loads(raw)
     except compat.JSONError as exc:
+        if exc.path:  # valid JSON, refused at a place: nested past compat's limit
+            raise ProxyError.invalid_request(exc.message, param=exc.path) from None
         raise ProxyError.invalid_request(f"Request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ProxyError.invalid_request("Request body must be a JSON object")
