@@ -24,13 +24,18 @@ Upstream errors
         (MALFORMED_FUNCTION_CALL): answer it as an error, never convert it to model text
     anthropic_error_for(google_error) -> (http_status, body)
     openai_error_for(google_error) -> (http_status, body)
+    anthropic_error_event(google_error) -> the `error` event ending a stream already started
+Client errors (a gateway's own, in Anthropic's vocabulary; compat maps, callers render)
+    error_body(dialect, status, error_type, message, *, param=None) -> (http_status, body)
+        in the client's envelope: "anthropic" as is, "openai" with OpenAI's type and code
 Schemas and JSON
     clean_schema(json_schema, *, mode="parameters") -> dict
     dumps(obj, *, indent=False) -> bytes, loads(data) -> object, JSONError
 
 Inside, private and by role: `_anthropic/` and `_openai/` (each client dialect's request,
 response and stream), `_gemini/` (upstream framing, responses, errors), and what both dialects
-share: `_json` (the codec), `_schema` (tool schemas), `_options`, `_errors`.
+share: `_json` (the codec), `_schema` (tool schemas), `_options`, `_errors`, `_envelopes` (error
+bodies), `_nesting` (the depth limit of a request).
 """
 
 from compat._anthropic import (
@@ -41,9 +46,11 @@ from compat._anthropic import (
     to_gemini_request,
 )
 from compat._dropped import dropped_fields
+from compat._envelopes import error_body
 from compat._errors import RequestError
 from compat._gemini import (
     GoogleError,
+    anthropic_error_event,
     anthropic_error_for,
     openai_error_for,
     parse_google_error,
@@ -62,11 +69,13 @@ __all__ = [
     "OpenAIStreamTranslator",
     "RequestError",
     "StreamTranslator",
+    "anthropic_error_event",
     "anthropic_error_for",
     "clean_schema",
     "dropped_fields",
     "dumps",
     "encode_sse_event",
+    "error_body",
     "loads",
     "openai_error_for",
     "openai_to_gemini_request",

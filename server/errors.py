@@ -8,9 +8,10 @@ server.credentials.errors.CredentialError, server.state.errors.StoreError), and 
 top-level modules (server.config.ConfigError, server.flags.FlagError).
 
 Goals: one vocabulary inside the proxy (the Anthropic error types of
-docs/reference/anthropic.md#errors); upstream (Google) errors keep the mapping of the protocol core
-(`compat.anthropic_error_for`); secrets never appear in a message because messages are composed
-here, not copied from headers.
+docs/reference/anthropic.md#errors), mapped into each client's envelope by the protocol core
+(`compat.error_body`; upstream Google errors by `compat.anthropic_error_for` /
+`compat.openai_error_for`) and rendered by `server.edge.envelopes`; secrets never appear in a
+message because messages are composed here, not copied from headers.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 Operations (re-exported here)
     parse_google_error(status, body) -> GoogleError
     anthropic_error_for(error), openai_error_for(error) -> (http_status, body)
+    anthropic_error_event(error) -> the stream `error` event
     turn_failure(response) -> GoogleError | None
 
 Modules, by role
@@ -14,6 +15,7 @@ Modules, by role
 
 from compat._gemini.errors import (
     GoogleError,
+    anthropic_error_event,
     anthropic_error_for,
     openai_error_for,
     parse_google_error,
@@ -22,6 +24,7 @@ from compat._gemini.response import turn_failure
 
 __all__ = [
     "GoogleError",
+    "anthropic_error_event",
     "anthropic_error_for",
     "openai_error_for",
     "parse_google_error",

@@ -10,7 +10,7 @@ Operations
                                                         (docs/reference/anthropic.md#errors)
     openai_error_for(error) -> (http_status, body)      OpenAI error envelope
                                                         (docs/reference/openai.md#errors)
-    anthropic_error_body(type, message) -> dict
+    anthropic_error_body(type, message) -> dict          (compat._envelopes, re-exported)
     anthropic_error_event(error) -> dict                the stream `error` event (docs/mapping.md)
 
 Goals
@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compat._envelopes import anthropic_error_body, openai_error_body
 from compat._json import JSONError, loads, scrub
 
 __all__ = [
@@ -287,11 +288,6 @@ def _clip(text: str) -> str:
 # -- client answers --------------------------------------------------------------------------
 
 
-def anthropic_error_body(error_type: str, message: str) -> dict[str, Any]:
-    """The Anthropic error envelope `{"type": "error", "error": {"type", "message"}}`."""
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
 def anthropic_error_for(error: GoogleError) -> tuple[int, dict[str, Any]]:
     """HTTP status and Anthropic error body for an upstream error (before any byte was sent)."""
     status, error_type = _anthropic_status_and_type(error)
@@ -351,6 +347,4 @@ def openai_error_for(error: GoogleError) -> tuple[int, dict[str, Any]]:
         status, error_type, error_code = 400, "invalid_request_error", error.status.lower()
     else:
         status, error_type, error_code = (500 if code == 500 else 502), "server_error", None
-    return status, {
-        "error": {"message": error.message, "type": error_type, "param": None, "code": error_code}
-    }
+    return status, openai_error_body(error.message, error_type, code=error_code)

@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from compat._envelopes import openai_error_body as envelope
 from compat._errors import RequestError
 
 
 def openai_error_body(error: RequestError) -> dict[str, Any]:
     """The OpenAI 400 body for a `RequestError`; `param` is the offending path, if any."""
-    return {
-        "error": {
-            "message": str(error),
-            "type": "invalid_request_error",
-            "param": error.path or None,
-            "code": None,
-        }
-    }
+    return envelope(str(error), "invalid_request_error", param=error.path or None)

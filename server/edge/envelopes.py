@@ -8,9 +8,9 @@ Operations:
     install_error_handlers(app)  every failure, including Quart's own 404/405/413 and bugs,
                                  answers as JSON in the route's envelope, never an HTML page
 
-Goals: a `ProxyError` (server.errors) is rendered here, at the edge; upstream (Google) errors
-keep the mapping of the protocol core (`compat.anthropic_error_for` /
-`compat.openai_error_for`).
+Goals: a `ProxyError` (server.errors) is rendered here, at the edge, and mapped by the protocol
+core, once: the proxy's own errors by `compat.error_body`, upstream (Google) errors by
+`compat.anthropic_error_for` / `compat.openai_error_for` / `compat.anthropic_error_event`.
 """
 
 from __future__ import annotations
@@ -27,19 +27,6 @@ from server.errors import ProxyError
 Envelope = Literal["anthropic", "openai"]
 
 log = logging.getLogger("compatkit.server")
-
-# Anthropic error type -> (OpenAI error type, OpenAI error code).
-_OPENAI_TYPES: dict[str, tuple[str, str | None]] = {
-    "invalid_request_error": ("invalid_request_error", None),
-    "authentication_error": ("invalid_request_error", "invalid_api_key"),
-    "permission_error": ("invalid_request_error", "permission_denied"),
-    "not_found_error": ("invalid_request_error", None),  # `model_not_found` only for a model
-    "request_too_large": ("invalid_request_error", "request_too_large"),
-    "rate_limit_error": ("rate_limit_error", "rate_limit_exceeded"),
-    "api_error": ("server_error", None),
-    "overloaded_error": ("server_error", "model_overloaded"),
-    "timeout_error": ("server_error", "timeout"),
-}
 
 # Quart/werkzeug HTTP errors raised before our handlers run -> Anthropic error type.
 _HTTP_ERROR_TYPES: dict[int, str] = {
@@ -63,45 +50,24 @@ def envelope_for_path(path: str) -> Envelope:
 def error_body(
     error: ProxyError, envelope: Envelope, request_id: str
 ) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON body of `error` in the given envelope."""
-    if error.google is not None:
-        if envelope == "openai":
-            return compat.openai_error_for(error.google)
+    """The HTTP status and JSON body of `error` in the given envelope (compat's mapping)."""
+    if error.google is None:
+        status, body = compat.error_body(
+            envelope, error.status, error.error_type, error.message, param=error.param
+        )
+    elif envelope == "openai":
+        status, body = compat.openai_error_for(error.google)
+    else:
         status, body = compat.anthropic_error_for(error.google)
-        return status, {**body, "request_id": request_id}
-    if envelope == "openai":
-        openai_type, code = _OPENAI_TYPES.get(error.error_type, ("server_error", None))
-        if error.error_type == "not_found_error" and error.param == "model":
-            code = "model_not_found"  # an unknown URL has code null, as OpenAI answers it
-        # OpenAI has no 529: its clients retry any 5xx, and 503 is what compat answers too.
-        status = 503 if error.status == 529 else error.status
-        openai_error = {
-            "message": error.message,
-            "type": openai_type,
-            "param": error.param,
-            "code": code,
-        }
-        return status, {"error": openai_error}
-    anthropic_error = {"type": error.error_type, "message": error.message}
-    return error.status, {"type": "error", "error": anthropic_error, "request_id": request_id}
+    return status, ({**body, "request_id": request_id} if envelope == "anthropic" else body)
 
 
 def stream_error_event(error: ProxyError) -> dict[str, Any]:
-    """The Anthropic `error` event that ends a stream whose headers are already sent.
-
-    docs/mapping.md: `overloaded_error` for capacity/503, `rate_limit_error` for 429,
-    `api_error` otherwise.
-    """
-    error_type = error.error_type
+    """The Anthropic `error` event that ends a stream whose headers are already sent
+    (docs/mapping.md#upstream-stream-without-a-finish: compat's mapping for upstream errors)."""
     if error.google is not None:
-        google = error.google
-        if google.is_capacity or google.http_status == 503:
-            error_type = "overloaded_error"
-        elif google.http_status == 429:
-            error_type = "rate_limit_error"
-        else:
-            error_type = "api_error"
-    return {"type": "error", "error": {"type": error_type, "message": error.message}}
+        return compat.anthropic_error_event(error.google)
+    return compat.error_body("anthropic", error.status, error.error_type, error.message)[1]
 
 
 def current_request_id() -> str:

@@ -30,6 +30,9 @@ FRONT_DOOR = {
     "GoogleError",
     "anthropic_error_for",
     "openai_error_for",
+    "anthropic_error_event",  # the stream's `error` event for an upstream error
+    # client errors: compat maps them into each envelope, the proxy renders
+    "error_body",
     "turn_failure",  # a reply whose turn failed (MALFORMED_FUNCTION_CALL): an error, not text
     # schemas and JSON
     "clean_schema",
