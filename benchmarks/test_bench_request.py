@@ -122,3 +122,40 @@ def test_small_text_fast_path_ratio_side_by_side(benchmark: Any, capsys: Any) ->
                 f"fast {statistics.median(fast):.2f} us, ratio {ratio:.2f}x"
             )
     benchmark(to_gemini_request, SMALL_TEXT, options=FAST)
+
+
+def _agent_microseconds(calls: int) -> float:
+    request = loads(AGENT_BYTES)
+    start = time.perf_counter_ns()
+    for _ in range(calls):
+        to_gemini_request(request)  # type: ignore[arg-type]
+    return (time.perf_counter_ns() - start) / calls / 1000
+
+
+@pytest.mark.benchmark(group="nesting-check")
+def test_agent_request_with_and_without_the_depth_check_side_by_side(
+    benchmark: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost of compat._nesting's check (issue 17.2) on the agent request, cache warm:
+    conversion with the check against the same conversion with the check a no-op, alternated."""
+    import compat._anthropic.request as request_module
+
+    if not benchmark.disabled:
+        checked, unchecked = [], []
+        for _ in range(100):
+            checked.append(_agent_microseconds(20))
+            with monkeypatch.context() as patched:
+                patched.setattr(request_module, "_check_nesting", lambda request: None)
+                unchecked.append(_agent_microseconds(20))
+        ratio = statistics.median(checked) / statistics.median(unchecked)
+        benchmark.extra_info.update(
+            checked_median_us=statistics.median(checked),
+            unchecked_median_us=statistics.median(unchecked),
+            ratio=ratio,
+        )
+        with capsys.disabled():
+            print(
+                f"\nagent request, depth check on/off: {statistics.median(checked):.1f} us / "
+                f"{statistics.median(unchecked):.1f} us, ratio {ratio:.3f}x"
+            )
+    benchmark(to_gemini_request, loads(AGENT_BYTES))

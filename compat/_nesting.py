@@ -52,6 +52,7 @@ __all__ = [
 MAX_NESTING = 128
 
 TOO_DEEP = f"nested deeper than {MAX_NESTING} levels, the depth limit of a request"
+_CONTAINERS = (dict, list)  # a tuple: `dict | list` would build a union on every test
 _SHOWN_SEGMENTS = 8  # a path of 129 segments is clipped in the message: the field is in front
 _TOKEN_BUDGET = 20_000  # tens of milliseconds of Python at most
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
@@ -73,11 +74,13 @@ def fits(value: object, levels: int) -> bool:
     """
     level = [value] if isinstance(value, dict | list) else []
     for _ in range(levels):
+        if not level:
+            return True
         level = [
             inner
             for node in level
             for inner in (node.values() if isinstance(node, dict) else node)
-            if isinstance(inner, dict | list)
+            if isinstance(inner, _CONTAINERS)
         ]
     return not level
 

@@ -83,9 +83,7 @@ def to_gemini_request(
 def _check_nesting(request: object) -> None:
     """RequestError past MAX_NESTING levels; `tools` are checked with their cached conversion."""
     if isinstance(request, dict):
-        for key, value in request.items():
-            if key != "tools":
-                check_nesting(value, (key,), 2)
+        check_nesting({key: value for key, value in request.items() if key != "tools"})
 
 
 def _check_envelope(request: dict[str, Any]) -> None:
