@@ -138,7 +138,7 @@ def test_loads_repairs_raw_surrogates_in_a_str_document() -> None:
         (b"1e999", "invalid JSON"),
         (b"", "invalid JSON"),
         (b"[" * 100_000, "nested deeper than 128 levels"),  # past the limit before its end
-        (b'["\\ud800",' + b"[" * 5000 + b"]" * 5001, "nesting"),
+        (b'["\\ud800",' + b"[" * 5000 + b"]" * 5001, "nested deeper than 128 levels"),
     ],
 )
 def test_loads_raises_json_error_for_bad_documents(data: bytes, reason: str) -> None:
