@@ -18,6 +18,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.checks.text import no_lone_surrogates
+from conformance.checks.violation import Violation
+
 STOP_REASONS = {
     "end_turn",
     "max_tokens",
@@ -50,7 +53,7 @@ INITIAL_BLOCK = {
 }
 
 
-class StreamViolation(AssertionError):
+class StreamViolation(Violation):
     """The stream breaks a rule of the checklist."""
 
 
@@ -64,21 +67,6 @@ class CheckedStream:
 def _require(condition: bool, rule: str, detail: object = "") -> None:
     if not condition:
         raise StreamViolation(f"{rule}: {detail!r}" if detail != "" else rule)
-
-
-def _no_lone_surrogates(value: Any) -> None:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise StreamViolation(f"lone surrogate in {value!r} (F)") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _no_lone_surrogates(key)
-            _no_lone_surrogates(item)
-    elif isinstance(value, list):
-        for item in value:
-            _no_lone_surrogates(item)
 
 
 def parse_frames(data: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -101,7 +89,7 @@ def parse_frames(data: bytes) -> list[tuple[str, dict[str, Any]]]:
         payload = json.loads(lines[1][len("data: ") :])
         _require(isinstance(payload, dict), "data is a JSON object", payload)
         _require(payload.get("type") == name, "data.type equals the event name (SDK rule 1)", frame)
-        _no_lone_surrogates(payload)
+        no_lone_surrogates(payload)
         frames.append((name, payload))
     return frames
 

@@ -626,7 +626,7 @@ class Emulator:
         if body is None and request.body and handled.surface != "oauth":
             body = request.body.decode("utf-8", "replace")
         reply: bytes | tuple[bytes, ...] | None = None
-        if handled.status == 200 and handled.model is not None:
+        if handled.model is not None:  # a generate or count call: its reply or its error
             reply = handled.body.events if isinstance(handled.body, PlannedStream) else handled.body
         fault = handled.fault
         self.recorder.record(

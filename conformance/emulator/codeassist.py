@@ -10,6 +10,7 @@ Operations:
   (free tier: project must be omitted), returns a long-running operation `{name, done}`: done at
   once when `polls` is 0, else `done: false`; called again (older gemini-cli releases poll this
   way) it answers the credential's operation, finished once it was polled enough.
+- `free_tier_project(identity)`: the project a free-tier onboarding gives a credential.
 - `SetupFlow.get_operation(name)`: `GET /v1internal/{name}` — done on the `polls`-th poll, with
   `response.cloudaicompanionProject {id, name}`.
 - `SIMPLE_METHODS`: the bookkeeping methods gemini-cli also calls, with their minimal valid answers.
@@ -53,6 +54,11 @@ SIMPLE_METHODS: Mapping[str, dict[str, Any]] = {
     "setCodeAssistGlobalUserSetting": {},
     "getCodeAssistGlobalUserSetting": {},
 }
+
+
+def free_tier_project(identity: str) -> str:
+    """The project a free-tier onboarding hands the credential `identity` (its recorded id)."""
+    return "emulated-" + hashlib.sha256(identity.encode()).hexdigest()[:12]
 
 
 def wrap(response: Mapping[str, Any], trace: str) -> dict[str, Any]:
@@ -113,7 +119,7 @@ class SetupFlow:
         if tier_id == "free-tier":
             if project:
                 return google_errors.failed_precondition("Precondition Failed")
-            project = "emulated-" + hashlib.sha256(identity.encode()).hexdigest()[:12]
+            project = free_tier_project(identity)
         elif not isinstance(project, str) or not project:
             return google_errors.invalid_argument(
                 "cloudaicompanionProject is required for this tier"

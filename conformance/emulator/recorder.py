@@ -3,8 +3,8 @@
 Operations:
 - `Recorder.record(...)`: keep one request (method, path, query, headers without secrets, body,
   surface, credential id (a hash, see app.credential_id), model, scenario, verdict, HTTP status,
-  and for a served generate or count call the reply and the wire fault it got); also append it as
-  one JSON line to a file if asked.
+  and for a generate or count call the reply (or error) and the wire fault it got); also append it
+  as one JSON line to a file if asked.
 - `Recorder.snapshot(since=0)`: the records with sequence number > `since`, oldest first.
 - `Recorder.reset()`: forget everything (the JSONL file is truncated too).
 

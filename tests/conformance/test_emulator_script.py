@@ -88,7 +88,17 @@ def test_records_carry_the_reply_stream_chunks_and_wire_fault(
     assert second["fault"] == {"kind": "stall", "after_chunks": 1}
 
 
-def test_refused_requests_carry_no_reply(gemini: httpx.Client, emulator: RunningEmulator) -> None:
-    gemini.post(f"{MODEL_PATH}:generateContent", json={"contents": []})
+def test_refused_requests_carry_the_error_they_got(
+    gemini: httpx.Client, emulator: RunningEmulator
+) -> None:
+    answer = gemini.post(f"{MODEL_PATH}:generateContent", json={"contents": []})
     (record,) = emulator.requests()
-    assert record["verdict"] == "rejected" and record["reply"] is None
+    assert record["verdict"] == "rejected" and record["reply"] == {"body": answer.json()}
+
+
+def test_control_and_setup_requests_carry_no_reply(
+    gemini: httpx.Client, emulator: RunningEmulator
+) -> None:
+    gemini.get("/v1beta/models")
+    (record,) = emulator.requests()
+    assert record["reply"] is None

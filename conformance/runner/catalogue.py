@@ -1,0 +1,216 @@
+"""The case catalogue: cases as data (TOML files in cases/), read and validated into `Case`s.
+
+Operations:
+    load_catalogue(paths=None) -> [Case]      every case of the packaged files (or of `paths`),
+                                              in file order; CatalogueError names a bad one
+    select(cases, ids=None, level=None, flavor=None) -> [Case]
+
+A case file (one per category, e.g. cases/stream.toml):
+
+    category = "stream"                       # the report groups by it
+    [defaults]                                # any case key; each case may override it
+    route = "messages"
+    [[case]]
+    id = "stream.text"                        # unique, dotted
+    level = "MUST"                            # MUST | SHOULD | INFO
+    section = "A.5, G"                        # where the rule is (protocols.md sections)
+    description = "A text reply streams in the Anthropic grammar."
+    stream = true
+    scenario = { text_tokens = 12 }           # the emulator's script for this case
+    request = { messages = [...] }            # the JSON body, over the route's defaults
+    expect = { status = 200, grammar = true } # checks at the case's level (oracle.CHECKS)
+    should = { usage = true }                 # extra checks at SHOULD level (MUST cases only)
+
+Other keys: `raw_body` (the exact body text, e.g. with `\\ud800` escapes), `body` (a generator
+from bodies.py, e.g. "deep_nesting"), `headers` (added or replaced; "$key" is the proxy key,
+"$none" removes a header), `method` and `path` (route "raw"), `model`, `flavors`
+(["gemini-api", "code-assist"] by default), `followup` ("tool_results" or "continue": send a
+second turn built from the first reply), `settle_s` (a pause after the case, for a proxy's
+cooldowns to pass), `needs_key` (the case needs --proxy-key).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from conformance.runner.bodies import GENERATORS
+
+LEVELS = ("MUST", "SHOULD", "INFO")
+FLAVORS = ("gemini-api", "code-assist")
+ROUTES = ("messages", "chat", "count_tokens", "models", "model", "raw", "session")
+FOLLOWUPS = ("tool_results", "continue")
+DEFAULT_MODEL = "claude-sonnet-4-5"
+_ID = re.compile(r"[a-z0-9_]+(\.[a-z0-9_\-]+)+")
+_CASE_KEYS = {
+    "id",
+    "level",
+    "section",
+    "description",
+    "route",
+    "stream",
+    "model",
+    "flavors",
+    "scenario",
+    "request",
+    "raw_body",
+    "body",
+    "headers",
+    "method",
+    "path",
+    "followup",
+    "settle_s",
+    "needs_key",
+    "expect",
+    "should",
+}
+
+
+class CatalogueError(ValueError):
+    """A case file is invalid; the message names the file, the case and the key."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance case: what to send, how to script the upstream, what to check."""
+
+    id: str
+    level: str
+    section: str
+    description: str
+    category: str
+    route: str = "messages"
+    stream: bool = False
+    model: str = DEFAULT_MODEL
+    flavors: tuple[str, ...] = FLAVORS
+    scenario: Mapping[str, Any] = field(default_factory=dict)
+    request: Mapping[str, Any] | None = None
+    raw_body: str | None = None
+    body: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    method: str = "POST"
+    path: str | None = None
+    followup: str | None = None
+    settle_s: float = 0.0
+    needs_key: bool = False
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    should: Mapping[str, Any] = field(default_factory=dict)
+
+    def checks(self) -> list[tuple[str, Any, str]]:
+        """(check name, argument, level) for every check of the case, in order."""
+        own = [(name, arg, self.level) for name, arg in self.expect.items()]
+        return own + [(name, arg, "SHOULD") for name, arg in self.should.items()]
+
+
+def case_files() -> list[Path]:
+    """The packaged case files, sorted by name."""
+    folder = resources.files("conformance.runner") / "cases"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_catalogue(paths: Iterable[Path] | None = None) -> list[Case]:
+    """Every case of `paths` (default: the packaged files), validated; ids unique."""
+    from conformance.runner.oracle import CHECKS  # the check names a case may use
+
+    cases: list[Case] = []
+    for path in case_files() if paths is None else paths:
+        cases += _read_file(path, set(CHECKS))
+    seen: set[str] = set()
+    for case in cases:
+        if case.id in seen:
+            raise CatalogueError(f"case id {case.id!r} is used twice")
+        seen.add(case.id)
+    return cases
+
+
+def select(
+    cases: Sequence[Case],
+    *,
+    ids: Sequence[str] | None = None,
+    level: str | None = None,
+    flavor: str | None = None,
+) -> list[Case]:
+    """The cases named by `ids` (an id or a prefix ending in `.` or `*`), at `level`, and
+    applicable to `flavor`."""
+    chosen = list(cases)
+    if ids:
+        chosen = [c for c in chosen if any(_matches(c.id, wanted) for wanted in ids)]
+    if level:
+        chosen = [c for c in chosen if c.level == level]
+    if flavor:
+        chosen = [c for c in chosen if flavor in c.flavors]
+    return chosen
+
+
+def _matches(case_id: str, wanted: str) -> bool:
+    if wanted.endswith(("*", ".")):
+        return case_id.startswith(wanted.rstrip("*"))
+    return case_id == wanted
+
+
+def _read_file(path: Path, check_names: set[str]) -> list[Case]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogueError(f"{path.name}: {exc}") from None
+    unknown = set(data) - {"category", "defaults", "case"}
+    if unknown:
+        raise CatalogueError(f"{path.name}: unknown top-level key {sorted(unknown)[0]!r}")
+    category = str(data.get("category") or path.stem)
+    defaults = data.get("defaults", {})
+    return [
+        _case(path.name, category, {**defaults, **raw}, check_names) for raw in data.get("case", [])
+    ]
+
+
+def _case(file: str, category: str, raw: Mapping[str, Any], check_names: set[str]) -> Case:
+    where = f"{file}: case {raw.get('id', '?')!r}"
+    unknown = set(raw) - _CASE_KEYS
+    if unknown:
+        raise CatalogueError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    for key in ("id", "level", "section", "description"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise CatalogueError(f"{where}: {key} is required (a non-empty string)")
+    if _ID.fullmatch(raw["id"]) is None:
+        raise CatalogueError(f"{where}: id must be dotted lower-case words")
+    _one_of(where, "level", raw["level"], LEVELS)
+    _one_of(where, "route", raw.get("route", "messages"), ROUTES)
+    for flavor in raw.get("flavors", FLAVORS):
+        _one_of(where, "flavors", flavor, FLAVORS)
+    if raw.get("followup") is not None:
+        _one_of(where, "followup", raw["followup"], FOLLOWUPS)
+    bodies = [key for key in ("request", "raw_body", "body") if key in raw]
+    if len(bodies) > 1:
+        raise CatalogueError(f"{where}: give one of request, raw_body, body")
+    if "body" in raw and raw["body"] not in GENERATORS:
+        raise CatalogueError(f"{where}: body {raw['body']!r} is not one of {', '.join(GENERATORS)}")
+    if raw.get("route") == "raw" and "path" not in raw:
+        raise CatalogueError(f"{where}: route raw needs a path")
+    for table in ("expect", "should"):
+        for name in raw.get(table, {}):
+            if name not in check_names:
+                raise CatalogueError(f"{where}: {table}.{name} is not a known check")
+    if raw.get("should") and raw["level"] != "MUST":
+        raise CatalogueError(f"{where}: should is for MUST cases; put the checks in expect")
+    if not raw.get("expect") and not raw.get("should"):
+        raise CatalogueError(f"{where}: a case checks something (expect)")
+    return Case(
+        category=category,
+        **{key: _frozen(key, value) for key, value in raw.items()},
+    )
+
+
+def _frozen(key: str, value: Any) -> Any:
+    if key == "flavors":
+        return tuple(value)
+    return value
+
+
+def _one_of(where: str, key: str, value: Any, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise CatalogueError(f"{where}: {key} {value!r} is not one of {', '.join(allowed)}")
