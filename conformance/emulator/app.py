@@ -560,11 +560,11 @@ class Emulator:
         )
         if code_assist:
             trace = codeassist.trace_id(replies.request_seed(inner, call.scenario))
-            events = tuple(json_text.dumps(codeassist.wrap(c, trace)) for c in reply.chunks)
-            whole = json_text.dumps(codeassist.wrap(reply.whole, trace))
+            events = tuple(_reply_json(codeassist.wrap(c, trace)) for c in reply.chunks)
+            whole = _reply_json(codeassist.wrap(reply.whole, trace))
         else:
-            events = tuple(json_text.dumps(c) for c in reply.chunks)
-            whole = json_text.dumps(reply.whole)
+            events = tuple(_reply_json(c) for c in reply.chunks)
+            whole = _reply_json(reply.whole)
         result = (len(events), events, whole)
         self._remember(self._replies, key, result)
         return result
@@ -747,6 +747,12 @@ def _refused_key(kind: str, key: str) -> Rejection:
     if kind == "suspended":
         return google_errors.consumer_suspended(key)
     return google_errors.permission_denied()
+
+
+def _reply_json(value: Any) -> bytes:
+    """A reply's JSON: a lone surrogate in it was scripted (requests are repaired when read), so
+    it goes out as the escape a real upstream would send."""
+    return json_text.dumps(value, escape_surrogates=True)
 
 
 def _model_info(name: str) -> dict[str, Any]:

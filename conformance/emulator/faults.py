@@ -72,6 +72,14 @@ def fault_rejection(fault: Fault, *, model: str, surface: str) -> Rejection:
             http_status=429 if fault.kind == "capacity_429" else 503,
             retry_delay_seconds=delay,
         )
+    if fault.kind == "invalid_argument":
+        return google_errors.invalid_argument(
+            fault.message or "Request contains an invalid argument."
+        )
+    if fault.kind == "unauthenticated":
+        return google_errors.unauthenticated()
+    if fault.kind == "not_found":
+        return google_errors.not_found(fault.message or "Requested entity was not found.")
     if fault.kind == "internal":
         return google_errors.internal(fault.message) if fault.message else google_errors.internal()
     if fault.kind == "unavailable":

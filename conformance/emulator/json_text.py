@@ -18,10 +18,14 @@ import orjson
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
-    """Compact UTF-8 JSON; keys sorted when asked (for digests)."""
+def dumps(value: Any, *, sort_keys: bool = False, escape_surrogates: bool = False) -> bytes:
+    """Compact UTF-8 JSON; keys sorted when asked (for digests). A lone surrogate becomes U+FFFD,
+    or with `escape_surrogates` a `\\udXXX` escape (still valid UTF-8: what a JavaScript or Java
+    encoder writes, and what a scripted reply uses to send one to the proxy)."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
     except TypeError:  # orjson.JSONEncodeError: a big integer or a lone surrogate
         text = json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False)
+        if escape_surrogates:
+            return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
         return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")

@@ -21,6 +21,7 @@ and counted.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
@@ -147,5 +148,12 @@ def _decoded_reply(reply: bytes | tuple[bytes, ...] | None) -> dict[str, Any] | 
     if reply is None:
         return None
     if isinstance(reply, bytes):
-        return {"body": orjson.loads(reply)}
-    return {"chunks": [orjson.loads(event) for event in reply]}
+        return {"body": _loads(reply)}
+    return {"chunks": [_loads(event) for event in reply]}
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # a scripted lone-surrogate escape: orjson refuses it
+        return json.loads(data)

@@ -222,6 +222,7 @@ def plan_reply(
         cached_tokens=cached_tokens,
         hidden_thought_tokens=0 if thoughts else thought_count,
         stamp=stamp,
+        omit_finish_reason=scenario.omit_finish_reason,
     )
     return Reply(chunks=tuple(chunks), whole=merge_chunks(chunks))
 
@@ -237,7 +238,10 @@ def _answer(
         text = " ".join(_quote_response(r) for r in responses)
     else:
         calls = _function_calls(request, scenario, declared, rng)
-        text = _words(rng, scenario.text_tokens)
+        text = _words(rng, scenario.text_tokens) if scenario.text is None else scenario.text
+        if scenario.lone_surrogate_at is not None:
+            cut = min(scenario.lone_surrogate_at, len(text))
+            text = text[:cut] + "\ud800" + text[cut:]
     structured = _structured_text(request, scenario, rng)
     if structured is not None:
         text = structured
@@ -395,8 +399,9 @@ def _stamp_chunks(
     cached_tokens: int,
     hidden_thought_tokens: int,
     stamp: Mapping[str, Any],
+    omit_finish_reason: bool = False,
 ) -> list[dict[str, Any]]:
-    """Chunks with running usage; the finish reason rides on the last chunk."""
+    """Chunks with running usage; the finish reason rides on the last chunk (unless omitted)."""
     chunks: list[dict[str, Any]] = []
     candidates_tokens = 0
     thought_tokens = hidden_thought_tokens
@@ -426,7 +431,8 @@ def _stamp_chunks(
             )
         )
     last = chunks[-1]["candidates"][0]
-    last["finishReason"] = finish_reason
+    if not omit_finish_reason:
+        last["finishReason"] = finish_reason
     if finish_reason == "SAFETY":
         last["safetyRatings"] = [
             {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": True}

@@ -22,7 +22,8 @@ TOML shape (see default_scenarios.toml for a commented example):
             refused_api_keys = {KEY = "expired" | "suspended" | "forbidden"}
     [oauth] refresh_tokens = [...], clients = [{client_id, client_secret}], access_token_ttl_s
     [codeassist] onboarding_polls = 1                     # getOperation polls until onboarding is done
-    [scenarios.NAME] text_tokens, chunk_tokens, finish_reason, block_reason, thoughts_tokens,
+    [scenarios.NAME] text_tokens | text, lone_surrogate_at, chunk_tokens, finish_reason,
+        omit_finish_reason, block_reason, thoughts_tokens,
         tool_call | tool_calls, call_declared_tools, framing, gzip, seed,
         [scenarios.NAME.latency] headers_ms, first_chunk_ms, chunk_gap_ms,
         [[scenarios.NAME.faults]] kind, probability | requests | every, credentials, ...,
@@ -83,7 +84,10 @@ FAULT_KINDS = frozenset(
         "quota_exhausted",  # 429 RESOURCE_EXHAUSTED, QUOTA_EXHAUSTED (terminal)
         "internal",  # 500 INTERNAL
         "unavailable",  # 503 UNAVAILABLE
-        "permission_denied",  # 403 PERMISSION_DENIED without a reason (e.g. a file not shared)
+        "invalid_argument",  # 400 INVALID_ARGUMENT with `message`
+        "unauthenticated",  # 401 UNAUTHENTICATED
+        "permission_denied",  # 403 PERMISSION_DENIED with `message`
+        "not_found",  # 404 NOT_FOUND with `message`
         "drop",  # stream: connection dropped after `after_chunks` chunks
         "stall",  # stream: `stall_ms` of silence after `after_chunks` chunks, then the rest
         "malformed_chunk",  # stream: one truncated JSON event after `after_chunks` chunks
@@ -97,7 +101,10 @@ STATUS_FAULTS = frozenset(
         "quota_exhausted",
         "internal",
         "unavailable",
+        "invalid_argument",
+        "unauthenticated",
         "permission_denied",
+        "not_found",
     }
 )
 REFUSED_KEY_KINDS = frozenset({"expired", "suspended", "forbidden"})
@@ -232,8 +239,11 @@ class Scenario:
     name: str
     seed: int = 0
     text_tokens: int = 12
+    text: str | None = None  # the reply's exact text, instead of `text_tokens` random words
+    lone_surrogate_at: int | None = None  # put a lone surrogate in the reply text at this index
     chunk_tokens: Distribution = Distribution(value=4.0)
     finish_reason: str = "STOP"
+    omit_finish_reason: bool = False  # the stream ends cleanly with no finishReason at all
     block_reason: str | None = None
     thoughts_tokens: int = 0
     tool_calls: tuple[ScriptedCall, ...] = ()
@@ -373,6 +383,9 @@ def parse_config(data: Mapping[str, Any]) -> EmulatorConfig:
 _SCENARIO_KEYS = {
     "seed",
     "text_tokens",
+    "text",
+    "lone_surrogate_at",
+    "omit_finish_reason",
     "chunk_tokens",
     "finish_reason",
     "block_reason",
@@ -419,6 +432,13 @@ def parse_scenario(name: str, spec: Mapping[str, Any]) -> Scenario:
         name=name,
         seed=int(spec.get("seed", 0)),
         text_tokens=_non_negative_int(spec.get("text_tokens", 12), where + "text_tokens"),
+        text=_optional_text(spec.get("text"), where + "text"),
+        lone_surrogate_at=(
+            None
+            if spec.get("lone_surrogate_at") is None
+            else _non_negative_int(spec["lone_surrogate_at"], where + "lone_surrogate_at")
+        ),
+        omit_finish_reason=bool(spec.get("omit_finish_reason", False)),
         chunk_tokens=chunk_tokens,
         finish_reason=finish_reason,
         block_reason=block_reason,
@@ -551,6 +571,12 @@ def _bucket(spec: Any, where: str) -> BucketSpec | None:
 def _non_negative_int(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(f"{where}: expected a non-negative integer")
+    return value
+
+
+def _optional_text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string")
     return value
 
 

@@ -70,7 +70,10 @@ class Runner:
         started = time.monotonic()
         if case.needs_key and not self.target.key:
             return CaseResult(
-                case, self.target.flavor, Outcome.SKIPPED, note="needs --proxy-key (the proxy's key)"
+                case,
+                self.target.flavor,
+                Outcome.SKIPPED,
+                note="needs --proxy-key (the proxy's key)",
             )
         exchanges: list[Exchange] = []
         if case.route != "session":

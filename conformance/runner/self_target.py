@@ -56,7 +56,10 @@ _START_TIMEOUT_S = 60.0
 
 def _flavor_environment(flavor: str, setup: UpstreamSetup) -> dict[str, str]:
     if flavor == "gemini-api":
-        return {"COMPATKIT_API_KEYS": ",".join(API_KEYS), "COMPATKIT_GEMINI_BASE_URL": setup.emulator_url}
+        return {
+            "COMPATKIT_API_KEYS": ",".join(API_KEYS),
+            "COMPATKIT_GEMINI_BASE_URL": setup.emulator_url,
+        }
     return {
         "COMPATKIT_OAUTH_FILES": ",".join(str(p) for p in setup.oauth_files),
         "COMPATKIT_CODE_ASSIST_BASE_URL": setup.emulator_url,
@@ -75,9 +78,7 @@ def started_proxy(flavor: str, setup: UpstreamSetup, folder: Path) -> Iterator[T
     log_path = folder / f"proxy-{flavor}.log"
     command = [sys.executable, "-m", "compat_cli", "serve", "--port", "0", "--log-level", "info"]
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=log, env=environment, cwd=folder
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=log, env=environment, cwd=folder)
         try:
             url = _wait_until_listening(process, log_path)
             yield Target(url, PROXY_KEY, flavor)

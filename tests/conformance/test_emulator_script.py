@@ -102,3 +102,41 @@ def test_control_and_setup_requests_carry_no_reply(
     gemini.get("/v1beta/models")
     (record,) = emulator.requests()
     assert record["reply"] is None
+
+
+def test_a_scripted_text_is_the_reply_and_a_lone_surrogate_goes_out_as_an_escape(
+    gemini: httpx.Client, emulator: RunningEmulator
+) -> None:
+    arm(gemini, {"scenario": {"text": "héllo wörld 😀", "lone_surrogate_at": 5}})
+    raw = generate(gemini, stream=True).content
+    assert b"\\ud800" in raw and "héllo".encode() in raw
+    (record,) = emulator.requests()
+    text = "".join(
+        part["text"]
+        for chunk in record["reply"]["chunks"]
+        for part in chunk["candidates"][0]["content"]["parts"]
+    )
+    assert text == "héllo\ud800 wörld 😀"  # over HTTP the record shows it as U+FFFD
+
+
+def test_a_stream_can_end_without_a_finish_reason(gemini: httpx.Client) -> None:
+    arm(gemini, {"scenario": {"omit_finish_reason": True}})
+    chunks = [
+        json.loads(line[6:])
+        for line in generate(gemini, stream=True).text.splitlines()
+        if line.startswith("data: ")
+    ]
+    assert chunks and all("finishReason" not in c["candidates"][0] for c in chunks)
+
+
+def test_client_error_faults_answer_with_google_statuses(gemini: httpx.Client) -> None:
+    for kind, status in [
+        ("invalid_argument", 400),
+        ("unauthenticated", 401),
+        ("permission_denied", 403),
+        ("not_found", 404),
+    ]:
+        arm(gemini, {"scenario": {"faults": [{"kind": kind, "every": 1, "message": "scripted"}]}})
+        response = generate(gemini)
+        assert response.status_code == status
+        assert response.json()["error"]["code"] == status
