@@ -19,8 +19,9 @@ The rules, written from protocols.md §A.3, §B.2, §D.1 (never from compat):
   answers, holding the result's text; every image or document (base64) as `inlineData` with the
   same media type and bytes;
 - the upstream holds nothing else: each text part is found in what the client sent (its texts,
-  documents' text, titles and context, thinking, tool results), each call, response and media part
-  matches one of the client's.
+  documents' text, titles and context, thinking, tool results) or holds one of those (a proxy may
+  label a document's title, never add text of its own: a stock system prompt, a fake "Continue"),
+  each call, response and media part matches one of the client's.
 """
 
 from __future__ import annotations
@@ -203,8 +204,10 @@ def content_problems(client: Content, upstream: Content) -> list[str]:
     corpus = _norm(
         " \n ".join([t for _, t in client.texts] + [t for _, t in client.results] + client.corpus)
     )
+    pieces = [_norm(t) for t in [t for _, t in client.texts] + client.corpus if len(_norm(t)) >= 3]
     for side, text in upstream.texts:
-        if _norm(text) and _norm(text) not in corpus:
+        shown = _norm(text)
+        if shown and shown not in corpus and not any(piece in shown for piece in pieces):
             problems.append(f"invented: {side} text {_short(text)}")
     return problems
 

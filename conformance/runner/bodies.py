@@ -118,7 +118,25 @@ def _huge_number(model: str) -> bytes:
     ).encode()
 
 
+def _many_tools(model: str) -> bytes:
+    tools = [
+        {
+            "name": f"tool_{index:02d}",
+            "description": f"Tool number {index}",
+            "input_schema": {
+                "type": "object",
+                "properties": {"arg": {"type": "string"}, "count": {"type": "integer"}},
+                "required": ["arg"],
+            },
+        }
+        for index in range(40)
+    ]
+    document = _message(model, "Use the tools.")
+    return js_json({**document, "tools": tools})
+
+
 GENERATORS: dict[str, Callable[[str], bytes]] = {
+    "many_tools": _many_tools,
     "deep_nesting": _deep_nesting,
     "over_32_mib": _over_32_mib,
     "large_text": _large_text,

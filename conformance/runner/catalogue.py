@@ -21,16 +21,22 @@ A case file (one per category, e.g. cases/stream.toml):
     expect = { status = 200, grammar = true } # checks at the case's level (oracle.CHECKS)
     should = { usage = true }                 # extra checks at SHOULD level (MUST cases only)
 
-Other keys: `raw_body` (the exact body text, e.g. with `\\ud800` escapes), `body` (a generator
+Other keys: `tools_json` (the request's `tools`, as JSON text: long schemas read better as JSON
+than as one-line TOML tables), `raw_body` (the exact body text, e.g. with `\\ud800` escapes), `body` (a generator
 from bodies.py, e.g. "deep_nesting"), `headers` (added or replaced; "$key" is the proxy key,
 "$none" removes a header), `method` and `path` (route "raw"), `model`, `flavors`
 (["gemini-api", "code-assist"] by default), `followup` ("tool_results" or "continue": send a
 second turn built from the first reply), `settle_s` (a pause after the case, for a proxy's
-cooldowns to pass), `needs_key` (the case needs --proxy-key).
+cooldowns to pass), `needs_key` (the case needs --proxy-key), `disruptive` (the case may leave the
+proxy's credentials disabled, so it runs last).
+
+Order: cases run in file order, except that session cases (route "session", judged on the whole
+run's upstream traffic) run after the others, and disruptive cases last of all (`in_run_order`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -58,6 +64,7 @@ _CASE_KEYS = {
     "flavors",
     "scenario",
     "request",
+    "tools_json",
     "raw_body",
     "body",
     "headers",
@@ -66,6 +73,7 @@ _CASE_KEYS = {
     "followup",
     "settle_s",
     "needs_key",
+    "disruptive",
     "expect",
     "should",
 }
@@ -90,6 +98,7 @@ class Case:
     flavors: tuple[str, ...] = FLAVORS
     scenario: Mapping[str, Any] = field(default_factory=dict)
     request: Mapping[str, Any] | None = None
+    tools_json: str | None = None
     raw_body: str | None = None
     body: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -98,6 +107,7 @@ class Case:
     followup: str | None = None
     settle_s: float = 0.0
     needs_key: bool = False
+    disruptive: bool = False
     expect: Mapping[str, Any] = field(default_factory=dict)
     should: Mapping[str, Any] = field(default_factory=dict)
 
@@ -147,6 +157,11 @@ def select(
     return chosen
 
 
+def in_run_order(cases: Sequence[Case]) -> list[Case]:
+    """Ordinary cases in catalogue order, then session cases, then disruptive ones."""
+    return sorted(cases, key=lambda c: 2 if c.disruptive else 1 if c.route == "session" else 0)
+
+
 def _matches(case_id: str, wanted: str) -> bool:
     if wanted.endswith(("*", ".")):
         return case_id.startswith(wanted.rstrip("*"))
@@ -164,8 +179,20 @@ def _read_file(path: Path, check_names: set[str]) -> list[Case]:
     category = str(data.get("category") or path.stem)
     defaults = data.get("defaults", {})
     return [
-        _case(path.name, category, {**defaults, **raw}, check_names) for raw in data.get("case", [])
+        _case(path.name, category, _with_defaults(defaults, raw), check_names)
+        for raw in data.get("case", [])
     ]
+
+
+def _with_defaults(defaults: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The case's keys over the defaults'; `request` tables merge key by key; a case giving its
+    own body (`raw_body`, `body`) drops the defaults' request."""
+    merged = {**defaults, **raw}
+    if "raw_body" in raw or "body" in raw:
+        merged.pop("request", None)
+    elif isinstance(defaults.get("request"), Mapping) and isinstance(raw.get("request"), Mapping):
+        merged["request"] = {**defaults["request"], **raw["request"]}
+    return merged
 
 
 def _case(file: str, category: str, raw: Mapping[str, Any], check_names: set[str]) -> Case:
@@ -187,6 +214,13 @@ def _case(file: str, category: str, raw: Mapping[str, Any], check_names: set[str
     bodies = [key for key in ("request", "raw_body", "body") if key in raw]
     if len(bodies) > 1:
         raise CatalogueError(f"{where}: give one of request, raw_body, body")
+    if "tools_json" in raw:
+        try:
+            tools = json.loads(raw["tools_json"])
+        except ValueError as exc:
+            raise CatalogueError(f"{where}: tools_json is not JSON: {exc}") from None
+        if not isinstance(tools, list):
+            raise CatalogueError(f"{where}: tools_json is a JSON list of tools")
     if "body" in raw and raw["body"] not in GENERATORS:
         raise CatalogueError(f"{where}: body {raw['body']!r} is not one of {', '.join(GENERATORS)}")
     if raw.get("route") == "raw" and "path" not in raw:

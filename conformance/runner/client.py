@@ -128,6 +128,8 @@ def _document(case: Case) -> dict[str, Any]:
     if case.route in {"messages"}:
         document["max_tokens"] = 256
     document.update(bodies.expanded(dict(case.request or {})))
+    if case.tools_json is not None:
+        document["tools"] = json.loads(case.tools_json)
     if case.stream:
         document["stream"] = True
     return document

@@ -120,14 +120,7 @@ def schema(run: CaseRun, depth: Any) -> None:
     request = run.final.request.json() or {}
     calls = run.calls(run.final)
     require(calls, "the upstream was called")
-    declared: dict[str, Any] = {}
-    for tool in inner_request(calls[-1]).get("tools") or []:
-        for declaration in (
-            tool.get("functionDeclarations") or tool.get("function_declarations") or []
-        ):
-            declared[declaration.get("name")] = declaration.get("parameters") or declaration.get(
-                "parametersJsonSchema", declaration.get("parameters_json_schema")
-            )
+    declared = declared_schemas(calls[-1])
     for tool in request.get("tools") or []:
         if run.case.route == "chat":
             name, client_schema = tool["function"]["name"], tool["function"].get("parameters")
@@ -145,7 +138,8 @@ def schema(run: CaseRun, depth: Any) -> None:
 
 
 def _resolved(node: Any, root: Mapping[str, Any], seen: frozenset[str] = frozenset()) -> Any:
-    """`node` with local `$ref`s (`#/$defs/...`, `#/definitions/...`) followed, cycles cut."""
+    """`node` with local `$ref`s (`#/$defs/...`, `#/definitions/...`) followed and `allOf` branches
+    merged; a `$ref` met again below itself (a recursive schema) is left as it is."""
     if not isinstance(node, Mapping):
         return node
     ref = node.get("$ref")
@@ -155,15 +149,44 @@ def _resolved(node: Any, root: Mapping[str, Any], seen: frozenset[str] = frozens
             target = target.get(segment) if isinstance(target, Mapping) else None
         if isinstance(target, Mapping):
             return _resolved(target, root, seen | {ref})
-    return {
-        k: _resolved(v, root, seen) if k in {"properties", "items"} or isinstance(v, Mapping) else v
-        for k, v in node.items()
+    result = {
+        key: {k: _resolved(v, root, seen) for k, v in value.items()}
+        if key == "properties" and isinstance(value, Mapping)
+        else _resolved(value, root, seen)
+        for key, value in node.items()
     }
+    for branch in node.get("allOf") or []:
+        branch = _resolved(branch, root, seen)
+        if isinstance(branch, Mapping):
+            result["properties"] = {
+                **(result.get("properties") or {}),
+                **(branch.get("properties") or {}),
+            }
+            result["required"] = [*(result.get("required") or []), *(branch.get("required") or [])]
+    return result
+
+
+def declared_schemas(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema of each function a call declared (`parameters` or `parametersJsonSchema`)."""
+    declared: dict[str, Any] = {}
+    for tool in inner_request(record).get("tools") or []:
+        for declaration in (
+            tool.get("functionDeclarations") or tool.get("function_declarations") or []
+        ):
+            schema = declaration.get("parameters")
+            if schema is None:
+                schema = declaration.get(
+                    "parametersJsonSchema", declaration.get("parameters_json_schema")
+                )
+            declared[declaration.get("name")] = schema
+    return declared
 
 
 def _schema_differences(client: Any, upstream: Any, where: str, *, deep: bool) -> list[str]:
     if not isinstance(client, Mapping) or not isinstance(upstream, Mapping):
         return []
+    if "$ref" in client or ("properties" not in client and ({"anyOf", "oneOf"} & set(client))):
+        return []  # a recursion cut, or alternatives: no one set of properties to compare
     problems: list[str] = []
     mine = client.get("properties") if isinstance(client.get("properties"), Mapping) else {}
     theirs = upstream.get("properties") if isinstance(upstream.get("properties"), Mapping) else {}
