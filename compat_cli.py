@@ -250,6 +250,12 @@ def _gate(argv: Sequence[str]) -> int:
     return gate(argv)
 
 
+def _conformance(argv: Sequence[str]) -> int:
+    from conformance.runner.cli import main
+
+    return main(argv)
+
+
 def _guard(argv: Sequence[str]) -> int:
     from reports.cli import rollout_guard
 
@@ -266,6 +272,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "convert": (_convert, "convert an Anthropic (or OpenAI) request to a Gemini request"),
     "serve": (_serve, "run the reference proxy"),
     "emulate": (_emulate, "run the strict Gemini / Code Assist emulator"),
+    "conformance": (_conformance, "grade a Claude-compatible proxy, case by case"),
     "bench": (_bench, "open-loop A/B benchmark of proxies; writes results.json"),
     "guard": (_guard, "judge a candidate against a baseline from a result file (rollout-guard)"),
     "gate": (_gate, "benchmark every track and judge it: the CI latency gate (docs/gate.md)"),

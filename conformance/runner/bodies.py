@@ -36,7 +36,7 @@ FIXTURES = {
     "$pdf": PDF,
     "$png_url": f"data:image/png;base64,{PNG}",
 }
-_WORDS = "the quick brown fox jumps over the lazy dog".split()
+_WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TEXT = re.compile(r"\$text:(\d{1,7})")
 

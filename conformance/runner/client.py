@@ -17,6 +17,7 @@ JavaScript clients (Claude Code) do: compact, non-ASCII as UTF-8.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -237,10 +238,8 @@ def anthropic_message(exchange: Exchange) -> dict[str, Any] | None:
             message["usage"] = {**(message.get("usage") or {}), **(data.get("usage") or {})}
     if message is not None:
         for index, text in buffers.items():
-            try:
+            with contextlib.suppress(ValueError, IndexError):
                 message["content"][index]["input"] = json.loads(text)
-            except (ValueError, IndexError):
-                pass
     return message
 
 

@@ -216,7 +216,11 @@ def sdk(run: CaseRun, _: Any) -> None:
     view = run.sdk()
     classes = OPENAI_ERROR_CLASSES if run.case.route == "chat" else ANTHROPIC_ERROR_CLASSES
     if got >= 400:
-        require(view.status_code == got, f"the SDK raises an API error of status {got}", view.error_class)
+        require(
+            view.status_code == got,
+            f"the SDK raises an API error of status {got}",
+            view.error_class,
+        )
         expected = classes.get(got)
         if expected is not None:
             require(view.error_class == expected, f"the SDK raises {expected}", view.error_class)

@@ -7,6 +7,7 @@ every record of the run so far (Code Assist setup, token refresh), not one case'
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -212,7 +213,7 @@ def retry_delay(run: CaseRun, _: Any) -> None:
     (B.6, C); another credential may be tried at once."""
     calls = run.calls(run.final)
     require(len(calls) >= 1, "the upstream was called")
-    for before, after in zip(calls, calls[1:], strict=False):
+    for before, after in itertools.pairwise(calls):
         delay = _retry_delay(before)
         if delay is None or before.get("credential") != after.get("credential"):
             continue
@@ -242,7 +243,7 @@ def rotation(run: CaseRun, _: Any) -> None:
     calls = run.calls(run.final)
     pairs = [
         (before, after)
-        for before, after in zip(calls, calls[1:], strict=False)
+        for before, after in itertools.pairwise(calls)
         if str(before.get("verdict")) in {"fault:capacity_429", "fault:capacity_503"}
     ]
     require(pairs, "the proxy retried after the capacity error", [c.get("verdict") for c in calls])
