@@ -36,6 +36,19 @@ class Surface:
         return reply if isinstance(reply, dict) else {}
 
 
+def _counted_contents(request: dict[str, Any]) -> list[Any]:
+    """Code Assist's countTokens takes only `contents`: the system instruction's parts join the
+    first user turn, so the count covers the system prompt too (it was silently left out)."""
+    contents = list(request.get("contents", []))
+    system_parts = (request.get("systemInstruction") or {}).get("parts") or []
+    if not system_parts:
+        return contents
+    if contents and contents[0].get("role", "user") == "user":
+        first = contents[0]
+        return [{**first, "parts": [*system_parts, *first.get("parts", [])]}, *contents[1:]]
+    return [{"role": "user", "parts": list(system_parts)}, *contents]
+
+
 class CodeAssistSurface(Surface):
     """Code Assist: `{base}/{version}:{method}` with the `{model, project, request}` envelope."""
 
@@ -50,7 +63,7 @@ class CodeAssistSurface(Surface):
 
     def body(self, call: UpstreamCall, project: str | None) -> dict[str, Any]:
         if call.method == "countTokens":
-            contents = call.request.get("contents", [])
+            contents = _counted_contents(call.request)
             return {"request": {"model": f"models/{call.model}", "contents": contents}}
         envelope: dict[str, Any] = {
             "model": call.model,

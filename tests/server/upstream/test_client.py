@@ -332,6 +332,12 @@ def test_code_assist_surface_with_oauth_credentials(tmp_path: Path) -> None:
                 model="claude-sonnet-4-6", messages=[{"role": "user", "content": "count me"}]
             )
             assert counted.input_tokens > 0
+            with_system = client.messages.count_tokens(
+                model="claude-sonnet-4-6",
+                system="a system prompt of eight words in all",
+                messages=[{"role": "user", "content": "count me"}],
+            )
+            assert with_system.input_tokens == counted.input_tokens + 8
         generate = [
             r
             for r in emulator.requests()
@@ -341,11 +347,15 @@ def test_code_assist_surface_with_oauth_credentials(tmp_path: Path) -> None:
         assert all(r["verdict"] == "ok" for r in generate)
         assert generate[0]["body"]["model"] == "gemini-2.5-pro"
         assert "contents" in generate[0]["body"]["request"]
-        (count,) = [r for r in emulator.requests() if r["path"].endswith(":countTokens")]
+        count, with_system = [r for r in emulator.requests() if r["path"].endswith(":countTokens")]
         assert (
             count["verdict"] == "ok"
             and count["body"]["request"]["model"] == "models/gemini-2.5-pro"
         )
+        assert with_system["verdict"] == "ok"
+        assert with_system["body"]["request"]["contents"][0]["parts"][0] == {
+            "text": "a system prompt of eight words in all"
+        }
 
 
 def test_health_scheduler_steers_scarce_model_requests_away_from_a_failing_credential(
