@@ -79,8 +79,10 @@ def _anthropic_block(
         elif source.get("type") == "text":
             content.texts.append((side, str(source.get("data", ""))))
         elif source.get("type") == "content":
-            for text in _anthropic_texts(source.get("content")):
-                content.texts.append((side, text))
+            for inner in _blocks(source.get("content")):
+                _anthropic_block(inner, side, names, content)
+        elif source.get("type") == "url":
+            content.corpus.append(str(source.get("url", "")))
         for key in ("title", "context"):
             if isinstance(block.get(key), str):
                 content.corpus.append(block[key])
@@ -96,6 +98,10 @@ def _anthropic_block(
             source = item.get("source") or {}
             if item.get("type") in {"image", "document"} and source.get("type") == "base64":
                 content.media.append(_media(source.get("media_type"), source.get("data")))
+    elif kind == "search_result":
+        for text in _anthropic_texts(block.get("content")):
+            content.texts.append((side, text))
+        content.corpus += [str(block.get(key, "")) for key in ("title", "source")]
     elif kind == "thinking":
         content.corpus.append(str(block.get("thinking", "")))
 
@@ -121,11 +127,7 @@ def openai_content(request: Mapping[str, Any]) -> Content:
             content.texts.extend((SYSTEM, t) for t in _openai_texts(body))
         elif role == "user":
             content.texts.extend((USER, t) for t in _openai_texts(body))
-            for part in _list(body):
-                url = (part.get("image_url") or {}).get("url") if isinstance(part, dict) else None
-                if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-                    media_type, _, data = url[5:].partition(";base64,")
-                    content.media.append(_media(media_type, data))
+            content.media.extend(_openai_media(part) for part in _list(body) if _openai_media(part))
         elif role == "assistant":
             content.texts.extend((MODEL, t) for t in _openai_texts(body))
             for call in _list(message.get("tool_calls")):
@@ -136,6 +138,34 @@ def openai_content(request: Mapping[str, Any]) -> Content:
             name = names.get(str(message.get("tool_call_id")), "?")
             content.results.append((name, " ".join(_openai_texts(body))))
     return content
+
+
+def _openai_media(part: Any) -> tuple[str, str] | None:
+    """An image (data: URI), audio or file part's (media type, digest); None for other parts
+    (http(s) image URLs are fetched by the proxy or refused: their bytes are not the client's)."""
+    if not isinstance(part, Mapping):
+        return None
+    audio = part.get("input_audio")
+    if isinstance(audio, Mapping):
+        return _media(f"audio/{audio.get('format')}", audio.get("data"))
+    url = (
+        (part.get("image_url") or {}).get("url")
+        if isinstance(part.get("image_url"), Mapping)
+        else None
+    )
+    file = part.get("file")
+    if isinstance(file, Mapping) and isinstance(file.get("file_data"), str):
+        url = file["file_data"]
+        if not url.startswith("data:"):
+            kind = _FILE_TYPES.get(str(file.get("filename", "")).rpartition(".")[2].lower())
+            return _media(kind or "application/octet-stream", url)
+    if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
+        media_type, _, data = url[5:].partition(";base64,")
+        return _media(media_type, data)
+    return None
+
+
+_FILE_TYPES = {"pdf": "application/pdf", "txt": "text/plain", "png": "image/png"}
 
 
 def _openai_texts(value: Any) -> Iterator[str]:
@@ -201,10 +231,12 @@ def content_problems(client: Content, upstream: Content) -> list[str]:
     problems += _multiset_problems("tool call", client.calls, upstream.calls)
     problems += _result_problems(client.results, upstream.results)
     problems += _multiset_problems("media", client.media, upstream.media)
-    corpus = _norm(
-        " \n ".join([t for _, t in client.texts] + [t for _, t in client.results] + client.corpus)
-    )
-    pieces = [_norm(t) for t in [t for _, t in client.texts] + client.corpus if len(_norm(t)) >= 3]
+    sent_by_client = [t for _, t in client.texts] + [t for _, t in client.results] + client.corpus
+    corpus = _norm(" \n ".join(sent_by_client))
+    # A proxy may label what it passes on ("Document title: X"): text holding a client string
+    # (of 3 characters or more; a title or context of any length) is not made up.
+    pieces = [_norm(t) for t in sent_by_client if len(_norm(t)) >= 3]
+    pieces += [_norm(t) for t in client.corpus if _norm(t)]
     for side, text in upstream.texts:
         shown = _norm(text)
         if shown and shown not in corpus and not any(piece in shown for piece in pieces):
@@ -224,7 +256,8 @@ def _multiset_problems(
 def _result_problems(client: list[tuple[str, str]], upstream: list[tuple[str, str]]) -> list[str]:
     problems: list[str] = []
     unmatched = list(upstream)
-    for name, text in client:
+    # the longest texts first: an empty result matches any response, so it must choose last
+    for name, text in sorted(client, key=lambda result: -len(_norm(result[1]))):
         match = next((r for r in unmatched if r[0] == name and _norm(text) in _norm(r[1])), None)
         if match is None:
             problems.append(f"lost: tool result for {name} {_short(text)}")

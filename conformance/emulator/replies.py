@@ -247,6 +247,10 @@ def _answer(
         text = structured
     if calls:
         return [_Piece({"functionCall": c}, _call_tokens(c)) for c in calls], finish_reason
+    if structured is None:
+        text = _before_stop_sequence(
+            text, field(field(request, "generationConfig", {}), "stopSequences")
+        )
     pieces = [_Piece({"text": t}, n) for t, n in _chunk_text(text, scenario, rng)]
     limit = field(field(request, "generationConfig", {}), "maxOutputTokens")
     if isinstance(limit, int) and limit >= 0 and sum(p.tokens for p in pieces) > limit:
@@ -272,6 +276,13 @@ def _structured_text(
     else:
         value = {"answer": _words(rng, scenario.text_tokens)}
     return json_text.dumps(value).decode()
+
+
+def _before_stop_sequence(text: str, stops: Any) -> str:
+    """The text up to the first stop sequence, which is left out (B.2: "The stop sequence will
+    not be included as part of the response"); finishReason stays STOP, as on Gemini."""
+    cuts = [text.find(s) for s in _as_list(stops) if isinstance(s, str) and s and s in text]
+    return text[: min(cuts)] if cuts else text
 
 
 def _function_calls(

@@ -58,9 +58,10 @@ def expanded(document: Any) -> Any:
     return document
 
 
-def js_json(value: Any) -> bytes:
-    """Compact JSON, UTF-8, lone surrogates escaped (JSON.stringify's well-formed output)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def js_json(value: Any, *, allow_nan: bool = False) -> bytes:
+    """Compact JSON, UTF-8, lone surrogates escaped (JSON.stringify's well-formed output);
+    with `allow_nan`, NaN and Infinity as the non-JSON literals (hostile input)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 

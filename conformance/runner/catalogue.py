@@ -188,7 +188,7 @@ def _with_defaults(defaults: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[
     """The case's keys over the defaults'; `request` tables merge key by key; a case giving its
     own body (`raw_body`, `body`) drops the defaults' request."""
     merged = {**defaults, **raw}
-    if "raw_body" in raw or "body" in raw:
+    if ("raw_body" in raw or "body" in raw) and "request" not in raw:
         merged.pop("request", None)
     elif isinstance(defaults.get("request"), Mapping) and isinstance(raw.get("request"), Mapping):
         merged["request"] = {**defaults["request"], **raw["request"]}

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--level", choices=LEVELS, help="only cases of this level")
     parser.add_argument("--fuzz", type=int, default=0, metavar="N", help="N generated requests")
     parser.add_argument("--fuzz-seconds", type=float, default=60.0, help="time bound of --fuzz")
+    parser.add_argument("--fuzz-seed", type=int, help="draw the same examples every run")
     parser.add_argument("--out", default=DEFAULT_OUT, help="report folder")
     parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the proxy")
     parser.add_argument(
@@ -178,7 +179,9 @@ def grade(
         if args.fuzz:
             from conformance.runner.fuzz import fuzz
 
-            fuzz(runner, run, args.fuzz, args.fuzz_seconds, Path(args.out))
+            fuzz(
+                runner, run, args.fuzz, args.fuzz_seconds, Path(args.out), fuzz_seed=args.fuzz_seed
+            )
     finally:
         runner.close()
     run.seconds = time.monotonic() - started

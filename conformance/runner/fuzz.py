@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.checks.violation import Violation
@@ -134,24 +134,39 @@ def _sent(case: Case, target: Target, body: Any) -> SentRequest:
         body = {**body, "stream": True}
     elif isinstance(body, dict):
         body = {key: value for key, value in body.items() if key != "stream"}
-    return replace(template, body=js_json(body))
+    return replace(template, body=js_json(body, allow_nan=True))
 
 
-def fuzz(runner: Runner, run: RunResult, count: int, seconds: float, out: Path) -> None:
-    """Run up to `count` drawn examples (shrinking included) within about `seconds`."""
+def fuzz(
+    runner: Runner,
+    run: RunResult,
+    count: int,
+    seconds: float,
+    out: Path,
+    families: tuple[Family, ...] = FAMILIES,
+    fuzz_seed: int | None = None,
+) -> None:
+    """Run up to `count` drawn examples (shrinking included) within about `seconds`; with
+    `fuzz_seed` the same examples every time (CI), else new ones each run."""
     deadline = time.monotonic() + seconds
-    share = max(1, count // len(FAMILIES))
-    for family in FAMILIES:
+    share = max(1, count // len(families))
+    for family in families:
         if time.monotonic() > deadline:
             run.notes.append(f"fuzz: time bound reached before the {family.name} family")
             break
-        failure = _fuzz_family(runner, run, family, share, deadline, out)
+        failure = _fuzz_family(runner, run, family, share, deadline, out, fuzz_seed)
         if failure is not None:
             run.fuzz_failures.append(failure)
 
 
 def _fuzz_family(
-    runner: Runner, run: RunResult, family: Family, count: int, deadline: float, out: Path
+    runner: Runner,
+    run: RunResult,
+    family: Family,
+    count: int,
+    deadline: float,
+    out: Path,
+    fuzz_seed: int | None,
 ) -> FuzzFailure | None:
     last_failure: list[tuple[Any, bool, list[str]]] = []
 
@@ -176,7 +191,7 @@ def _fuzz_family(
             raise AssertionError("; ".join(found))
 
     try:
-        example()
+        (example if fuzz_seed is None else seed(fuzz_seed)(example))()
     except AssertionError:
         if not last_failure:
             raise
@@ -197,7 +212,7 @@ def _saved(
         "stream": stream,
         "valid": family.valid,
         "scenario": family.scenario,
-        "body": js_json(body).decode("utf-8"),
+        "body": js_json(body, allow_nan=True).decode("utf-8"),
         "problems": found,
     }
     path.write_text(json.dumps(example, indent=1, ensure_ascii=False))

@@ -140,3 +140,17 @@ def test_client_error_faults_answer_with_google_statuses(gemini: httpx.Client) -
         response = generate(gemini)
         assert response.status_code == status
         assert response.json()["error"]["code"] == status
+
+
+def test_the_reply_stops_before_the_first_stop_sequence_as_gemini_does(
+    gemini: httpx.Client,
+) -> None:
+    arm(gemini, {"scenario": {"text": "one two three four"}})
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "count"}]}],
+        "generationConfig": {"stopSequences": ["four", "three"]},
+    }
+    reply = gemini.post(f"{MODEL_PATH}:generateContent", json=body).json()
+    candidate = reply["candidates"][0]
+    assert candidate["content"]["parts"][0]["text"] == "one two "
+    assert candidate["finishReason"] == "STOP"
