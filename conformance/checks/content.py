@@ -9,7 +9,7 @@ Operations:
     content_problems(client, upstream) -> [str]   "lost: ..." / "invented: ..." lines
     describe(content) -> [str]                one line per item, for a report's diff
 
-The rules, written from protocols.md §A.3, §B.2, §D.1 (never from compat):
+The rules, written from docs/reference/anthropic.md#content-blocks, gemini.md#turn-rules, openai.md#request (never from compat):
 - every non-blank client text reaches the upstream in a turn of the same side: system text in the
   system instruction or a user turn, user text in a user turn, assistant text in a model turn;
   compared after whitespace runs are collapsed and lone surrogates repaired to U+FFFD (§F), and by

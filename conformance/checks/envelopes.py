@@ -7,7 +7,7 @@ Operations (each returns the part it checked, or raises a Violation naming the r
     openai_completion(body) -> body            a ChatCompletion (D.2)
     ERROR_TYPE_FOR_STATUS                      the A.7 table: which error type a status carries
 
-Written from protocols.md, never from compat.
+Written from docs/reference (anthropic.md, openai.md), never from compat.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A strict checker of OpenAI Chat Completions SSE streams (protocols.md §D.3 and §G).
+"""A strict checker of OpenAI Chat Completions SSE streams (docs/reference/openai.md#streaming, checklist.md).
 
 Operations:
     check_openai_stream(data: bytes) -> CheckedChatStream   the chunk grammar, or a Violation

@@ -1,4 +1,4 @@
-"""Unicode rules shared by the checkers (protocols.md §F).
+"""Unicode rules shared by the checkers (docs/reference/json.md).
 
 no_lone_surrogates(value)   raise a Violation if any string or key in `value` holds one
 repaired(value)             `value` with every lone surrogate replaced by U+FFFD: what a

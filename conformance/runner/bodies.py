@@ -8,7 +8,7 @@ Operations:
                                       invalid UTF-8, ...
     js_json(value) -> bytes           JSON as JavaScript's JSON.stringify writes it: compact,
                                       non-ASCII as UTF-8, a lone surrogate as a `\\udXXX` escape
-                                      (what Claude Code sends, protocols.md §F)
+                                      (what Claude Code sends, docs/reference/json.md)
 """
 
 from __future__ import annotations

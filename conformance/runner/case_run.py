@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.runner.catalogue import Case
+from conformance.runner.case import Case
 from conformance.runner.client import Exchange, Target, anthropic_message, openai_completion
 from conformance.runner.sdk_replay import SDKView, replay
 

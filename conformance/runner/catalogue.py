@@ -13,7 +13,7 @@ A case file (one per category, e.g. cases/stream.toml):
     [[case]]
     id = "stream.text"                        # unique, dotted
     level = "MUST"                            # MUST | SHOULD | INFO
-    section = "A.5, G"                        # where the rule is (protocols.md sections)
+    section = "anthropic.md#stream-grammar"   # where the rule is (docs/reference/ pages)
     description = "A text reply streams in the Anthropic grammar."
     stream = true
     scenario = { text_tokens = 12 }           # the emulator's script for this case
@@ -40,18 +40,16 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from conformance.runner.bodies import GENERATORS
+from conformance.runner.case import FLAVORS, Case
 
 LEVELS = ("MUST", "SHOULD", "INFO")
-FLAVORS = ("gemini-api", "code-assist")
 ROUTES = ("messages", "chat", "count_tokens", "models", "model", "raw", "session")
 FOLLOWUPS = ("tool_results", "continue")
-DEFAULT_MODEL = "claude-sonnet-4-5"
 _ID = re.compile(r"[a-z0-9_]+(\.[a-z0-9_\-]+)+")
 _CASE_KEYS = {
     "id",
@@ -81,40 +79,6 @@ _CASE_KEYS = {
 
 class CatalogueError(ValueError):
     """A case file is invalid; the message names the file, the case and the key."""
-
-
-@dataclass(frozen=True)
-class Case:
-    """One conformance case: what to send, how to script the upstream, what to check."""
-
-    id: str
-    level: str
-    section: str
-    description: str
-    category: str
-    route: str = "messages"
-    stream: bool = False
-    model: str = DEFAULT_MODEL
-    flavors: tuple[str, ...] = FLAVORS
-    scenario: Mapping[str, Any] = field(default_factory=dict)
-    request: Mapping[str, Any] | None = None
-    tools_json: str | None = None
-    raw_body: str | None = None
-    body: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    method: str = "POST"
-    path: str | None = None
-    followup: str | None = None
-    settle_s: float = 0.0
-    needs_key: bool = False
-    disruptive: bool = False
-    expect: Mapping[str, Any] = field(default_factory=dict)
-    should: Mapping[str, Any] = field(default_factory=dict)
-
-    def checks(self) -> list[tuple[str, Any, str]]:
-        """(check name, argument, level) for every check of the case, in order."""
-        own = [(name, arg, self.level) for name, arg in self.expect.items()]
-        return own + [(name, arg, "SHOULD") for name, arg in self.should.items()]
 
 
 def case_files() -> list[Path]:

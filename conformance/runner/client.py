@@ -28,7 +28,7 @@ import httpx
 
 from conformance.checks.sse import parse_sse
 from conformance.runner import bodies
-from conformance.runner.catalogue import Case
+from conformance.runner.case import Case
 
 ANTHROPIC_VERSION = "2023-06-01"
 NO_KEY = "conformance-client-key"  # sent when the proxy under test has no keys

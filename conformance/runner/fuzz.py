@@ -35,8 +35,8 @@ from conformance.checks.violation import Violation
 from conformance.runner import oracle_client as client_checks
 from conformance.runner import oracle_upstream as upstream_checks
 from conformance.runner.bodies import js_json
+from conformance.runner.case import Case
 from conformance.runner.case_run import CaseRun
-from conformance.runner.catalogue import Case
 from conformance.runner.client import SentRequest, Target, build_request
 from conformance.runner.results import FuzzFailure, RunResult
 from conformance.runner.run import Runner

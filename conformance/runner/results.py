@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from conformance.runner.catalogue import Case
+from conformance.runner.case import Case
 
 
 class Outcome(StrEnum):

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from conformance.checks.sse import parse_sse
+from conformance.runner.case import Case
 from conformance.runner.case_run import CaseRun
-from conformance.runner.catalogue import Case
 from conformance.runner.client import Exchange, SentRequest, Target, build_request, send
 from conformance.runner.oracle import judge
 from conformance.runner.results import CaseResult, Outcome, outcome_of

@@ -5,7 +5,7 @@ Operations:
         (its `model_dump()`), or the exception it raised (class name and message)
 
 Each answer is replayed through httpx's MockTransport into a real SDK client (no second request to
-the proxy): `messages.stream(...).get_final_message()` (the Python accumulator, protocols.md A.6)
+the proxy): `messages.stream(...).get_final_message()` (the Python accumulator, docs/reference/anthropic.md#sdk-stream-rules)
 or `messages.create`; `chat.completions.stream(...)
 .get_final_completion()` (ChatCompletionStreamState, D.3) or `chat.completions.create`;
 `messages.count_tokens`, `models.list` (first page), `models.retrieve`. An error status comes back

@@ -35,7 +35,8 @@ import httpx
 
 from conformance.emulator.serve import bind_socket, serve
 from conformance.emulator.wire import DroppedConnection
-from conformance.runner.catalogue import Case, load_catalogue, select
+from conformance.runner.case import Case
+from conformance.runner.catalogue import load_catalogue, select
 from conformance.runner.client import Target
 from conformance.runner.results import Outcome
 from conformance.runner.run import Runner
