@@ -69,12 +69,14 @@ def openai_error(body: Any) -> dict[str, Any]:
     return error
 
 
-def anthropic_message(body: Any) -> dict[str, Any]:
-    """A non-stream Message: type, role, ids, known blocks, a stop reason, usage (A.4, G)."""
+def anthropic_message(body: Any, *, ids: bool = True) -> dict[str, Any]:
+    """A non-stream Message: type, role, ids, known blocks, a stop reason, usage (A.4, G); with
+    `ids` False the `msg_` / `toolu_` prefixes are not judged."""
     require(isinstance(body, dict), "the body is a JSON object", body)
     require(body.get("type") == "message", "type is message (A.4)", body.get("type"))
     require(body.get("role") == "assistant", "role is assistant (A.4)", body.get("role"))
-    require(str(body.get("id", "")).startswith("msg_"), "id starts with msg_ (G)", body.get("id"))
+    require(isinstance(body.get("id"), str) and body["id"], "a message id", body.get("id"))
+    require(not ids or body["id"].startswith("msg_"), "id starts with msg_ (G)", body.get("id"))
     require(isinstance(body.get("model"), str), "model is a string", body.get("model"))
     content = body.get("content")
     require(isinstance(content, list), "content is a list (A.4)", content)
@@ -82,7 +84,8 @@ def anthropic_message(body: Any) -> dict[str, Any]:
         require(isinstance(block, dict), "a content block is an object", block)
         require(block.get("type") in RESPONSE_BLOCKS, "a known content block type", block)
         if block["type"] == "tool_use":
-            require(str(block.get("id", "")).startswith("toolu_"), "tool_use id toolu_ (G)", block)
+            require(isinstance(block.get("id"), str) and block["id"], "tool_use has an id", block)
+            require(not ids or block["id"].startswith("toolu_"), "tool_use id toolu_ (G)", block)
             require(isinstance(block.get("input"), dict), "tool_use input is an object", block)
         if block["type"] == "thinking":
             require(isinstance(block.get("signature"), str), "thinking has a signature", block)

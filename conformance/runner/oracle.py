@@ -6,7 +6,7 @@ Operations:
                                    that says so, never a crash of the runner
 
 Client side (oracle_client): status, no_5xx, error, message_contains, retry_after, request_id,
-grammar, complete, stream_error, stop_reason, sdk, reply, tool_input_valid, usage, signature,
+grammar, ids, complete, stream_error, stop_reason, sdk, reply, tool_input_valid, usage, signature,
 count_tokens, models. Upstream side (oracle_upstream): upstream, attempts, content, fields, schema,
 retry_delay, rotation, signature_roundtrip, client_key_hidden; session checks token_refresh,
 setup_flow, project, api_key_header. `served_or_refused` is the two sides together: a request the
@@ -53,6 +53,7 @@ CHECKS: dict[str, Check] = {
     "retry_after": client.retry_after,
     "request_id": client.request_id,
     "grammar": client.grammar,
+    "ids": client.ids,
     "complete": client.complete,
     "stream_error": client.stream_error,
     "stop_reason": client.stop_reason,

@@ -132,7 +132,17 @@ def request_id(run: CaseRun, _: Any) -> None:
 
 def grammar(run: CaseRun, _: Any) -> None:
     """The answer follows the route's grammar: Anthropic events (G) or a Message; OpenAI chunks
-    (D.3) or a ChatCompletion."""
+    (D.3) or a ChatCompletion. (Id prefixes are the `ids` check's.)"""
+    _judge_shape(run, ids=False)
+
+
+def ids(run: CaseRun, _: Any) -> None:
+    """Ids look like Anthropic's: `msg_...` for the message, `toolu_...` for tool uses (A.4; the
+    reference notes their format may change, and no SDK relies on it: a SHOULD)."""
+    _judge_shape(run, ids=True)
+
+
+def _judge_shape(run: CaseRun, *, ids: bool) -> None:
     require(answered(run) == 200, "a 200 answer to judge", run.final.status)
     exchange = run.final
     if run.case.stream:
@@ -142,12 +152,12 @@ def grammar(run: CaseRun, _: Any) -> None:
         if run.case.route == "chat":
             check_openai_stream(exchange.body)
         else:
-            check_anthropic_stream(exchange.body)
+            check_anthropic_stream(exchange.body, ids=ids)
         return
     if run.case.route == "chat":
         envelopes.openai_completion(exchange.json())
     else:
-        envelopes.anthropic_message(exchange.json())
+        envelopes.anthropic_message(exchange.json(), ids=ids)
 
 
 def complete(run: CaseRun, _: Any) -> None:
