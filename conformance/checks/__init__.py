@@ -12,9 +12,10 @@ Modules by role:
 - hostile: error-envelope assertions and hostile-input helpers for the test suites.
 The conformance runner (conformance.runner) grades a proxy with these; the test suites use them too.
 
-Rule tags in violation messages, e.g. "(A.6.5)", name the reference: A = docs/reference/
-anthropic.md (A.1 endpoints and headers, A.2 request body, A.3 content blocks, A.4 message object,
-A.5 stream grammar, A.6.N the N-th SDK stream rule, A.7 errors), B = gemini.md, C = code-assist.md,
-D = openai.md (D.1 request, D.2 response, D.3 streaming, D.4 errors), E = stop-reasons.md,
-F = json.md, G = checklist.md.
+Rule tags in violation messages name the section of docs/reference/ they come from: "SDK rule N"
+is rule N of docs/reference/anthropic.md#sdk-stream-rules; "stream grammar", "message object",
+"Anthropic headers" (#endpoints-and-headers) and "Anthropic errors" (#errors) are its sections;
+"OpenAI streaming", "OpenAI response" and "OpenAI errors" are docs/reference/openai.md's; "Gemini"
+is docs/reference/gemini.md, "Code Assist" docs/reference/code-assist.md, "JSON"
+docs/reference/json.md, "checklist" docs/reference/checklist.md.
 """

@@ -12,7 +12,7 @@ Operations:
 The rules, written from docs/reference/anthropic.md#content-blocks, gemini.md#turn-rules, openai.md#request (never from compat):
 - every non-blank client text reaches the upstream in a turn of the same side: system text in the
   system instruction or a user turn, user text in a user turn, assistant text in a model turn;
-  compared after whitespace runs are collapsed and lone surrogates repaired to U+FFFD (§F), and by
+  compared after whitespace runs are collapsed and lone surrogates repaired to U+FFFD (JSON), and by
   containment, so a proxy may merge adjacent texts;
 - every tool call (name, arguments) reaches the upstream as a `functionCall` with that name and
   those arguments; every tool result reaches it as a `functionResponse` named after the call it

@@ -8,13 +8,13 @@ Rules (each Violation names one):
   `: ping` are allowed); the last event is `data: [DONE]` unless the stream ended with an error
   chunk (`{"error": {...}}`, which the SDK raises), and nothing follows either;
 - chunks: `object` is `chat.completion.chunk`, one `id` for the whole stream, `choices` a list;
-- deltas, per choice (the SDK's accumulator adds strings, D.3): `role` only in the first delta and
-  equal to `assistant`; per tool call `index`: an integer, first seen in order 0, 1, 2...; `id`,
+- deltas, per choice (the SDK's accumulator adds strings, OpenAI streaming): `role` only in the
+  first delta and equal to `assistant`; per tool call `index`: an integer, first seen in order 0, 1, 2...; `id`,
   `type` and `function.name` only in the delta that opens it; its `arguments` concatenate to one
   JSON object;
 - the end: exactly one non-null `finish_reason` per choice, in its last chunk, one of the literal's
   values; a usage chunk (`choices: []`, `usage` an object) only after every finish, before `[DONE]`;
-- no lone surrogates anywhere (§F).
+- no lone surrogates anywhere (JSON).
 Written from the reference, never from compat.
 """
 
@@ -61,7 +61,7 @@ def check_openai_stream(data: bytes) -> CheckedChatStream:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Violation(f"stream is not valid UTF-8 (D.3, F): {exc}") from None
+        raise Violation(f"stream is not valid UTF-8 (OpenAI streaming, JSON): {exc}") from None
     events = parse_sse(data)
     require(events, "a stream has at least one data event")
     checked = CheckedChatStream()
@@ -69,7 +69,9 @@ def check_openai_stream(data: bytes) -> CheckedChatStream:
     ended = False
     for event in events:
         require(not ended, "nothing follows data: [DONE] or an error chunk", event.data[:200])
-        require(event.event is None, "OpenAI chunks carry no event name (D.3)", event.event)
+        require(
+            event.event is None, "OpenAI chunks carry no event name (OpenAI streaming)", event.event
+        )
         if event.data == "[DONE]":
             ended = True
             continue
@@ -82,24 +84,28 @@ def check_openai_stream(data: bytes) -> CheckedChatStream:
             ended = True
             continue
         checked.chunks.append(chunk)
-        require(chunk.get("object") == "chat.completion.chunk", "object is a chunk (D.3)", chunk)
+        require(
+            chunk.get("object") == "chat.completion.chunk",
+            "object is a chunk (OpenAI streaming)",
+            chunk,
+        )
         stream_id = stream_id or chunk.get("id")
         require(
             isinstance(chunk.get("id"), str) and chunk["id"] == stream_id, "one id", chunk.get("id")
         )
         choices = chunk.get("choices")
-        require(isinstance(choices, list), "choices is a list (D.3)", chunk)
+        require(isinstance(choices, list), "choices is a list (OpenAI streaming)", chunk)
         if not choices:
             _usage_chunk(chunk, checked)
             continue
         require(checked.usage is None, "the usage chunk comes after every choice chunk", chunk)
         for choice in choices:
             _choice_delta(choice, checked)
-    require(ended, "a stream ends with data: [DONE] or an error chunk (D.3)")
+    require(ended, "a stream ends with data: [DONE] or an error chunk (OpenAI streaming)")
     if checked.error is None:
         require(checked.choices, "a complete stream has at least one choice")
         for index, state in checked.choices.items():
-            require(state.finish_reason, f"choice {index} ends with a finish_reason (G)")
+            require(state.finish_reason, f"choice {index} ends with a finish_reason (checklist)")
             for call in state.tool_calls:
                 _arguments_object(call)
     return checked
@@ -107,13 +113,17 @@ def check_openai_stream(data: bytes) -> CheckedChatStream:
 
 def _usage_chunk(chunk: dict[str, Any], checked: CheckedChatStream) -> None:
     usage = chunk.get("usage")
-    require(isinstance(usage, dict), "a chunk with no choices is the usage chunk (D.3)", chunk)
+    require(
+        isinstance(usage, dict),
+        "a chunk with no choices is the usage chunk (OpenAI streaming)",
+        chunk,
+    )
     for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
         require(type(usage.get(key)) is int, f"usage.{key} is an integer", usage)
     require(checked.usage is None, "one usage chunk")
     require(
         checked.choices and all(s.finish_reason for s in checked.choices.values()),
-        "the usage chunk follows the finish_reason chunk (D.3)",
+        "the usage chunk follows the finish_reason chunk (OpenAI streaming)",
     )
     checked.usage = usage
 
@@ -121,11 +131,15 @@ def _usage_chunk(chunk: dict[str, Any], checked: CheckedChatStream) -> None:
 def _choice_delta(choice: Any, checked: CheckedChatStream) -> None:
     require(isinstance(choice, dict) and type(choice.get("index")) is int, "choice index", choice)
     state = checked.choices.setdefault(choice["index"], ChoiceState())
-    require(state.finish_reason is None, "nothing follows a choice's finish_reason (G)", choice)
+    require(
+        state.finish_reason is None, "nothing follows a choice's finish_reason (checklist)", choice
+    )
     delta = choice.get("delta")
-    require(isinstance(delta, dict), "every choice has a delta object (D.3)", choice)
+    require(isinstance(delta, dict), "every choice has a delta object (OpenAI streaming)", choice)
     if "role" in delta and delta["role"] is not None:
-        require(not state.role and not state.content, "role only in the first delta (G)", delta)
+        require(
+            not state.role and not state.content, "role only in the first delta (checklist)", delta
+        )
         require(delta["role"] == "assistant", "the role is assistant", delta)
         state.role = delta["role"]
     content = delta.get("content")
@@ -135,14 +149,18 @@ def _choice_delta(choice: Any, checked: CheckedChatStream) -> None:
         _tool_call_delta(call, state)
     reason = choice.get("finish_reason")
     if reason is not None:
-        require(reason in FINISH_REASONS, "finish_reason is a known value (D.2)", reason)
+        require(
+            reason in FINISH_REASONS, "finish_reason is a known value (OpenAI response)", reason
+        )
         state.finish_reason = reason
 
 
 def _tool_call_delta(call: Any, state: ChoiceState) -> None:
     require(isinstance(call, dict), "a tool call delta is an object", call)
     index = call.get("index")
-    require(type(index) is int, "every tool call delta has an integer index (D.3)", call)
+    require(
+        type(index) is int, "every tool call delta has an integer index (OpenAI streaming)", call
+    )
     function = call.get("function") or {}
     if index == len(state.tool_calls):  # opens a call
         require(isinstance(call.get("id"), str) and call["id"], "a new call has an id", call)
@@ -152,8 +170,12 @@ def _tool_call_delta(call: Any, state: ChoiceState) -> None:
     else:
         require(0 <= index < len(state.tool_calls), "tool call indices are 0..n-1 in order", call)
         for repeated in ("id", "type"):
-            require(repeated not in call, f"{repeated} only in a call's first delta (G)", call)
-        require("name" not in function, "function.name only in a call's first delta (G)", call)
+            require(
+                repeated not in call, f"{repeated} only in a call's first delta (checklist)", call
+            )
+        require(
+            "name" not in function, "function.name only in a call's first delta (checklist)", call
+        )
     arguments = function.get("arguments")
     if arguments is not None:
         require(isinstance(arguments, str), "arguments is a string", call)
@@ -165,6 +187,6 @@ def _arguments_object(call: ToolCall) -> None:
         parsed = json.loads(call.arguments)
     except ValueError as exc:
         raise Violation(
-            f"a call's arguments concatenate to JSON (D.3): {exc}: {call.arguments!r}"
+            f"a call's arguments concatenate to JSON (OpenAI streaming): {exc}: {call.arguments!r}"
         ) from None
     require(isinstance(parsed, dict), "a call's arguments are one JSON object", call.arguments)

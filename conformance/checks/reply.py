@@ -10,7 +10,7 @@ Operations:
     reply_problems(upstream, client, complete=True, thinking=True) -> [str]
 
 Complete replies must match exactly: the client's text is the upstream's text (lone surrogates
-repaired to U+FFFD, §F), thinking text is the thought parts' text, tool calls are the function
+repaired to U+FFFD, JSON), thinking text is the thought parts' text, tool calls are the function
 calls (name and arguments) in order. A reply cut by an upstream failure must be a prefix: what
 the client got was sent once, before the failure, never again (a retry after the first byte
 duplicates it) and never made up.

@@ -2,7 +2,7 @@
 
 no_lone_surrogates(value)   raise a Violation if any string or key in `value` holds one
 repaired(value)             `value` with every lone surrogate replaced by U+FFFD: what a
-                            proxy following §F's advice sends on
+                            proxy following the JSON reference's advice sends on
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def no_lone_surrogates(value: Any) -> None:
-    """Strings a strict UTF-8 encoder accepts, all the way down (F)."""
+    """Strings a strict UTF-8 encoder accepts, all the way down (JSON)."""
     if isinstance(value, str):
         if _LONE_SURROGATE.search(value):
-            raise Violation(f"lone surrogate in {value!r} (F)")
+            raise Violation(f"lone surrogate in {value!r} (JSON)")
     elif isinstance(value, dict):
         for key, item in value.items():
             no_lone_surrogates(key)

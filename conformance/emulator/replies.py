@@ -279,7 +279,7 @@ def _structured_text(
 
 
 def _before_stop_sequence(text: str, stops: Any) -> str:
-    """The text up to the first stop sequence, which is left out (B.2: "The stop sequence will
+    """The text up to the first stop sequence, which is left out (Gemini: "The stop sequence will
     not be included as part of the response"); finishReason stays STOP, as on Gemini."""
     cuts = [text.find(s) for s in _as_list(stops) if isinstance(s, str) and s and s in text]
     return text[: min(cuts)] if cuts else text

@@ -26,7 +26,8 @@ from conformance.checks.violation import Violation, require
 from conformance.runner.case_run import CaseRun
 from conformance.runner.oracle_upstream import declared_schemas
 
-# A.7: the Python SDK's exception class by status (429 RateLimitError, 529 OverloadedError ...).
+# The Python SDK's exception class by status (429 RateLimitError, 529 OverloadedError ...),
+# per docs/reference/anthropic.md#errors.
 ANTHROPIC_ERROR_CLASSES = {
     400: "BadRequestError",
     401: "AuthenticationError",
@@ -49,7 +50,8 @@ OPENAI_ERROR_CLASSES = {
 }
 
 
-# openai's stream helper raises these for a length or content_filter finish (D.3): read, not refused.
+# openai's stream helper raises these for a length or content_filter finish
+# (OpenAI streaming): read, not refused.
 FINISH_REASON_ERRORS = {"LengthFinishReasonError", "ContentFilterFinishReasonError"}
 
 
@@ -77,8 +79,8 @@ def no_5xx(run: CaseRun, _: Any) -> None:
 
 
 def error(run: CaseRun, expected: Any) -> None:
-    """The body is the route's error envelope (A.7 or D.4) with error type `expected` ("any": any
-    type that fits the status), in strict UTF-8 JSON."""
+    """The body is the route's error envelope (Anthropic errors or OpenAI errors) with error type
+    `expected` ("any": any type that fits the status), in strict UTF-8 JSON."""
     got = answered(run)
     require(got >= 400, "an error status", got)
     exchange = run.final
@@ -115,7 +117,7 @@ def message_contains(run: CaseRun, text: str) -> None:
 def retry_after(run: CaseRun, at_least: Any) -> None:
     """A `retry-after` header with a number of seconds (at least `at_least` if it is a number)."""
     value = run.final.headers.get("retry-after")
-    require(value is not None, "retry-after is present (A.1)")
+    require(value is not None, "retry-after is present (Anthropic headers)")
     try:
         seconds = float(str(value))
     except ValueError:
@@ -126,19 +128,19 @@ def retry_after(run: CaseRun, at_least: Any) -> None:
 
 
 def request_id(run: CaseRun, _: Any) -> None:
-    """The answer carries a `request-id` header (A.1, G)."""
-    require(run.final.headers.get("request-id"), "a request-id header (A.1)")
+    """The answer carries a `request-id` header (Anthropic headers, checklist)."""
+    require(run.final.headers.get("request-id"), "a request-id header (Anthropic headers)")
 
 
 def grammar(run: CaseRun, _: Any) -> None:
-    """The answer follows the route's grammar: Anthropic events (G) or a Message; OpenAI chunks
-    (D.3) or a ChatCompletion. (Id prefixes are the `ids` check's.)"""
+    """The answer follows the route's grammar: Anthropic events (checklist) or a Message; OpenAI
+    chunks (OpenAI streaming) or a ChatCompletion. (Id prefixes are the `ids` check's.)"""
     _judge_shape(run, ids=False)
 
 
 def ids(run: CaseRun, _: Any) -> None:
-    """Ids look like Anthropic's: `msg_...` for the message, `toolu_...` for tool uses (A.4; the
-    reference notes their format may change, and no SDK relies on it: a SHOULD)."""
+    """Ids look like Anthropic's: `msg_...` for the message, `toolu_...` for tool uses (message
+    object; the reference notes their format may change, and no SDK relies on it: a SHOULD)."""
     _judge_shape(run, ids=True)
 
 
@@ -177,7 +179,8 @@ def complete(run: CaseRun, _: Any) -> None:
 
 def stream_error(run: CaseRun, expected: Any) -> None:
     """The stream ends with an error (Anthropic `event: error`, OpenAI an error chunk) of type
-    `expected` ("any" for any), after no stop reason: no fake end_turn (A.5, G)."""
+    `expected` ("any" for any), after no stop reason: no fake end_turn (stream grammar,
+    checklist)."""
     require(answered(run) == 200, "the stream started (200)", run.final.status)
     events = parse_sse(run.final.body)
     require(events, "the stream has events")
@@ -196,10 +199,10 @@ def stream_error(run: CaseRun, expected: Any) -> None:
         ]
         require(not any(finishes), "no finish_reason before the error (no fake stop)", finishes)
     else:
-        require(last.event == "error", "the last event is error (A.5)", last.event)
+        require(last.event == "error", "the last event is error (stream grammar)", last.event)
         found = ((last.json() or {}).get("error") or {}).get("type")
         stops = [e.event for e in events if e.event in {"message_delta", "message_stop"}]
-        require(not stops, "no message_delta or message_stop: no fake end_turn (G)", stops)
+        require(not stops, "no message_delta or message_stop: no fake end_turn (checklist)", stops)
     allowed = expected if isinstance(expected, list) else [expected]
     if "any" not in allowed:
         require(found in allowed, f"the error type is one of {allowed}", found)
@@ -220,8 +223,8 @@ def stop_reason(run: CaseRun, expected: Any) -> None:
 def sdk(run: CaseRun, _: Any) -> None:
     """The official SDK takes the answer as a client would: a 200 stream accumulates
     (`get_final_message()` / `get_final_completion()`) to what the events say, a 200 body parses,
-    an error status raises an APIStatusError of that status (of the class A.7 / D.4 name for it),
-    an error in a stream raises the SDK's stream error."""
+    an error status raises an APIStatusError of that status (of the class Anthropic errors / OpenAI
+    errors name for it), an error in a stream raises the SDK's stream error."""
     got = answered(run)
     view = run.sdk()
     classes = OPENAI_ERROR_CLASSES if run.case.route == "chat" else ANTHROPIC_ERROR_CLASSES
@@ -238,7 +241,7 @@ def sdk(run: CaseRun, _: Any) -> None:
     if _ends_in_error(run):
         require(
             view.error_class in {"APIStatusError", "APIError"},
-            "the SDK raises the stream's error (A.6.2, D.3)",
+            "the SDK raises the stream's error (SDK rule 2, OpenAI streaming)",
             view.error_class,
         )
         return
@@ -358,7 +361,7 @@ def _as_json_schema(schema: Any) -> Any:
 
 def usage(run: CaseRun, _: Any) -> None:
     """Token counts match the upstream's usageMetadata: input = promptTokenCount (minus cached),
-    output = candidatesTokenCount + thoughtsTokenCount (B.4)."""
+    output = candidatesTokenCount + thoughtsTokenCount (Gemini)."""
     served = run.served()
     require(served is not None and served.get("reply"), "the upstream served a reply")
     assert served is not None
@@ -381,7 +384,7 @@ def usage(run: CaseRun, _: Any) -> None:
 
 def signature(run: CaseRun, _: Any) -> None:
     """When the upstream signed its reply (thoughtSignature), the client's thinking blocks carry a
-    non-empty signature to send back (G)."""
+    non-empty signature to send back (checklist)."""
     served = run.served(run.first)
     require(served is not None and served.get("reply"), "the upstream served a reply")
     assert served is not None
@@ -393,7 +396,8 @@ def signature(run: CaseRun, _: Any) -> None:
 
 
 def count_tokens(run: CaseRun, mode: Any) -> None:
-    """`{"input_tokens": N}` (A.1), N the upstream's countTokens total when mode is "exact"."""
+    """`{"input_tokens": N}` (Anthropic headers), N the upstream's countTokens total when mode is
+    "exact"."""
     require(answered(run) == 200, "a 200 answer", run.final.status)
     body = run.final.json()
     require(isinstance(body, dict) and type(body.get("input_tokens")) is int, "input_tokens", body)
@@ -406,7 +410,8 @@ def count_tokens(run: CaseRun, mode: Any) -> None:
 
 
 def models(run: CaseRun, kind: Any) -> None:
-    """`GET /v1/models` is a page of ModelInfo; `GET /v1/models/{id}` one ModelInfo (A.1)."""
+    """`GET /v1/models` is a page of ModelInfo; `GET /v1/models/{id}` one ModelInfo (Anthropic
+    headers)."""
     require(answered(run) == 200, "a 200 answer", run.final.status)
     body = run.final.json()
     if kind == "list":

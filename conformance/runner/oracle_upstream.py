@@ -210,7 +210,7 @@ def _schema_differences(client: Any, upstream: Any, where: str, *, deep: bool) -
 
 def retry_delay(run: CaseRun, _: Any) -> None:
     """After a 429 carrying RetryInfo, the same credential is not tried again before the delay
-    (B.6, C); another credential may be tried at once."""
+    (Gemini, Code Assist); another credential may be tried at once."""
     calls = run.calls(run.final)
     require(len(calls) >= 1, "the upstream was called")
     for before, after in itertools.pairwise(calls):
@@ -256,7 +256,7 @@ def rotation(run: CaseRun, _: Any) -> None:
 
 def signature_roundtrip(run: CaseRun, _: Any) -> None:
     """Every thoughtSignature of the first reply comes back, unchanged, in the follow-up's
-    request (B.4: "pass it back exactly as received")."""
+    request (Gemini: "pass it back exactly as received")."""
     require(len(run.exchanges) == 2, "the case has a follow-up")
     served = run.served(run.first)
     require(served is not None and served.get("reply"), "the upstream served the first reply")
@@ -316,7 +316,9 @@ def token_refresh(run: CaseRun, _: Any) -> None:
     ]
     require(refreshes, "no successful token refresh before the first call")
     grants = {str((r.get("body") or {}).get("grant_type")) for r in refreshes}
-    require(grants == {"refresh_token"}, "refreshes use the refresh_token grant (C)", grants)
+    require(
+        grants == {"refresh_token"}, "refreshes use the refresh_token grant (Code Assist)", grants
+    )
     identities = {oauth_identity(t) for t in REFRESH_TOKENS}
     calls = [r for r in run.session if is_generate(r)]
     stray = sorted({str(c.get("credential")) for c in calls} - identities)
@@ -342,17 +344,17 @@ def setup_flow(run: CaseRun, _: Any) -> None:
         if body.get("tierId") == "free-tier":
             require(
                 not body.get("cloudaicompanionProject"),
-                "free tier onboards without a project (C)",
+                "free tier onboards without a project (Code Assist)",
                 body,
             )
         require(record.get("status") == 200, "onboardUser accepted", _refusal(record))
     polls = [r for r in run.session[:first] if "/v1internal/operations/" in str(r.get("path"))]
-    require(polls, "the onboarding operation was polled until done (C)", before)
+    require(polls, "the onboarding operation was polled until done (Code Assist)", before)
 
 
 def project(run: CaseRun, _: Any) -> None:
     """Code Assist: every call's envelope names the onboarded project, the model without a
-    `models/` prefix, and wraps the request (C)."""
+    `models/` prefix, and wraps the request (Code Assist)."""
     asked = {
         str(r["body"].get("cloudaicompanionProject"))
         for r in run.session
@@ -377,7 +379,7 @@ def project(run: CaseRun, _: Any) -> None:
 
 
 def api_key_header(run: CaseRun, _: Any) -> None:
-    """Gemini API: the key goes in `x-goog-api-key`, not in the URL (B.1; a URL is logged)."""
+    """Gemini API: the key goes in `x-goog-api-key`, not in the URL (Gemini; a URL is logged)."""
     calls = [r for r in run.session if is_generate(r) and r.get("surface") == "gemini"]
     require(calls, "Gemini API calls in the run")
     in_url = [r["path"] for r in calls if "key" in (r.get("query") or {})]

@@ -1,4 +1,5 @@
-"""conformance.checks.envelopes: error envelopes and whole replies (protocols.md §A.4, §A.7, §D)."""
+"""conformance.checks.envelopes: error envelopes and whole replies
+(docs/reference/anthropic.md#errors and #message-object, docs/reference/openai.md#errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""conformance.checks.openai_stream: the OpenAI chunk grammar (protocols.md §D.3, §G)."""
+"""conformance.checks.openai_stream: the OpenAI chunk grammar (docs/reference/openai.md#streaming,
+docs/reference/checklist.md#openai-stream)."""
 
 from __future__ import annotations
 
