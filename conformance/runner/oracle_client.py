@@ -223,8 +223,8 @@ def stop_reason(run: CaseRun, expected: Any) -> None:
 def sdk(run: CaseRun, _: Any) -> None:
     """The official SDK takes the answer as a client would: a 200 stream accumulates
     (`get_final_message()` / `get_final_completion()`) to what the events say, a 200 body parses,
-    an error status raises an APIStatusError of that status (of the class Anthropic errors / OpenAI
-    errors name for it), an error in a stream raises the SDK's stream error."""
+    an error status raises an APIStatusError of that status (of the class the Anthropic and OpenAI
+    error tables name for it), an error in a stream raises the SDK's stream error."""
     got = answered(run)
     view = run.sdk()
     classes = OPENAI_ERROR_CLASSES if run.case.route == "chat" else ANTHROPIC_ERROR_CLASSES

@@ -29,7 +29,9 @@ h1{font-size:20px;margin:0 0 6px}
 .filters{margin:12px 24px}.filters button{margin-right:6px;padding:3px 10px;border:1px solid #bbb;border-radius:12px;background:#fff;cursor:pointer}
 .filters button.on{background:#1d1f21;color:#fff}
 main{margin:0 24px 40px}
-.row{display:grid;grid-template-columns:minmax(260px,2fr) 70px 110px repeat(var(--runs),120px);gap:8px;align-items:center;padding:4px 8px}
+.row{display:grid;grid-template-columns:minmax(260px,3fr) 70px minmax(160px,1fr) repeat(var(--runs),120px);gap:8px;align-items:center;padding:4px 8px}
+.row>span{min-width:0;overflow-wrap:anywhere}
+.what{display:block;color:#666;font-size:12px}
 .head{font-weight:600;border-bottom:2px solid #ccc;position:sticky;top:0;background:#fafafa}
 .category{margin:18px 0 4px;font-size:15px;font-weight:600;color:#555}
 details.case{border-bottom:1px solid #e4e4e4;background:#fff}
@@ -147,13 +149,14 @@ def _case(
         for c in per_run
     )
     summary = (
-        f"<summary class='row'><span class='id'>{escape(first['id'])}</span>"
+        f"<summary class='row'><span><span class='id'>{escape(first['id'])}</span>"
+        f"<span class='what'>{escape(first['description'])}</span></span>"
         f"<span>{first['level']}</span><span>{escape(first['section'])}</span>{badges}</summary>"
     )
     blocks = [
         _run_block(run, case) for run, case in zip(runs, per_run, strict=True) if case is not None
     ]
-    body = f"<div class='body'><p>{escape(first['description'])}</p>{''.join(blocks)}</div>"
+    body = f"<div class='body'>{''.join(blocks)}</div>"
     return (
         f"<details class='case' id='{escape(first['id'])}' data-outcomes='{outcomes}'>"
         f"{summary}{body}</details>"
