@@ -1,5 +1,6 @@
-"""Operational routes: `GET /healthz` (the process answers), `GET /readyz` (it can serve:
-store open, an upstream configured, at least one credential enabled), `GET /metrics`
+"""Operational routes: `GET /` and `HEAD /` (200, as Anthropic's edge answers the `HEAD /`
+every Claude Code session sends first), `GET /healthz` (the process answers), `GET /readyz`
+(it can serve: store open, an upstream configured, at least one credential enabled), `GET /metrics`
 (Prometheus text). None of them needs a key: they reveal no secrets, and probes and
 scrapers rarely carry one.
 """
@@ -15,6 +16,10 @@ from server.edge.services import Services
 def blueprint(services: Services) -> Blueprint:
     """The health and metrics routes of one app."""
     routes = Blueprint("health", __name__)
+
+    @routes.get("/")  # Quart answers HEAD for every GET route, without the body
+    async def root() -> Response:
+        return json_response({"status": "ok", "service": "compatkit"}, 200)
 
     @routes.get("/healthz")
     async def healthz() -> Response:

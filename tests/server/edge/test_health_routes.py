@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import anthropic
 import httpx
+import pytest
 
 from tests.server.conftest import PROXY_KEY, RunningProxy
 
@@ -65,3 +67,18 @@ def test_non_stream_responses_carry_server_timing(proxy: RunningProxy) -> None:
     )
     name, _, duration = response.headers["server-timing"].partition(";dur=")
     assert name == "proxy" and float(duration) > 0
+
+
+def test_head_and_get_of_the_root_answer_200_as_anthropic_s_edge_does(
+    proxy: RunningProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every Claude Code session sends `HEAD /` first (issue 16.6): a 200, logged as route `/`."""
+    with caplog.at_level(logging.INFO, logger="compatkit"):
+        head = httpx.head(proxy.url + "/")
+        get = httpx.get(proxy.url + "/")
+    assert head.status_code == 200 and head.content == b""
+    assert get.status_code == 200 and get.json() == {"status": "ok", "service": "compatkit"}
+    routes = [r.route for r in caplog.records if r.getMessage() == "request"]  # type: ignore[attr-defined]
+    assert routes == ["/", "/"]
+    text = httpx.get(proxy.url + "/metrics").text
+    assert 'route="unmatched"' not in text
