@@ -66,9 +66,12 @@ async def one_request(client: httpx.AsyncClient, rng: random.Random, hang_ups: f
     draw = rng.random()
     if draw < hang_ups:
         body = _body("long_text", stream=True)
-        async with client.stream("POST", "/v1/messages", json=body) as response:
-            async for _ in response.aiter_raw():
-                break  # leaving the block closes the connection mid-stream
+        try:
+            async with client.stream("POST", "/v1/messages", json=body) as response:
+                async for _ in response.aiter_raw():
+                    break  # leaving the block closes the connection mid-stream
+        except httpx.TransportError as exc:
+            raise NormalFailure(f"hang-up request, before its first bytes: {exc!r}") from exc
         return "hang_up:left"
     if draw < hang_ups + 0.20:
         scenario = rng.choice(FAULTS)
@@ -80,8 +83,12 @@ async def one_request(client: httpx.AsyncClient, rng: random.Random, hang_ups: f
         except httpx.TransportError as exc:
             return f"fault:{type(exc).__name__}"
     stream = rng.random() < 0.75
-    async with client.stream("POST", "/v1/messages", json=_body("default", stream)) as response:
-        text = (await response.aread()).decode("utf-8", "replace")
+    try:
+        async with client.stream("POST", "/v1/messages", json=_body("default", stream)) as r:
+            text = (await r.aread()).decode("utf-8", "replace")
+    except httpx.TransportError as exc:
+        raise NormalFailure(f"normal request, stream={stream}: {exc!r}") from exc
+    response = r
     ended = "event: message_stop" in text if stream else '"stop_reason":"end_turn"' in text
     if response.status_code != 200 or not ended:
         raise NormalFailure(f"{response.status_code} stream={stream}: {text[-200:]!r}")
