@@ -38,7 +38,7 @@ from server.edge.model_catalogue import ModelCatalogue
 from server.edge.route_steps import record_answer
 from server.edge.services import SchemaMode, Services
 from server.flags import FlagService
-from server.metrics import ProxyMetrics
+from server.metrics import ProxyMetrics, route_label
 from server.panel import routes as panel_routes
 from server.state.factory import open_store
 from server.upstream.client import Upstream
@@ -87,7 +87,9 @@ def create_app(
         config=config,
         store=store,
         flags=FlagService(store, config.flags),
-        metrics=ProxyMetrics(credential_states=credential_states, store_status=store.status),
+        metrics=ProxyMetrics(
+            credential_states, store.status, models=config.models.upstream_models()
+        ),
         catalogue=ModelCatalogue(config.models),
         proxy_keys=KeyRing(config.proxy_keys),
         admin_keys=KeyRing([config.admin_key] if config.admin_key else []),
@@ -180,7 +182,8 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
     async def _begin() -> None:
         g.request_id = "req_" + secrets.token_hex(12)
         g.started = time.monotonic()
-        g.route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        rule = request.url_rule
+        g.route = route_label(rule.rule) if rule is not None else "unmatched"
         g.model = "-"
         metrics.in_flight.labels(g.route).inc()
         g.in_flight = True

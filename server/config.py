@@ -6,6 +6,7 @@ Operations:
     Config / UpstreamConfig / RetryConfig / ModelMap    frozen dataclasses; secrets masked in repr
     ModelMap.resolve(client_model) -> upstream model    first matching glob wins
     ModelMap.is_scarce(upstream_model) -> bool
+    ModelMap.upstream_models() -> frozenset[str]        its targets and scarce models
     ConfigError                                         every bad value, with where it came from
 
 File layout (every key optional):
@@ -95,6 +96,10 @@ class ModelMap:
 
     routes: tuple[ModelRoute, ...] = DEFAULT_MODEL_ROUTES
     scarce: frozenset[str] = frozenset()
+
+    def upstream_models(self) -> frozenset[str]:
+        """Every upstream model the map names: its routes' targets and the scarce models."""
+        return frozenset(route.upstream_model for route in self.routes) | self.scarce
 
     def resolve(self, client_model: str) -> str:
         """The upstream model for `client_model`; unmatched names pass through unchanged."""

@@ -62,6 +62,7 @@ from server.edge.stream_relay import (
     StreamResult,
 )
 from server.errors import ProxyError
+from server.flags import Flags
 from server.upstream.call import UpstreamCall
 from server.upstream.stream import OpenStream, Translator
 
@@ -185,6 +186,7 @@ class _Exchange:
         self.request_id = "req_" + secrets.token_hex(12)
         self.started = time.monotonic()
         self.model = "-"  # the upstream model, once resolved (a metrics label)
+        self.flags: Flags | None = None  # the flags it runs with, once read
         self.headers = _header_dict(scope["headers"])
         self.body_read = False
         self.response_started = False
@@ -267,7 +269,7 @@ class _Exchange:
         client_model, upstream_model = resolve_model(services, body)
         self.model = upstream_model
         stream = stream_flag(body)
-        flags = await flags_for_request(services, self.headers)
+        flags = self.flags = await flags_for_request(services, self.headers)
         options = compat.ConversionOptions(
             fast_path=flags.ff_converter_fast_path,
             schema_mode=services.schema_mode,
@@ -309,6 +311,7 @@ class _Exchange:
             status=status,
             elapsed=elapsed,
             stream=stream,
+            flags=self.flags,
         )
         self.response_started = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
@@ -374,11 +377,12 @@ class _Exchange:
 
     def _stream_closed(self, result: StreamResult) -> None:
         metrics, path, model = self.services.metrics, self.route.path, self.model
+        arm = metrics.flags_label(self.flags)
         now = time.monotonic()
         if result.first_content_at is not None:
             started_loop = asyncio.get_running_loop().time() - (now - self.started)
-            metrics.ttft.labels(path, model).observe(result.first_content_at - started_loop)
-        metrics.e2e.labels(path, model).observe(now - self.started)
+            metrics.ttft.labels(path, model, arm).observe(result.first_content_at - started_loop)
+        metrics.e2e.labels(path, model, arm).observe(now - self.started)
         if result.error_type is not None:
             metrics.stream_errors.labels(path, result.error_type).inc()
         log.info(

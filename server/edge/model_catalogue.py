@@ -43,8 +43,7 @@ class ModelCatalogue:
 
     def __init__(self, model_map: ModelMap) -> None:
         self._map = model_map
-        self._upstream_models = {route.upstream_model for route in model_map.routes}
-        self._upstream_models |= set(model_map.scarce)
+        self._upstream_models = model_map.upstream_models()
         listed = {r.pattern for r in model_map.routes if not _GLOB_CHARS.search(r.pattern)}
         listed |= self._upstream_models
         listed |= {m for m in WELL_KNOWN_CLAUDE_IDS if self._matches_route(m)}

@@ -113,13 +113,16 @@ def record_answer(
     status: int,
     elapsed: float,
     stream: bool,
+    flags: Flags | None = None,
 ) -> None:
     """Count a request whose answer starts now, `elapsed` seconds after it arrived (TTFB, E2E
-    unless it streams, requests by status), and write its access log line."""
+    unless it streams, requests by status; `flags` the arm it ran in, None where no flag
+    applies), and write its access log line."""
     metrics = services.metrics
-    metrics.ttfb.labels(route).observe(elapsed)
+    arm = metrics.flags_label(flags)
+    metrics.ttfb.labels(route, arm).observe(elapsed)
     if not stream:
-        metrics.e2e.labels(route, model).observe(elapsed)
+        metrics.e2e.labels(route, model, arm).observe(elapsed)
     metrics.requests.labels(route, model, str(status)).inc()
     if log.isEnabledFor(logging.INFO):
         log.info(

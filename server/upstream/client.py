@@ -312,6 +312,7 @@ class Upstream:
             ) from None
 
     async def _release_success(self, attempt: Attempt, usage: dict[str, Any]) -> None:
+        self.metrics.count_tokens(attempt.call.model, usage)
         scheduler = self._scheduler_of(attempt)
         await scheduler.release(
             attempt.lease,

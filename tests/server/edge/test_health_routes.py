@@ -47,8 +47,12 @@ def test_metrics_count_requests_latencies_attempts_and_credential_states(
         'compatkit_requests_total{model="gemini-2.5-pro",route="/v1/messages",status="200"} 2.0'
         in text
     )
-    assert 'compatkit_ttft_seconds_count{model="gemini-2.5-pro",route="/v1/messages"} 1.0' in text
-    assert 'compatkit_e2e_seconds_count{model="gemini-2.5-pro",route="/v1/messages"} 2.0' in text
+    assert (
+        'compatkit_ttft_seconds_count{flags="none",model="gemini-2.5-pro",route="/v1/messages"} 1.0'
+        in text
+    )
+    e2e = 'compatkit_e2e_seconds_count{flags="none",model="gemini-2.5-pro",route="/v1/messages"}'
+    assert f"{e2e} 2.0" in text
     assert "compatkit_ttfb_seconds_bucket" in text
     assert text.count('outcome="success"') >= 1
     assert text.count("compatkit_credential_state{") == 3 and 'state="ready"' in text

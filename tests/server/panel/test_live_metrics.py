@@ -28,7 +28,7 @@ def test_no_observations_is_no_quantile_and_the_inf_bucket_is_the_top_bound() ->
 def test_a_quantile_lies_within_the_observed_buckets(values: list[float]) -> None:
     metrics = ProxyMetrics()
     for value in values:
-        metrics.e2e.labels("/v1/messages", "m").observe(value)
+        metrics.e2e.labels("/v1/messages", "m", "none").observe(value)
     snapshot = take_snapshot(metrics.registry, 0.0)
     buckets = sorted(snapshot.e2e["/v1/messages"].items())
     for q in (0.5, 0.95, 0.99):
@@ -43,7 +43,7 @@ def test_rates_and_quantiles_cover_the_window_and_leave_the_panel_out() -> None:
     history.record(take_snapshot(metrics.registry, 1000.0))
     for _ in range(20):
         metrics.requests.labels("/v1/messages", "m", "200").inc()
-        metrics.e2e.labels("/v1/messages", "m").observe(0.3)
+        metrics.e2e.labels("/v1/messages", "m", "none").observe(0.3)
     metrics.requests.labels("/v1/messages", "m", "429").inc()
     metrics.requests.labels("/panel/api/metrics", "-", "200").inc()
     metrics.upstream_attempts.labels("key-a", "gemini-2.5-pro", "success").inc(20)
@@ -73,7 +73,7 @@ def test_a_quiet_window_falls_back_to_quantiles_since_start() -> None:
     metrics = ProxyMetrics()
     history = MetricsHistory()
     metrics.requests.labels("/v1/messages", "m", "200").inc()
-    metrics.e2e.labels("/v1/messages", "m").observe(0.002)
+    metrics.e2e.labels("/v1/messages", "m", "none").observe(0.002)
     history.record(take_snapshot(metrics.registry, 0.0))
     history.record(take_snapshot(metrics.registry, 100.0))
     (route,) = history.document(window=60.0)["routes"]
