@@ -70,12 +70,25 @@ def assistant_message(stream: bytes) -> dict[str, Any] | None:
     if not started:
         return None
     for index, pieces in partial_json.items():
-        try:
-            blocks[index]["input"] = json.loads("".join(pieces) or "{}")
-        except ValueError:
-            blocks[index]["input"] = {}
+        blocks[index]["input"] = tool_input("".join(pieces))
     content = [blocks[index] for index in sorted(blocks)]
     return {"role": "assistant", "content": content}
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def tool_input(text: str) -> dict[str, Any]:
+    """The object a tool call's joined `partial_json` spells; {} if it is not a strict JSON object.
+
+    Python's json accepts NaN and Infinity, which no proxy would accept back in the next turn.
+    """
+    try:
+        value = json.loads(text or "{}", parse_constant=_refuse_constant)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def tool_results(message: dict[str, Any]) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,9 +14,19 @@ from loadtests._locust._conversation import (
     FOLLOW_UPS,
     assistant_message,
     next_user_turn,
+    tool_input,
     tool_results,
 )
 from tests.loadtests.streams import anthropic_streams, encode_sse
+
+
+def strict_object(text: str) -> dict[str, Any]:
+    """What the next turn carries as a tool input: the JSON object, else {} (the proxy judges)."""
+    try:
+        value = json.loads(text or "{}", parse_constant=lambda name: 1 / 0)
+    except (ValueError, ZeroDivisionError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def expected_blocks(events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -47,11 +58,7 @@ def test_the_message_holds_each_block_with_its_deltas_joined(
             assert got["signature"] == "c2ln"
         else:
             text = "".join(p["partial_json"] for p in pieces)
-            try:
-                parsed = json.loads(text or "{}")
-            except ValueError:
-                parsed = {}  # the next turn still goes out; the proxy judges
-            assert got["input"] == parsed and got["name"] == "Bash"
+            assert got["input"] == strict_object(text) and got["name"] == "Bash"
 
 
 def test_a_reply_of_tool_calls_is_answered_with_one_result_each() -> None:
@@ -72,6 +79,15 @@ def test_after_a_text_answer_the_user_gives_the_next_instruction() -> None:
     assert tool_results(message) is None
     assert next_user_turn(message, 1) == {"role": "user", "content": FOLLOW_UPS[1]}
     assert next_user_turn(message, len(FOLLOW_UPS)) == {"role": "user", "content": FOLLOW_UPS[0]}
+
+
+@pytest.mark.parametrize("text", ["NaN", "[1, 2]", '"x"', '{"a": Infinity}', '{"a": '])
+def test_a_tool_input_that_is_not_a_strict_json_object_is_sent_back_empty(text: str) -> None:
+    assert tool_input(text) == {}
+
+
+def test_a_tool_input_object_is_kept() -> None:
+    assert tool_input('{"command": "ls", "n": 1.5}') == {"command": "ls", "n": 1.5}
 
 
 def test_a_body_that_is_not_a_stream_gives_no_message() -> None:
