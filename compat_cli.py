@@ -250,6 +250,13 @@ def _gate(argv: Sequence[str]) -> int:
     return gate(argv)
 
 
+def _claude(argv: Sequence[str]) -> int:
+    """Claude Code against the proxy, started (`compatkit serve`) or reused (compat_claude)."""
+    from compat_claude import launch
+
+    return launch(argv)
+
+
 def _conformance(argv: Sequence[str]) -> int:
     from conformance.runner.cli import main
 
@@ -272,6 +279,10 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "convert": (_convert, "convert an Anthropic (or OpenAI) request to a Gemini request"),
     "serve": (_serve, "run the reference proxy"),
     "emulate": (_emulate, "run the strict Gemini / Code Assist emulator"),
+    "claude": (
+        _claude,
+        "run Claude Code against the proxy (started if none answers); ARGS pass on",
+    ),
     "conformance": (_conformance, "grade a Claude-compatible proxy, case by case"),
     "bench": (_bench, "open-loop A/B benchmark of proxies; writes results.json"),
     "guard": (_guard, "judge a candidate against a baseline from a result file (rollout-guard)"),
