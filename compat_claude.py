@@ -20,7 +20,7 @@ Plan
     `GET /healthz` there, use it (and say so, with /readyz's problems if it has any); otherwise
     start `compatkit serve` on that address as a child process in its own session, its log in
     a temporary file, and wait until it answers `GET /healthz` (or exits: its last log line is
-    the reason). Mark the onboarding done (with it undone, interactive Claude Code first runs a
+    the reason); with no client key configured, it accepts only a key made for the session. Mark the onboarding done (with it undone, interactive Claude Code first runs a
     login flow that tries Anthropic's servers), run Claude Code with ARGS unchanged, and stop
     the proxy it started (SIGTERM to its process group, SIGKILL after STOP_TIMEOUT_S) once
     Claude Code exits. Ctrl-C belongs to Claude Code while it runs: the launcher ignores SIGINT
@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -57,7 +58,7 @@ TOOLS_DIR = Path(__file__).resolve().parent / ".tools"
 START_TIMEOUT_S = 60.0  # the proxy's start-up, emulator included, takes about a second
 STOP_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 2.0
-ANY_KEY = "compatkit-local"  # what Claude Code sends when the proxy has no client keys
+ANY_KEY = "compatkit-local"  # sent to a running proxy with no client keys configured
 # Removed from Claude Code's environment: they would send it elsewhere or with other credentials.
 DROPPED_VARIABLES = (
     "ANTHROPIC_API_KEY",
@@ -78,12 +79,13 @@ def launch(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     try:
         claude = find_claude_code(env, TOOLS_DIR)
-        host, port, token = _proxy_address(env)
-        with _proxy(host, port, env) as proxy:
+        host, port, key = _proxy_address(env)
+        with _proxy(host, port, key, env) as proxy:
             changed = settle_onboarding(env)
             if changed is not None:
                 _say(f"marked Claude Code's onboarding done in {changed}")
-            status = _run_claude_code(claude, argv, claude_code_env(env, proxy.base_url, token))
+            child_env = claude_code_env(env, proxy.base_url, proxy.token)
+            status = _run_claude_code(claude, argv, child_env)
             proxy.keep_log = status != 0
             return status
     except LaunchError as exc:
@@ -202,8 +204,8 @@ def _run_claude_code(claude: Path, argv: Sequence[str], env: dict[str, str]) -> 
 # --- the proxy --------------------------------------------------------------------------------
 
 
-def _proxy_address(env: Mapping[str, str]) -> tuple[str, int, str]:
-    """(host to connect to, port, client key) from the proxy's configuration."""
+def _proxy_address(env: Mapping[str, str]) -> tuple[str, int, str | None]:
+    """(host to connect to, port, first client key if any) from the proxy's configuration."""
     from server.config import ConfigError, load_config
 
     try:
@@ -212,7 +214,7 @@ def _proxy_address(env: Mapping[str, str]) -> tuple[str, int, str]:
         raise LaunchError(str(exc)) from None
     host = _WILDCARD_HOSTS.get(config.host, config.host)
     port = config.port or _free_port(host)
-    return host, port, config.proxy_keys[0] if config.proxy_keys else ANY_KEY
+    return host, port, config.proxy_keys[0] if config.proxy_keys else None
 
 
 def _free_port(host: str) -> int:
@@ -228,36 +230,42 @@ def _url(host: str, port: int) -> str:
 
 @dataclass(slots=True)
 class _Proxy:
-    """The proxy Claude Code talks to; `log` is set when it was started here."""
+    """The proxy Claude Code talks to, the key it accepts; `log` is set when started here."""
 
     base_url: str
+    token: str
     log: Path | None = None
     keep_log: bool = False  # kept anyway if the proxy did not stop cleanly
 
 
 @contextlib.contextmanager
-def _proxy(host: str, port: int, env: Mapping[str, str]) -> Iterator[_Proxy]:
+def _proxy(host: str, port: int, key: str | None, env: Mapping[str, str]) -> Iterator[_Proxy]:
     """A proxy answering on host:port: the running one, or one started here (stopped on exit,
-    its log removed unless `keep_log` was set or it did not stop cleanly)."""
+    its log removed unless `keep_log` was set or it did not stop cleanly). One started here
+    with no client key configured accepts one made for the session, which only Claude Code
+    gets."""
     base_url = _url(host, port)
     if _answers(base_url):
         problems = _readiness_problems(base_url)
         note = f" (not ready: {problems})" if problems else ""
         _say(f"using the proxy already answering at {base_url}{note}")
-        yield _Proxy(base_url)
+        yield _Proxy(base_url, key or ANY_KEY)
         return
+    serve_env = dict(env)
+    if key is None:
+        key = serve_env["COMPATKIT_PROXY_KEYS"] = "compatkit-session-" + secrets.token_urlsafe(24)
     log_fd, log_name = tempfile.mkstemp(prefix="compatkit-claude-proxy-", suffix=".log")
     log_path = Path(log_name)
     with os.fdopen(log_fd, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "compat_cli", "serve", "--host", host, "--port", str(port)],
-            env=dict(env),
+            env=serve_env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in the terminal is for Claude Code, not the proxy
         )
-    proxy = _Proxy(base_url, log_path)
+    proxy = _Proxy(base_url, key, log_path)
     try:
         _wait_until_answering(base_url, process, log_path)  # LaunchError names the log
         _say(f"started the proxy at {base_url} (its log: {log_path})")

@@ -177,9 +177,8 @@ def test_a_bad_proxy_configuration_is_one_line_and_exit_2(
     env = {"COMPATKIT_CLAUDE_CODE": str(fake_claude), "COMPATKIT_PORT": "70000"}
     completed = run_launcher(env, tmp_path)
     assert completed.returncode == 2
-    assert completed.stderr.splitlines() == [
-        "compatkit claude: COMPATKIT_PORT must be a port number 0-65535, got 70000"
-    ]
+    (line,) = completed.stderr.splitlines()  # the configuration's own words, after the prefix
+    assert line.startswith("compatkit claude: COMPATKIT_PORT ") and "70000" in line
 
 
 def test_a_proxy_that_cannot_start_is_one_line_naming_its_log_and_exit_2(
@@ -198,3 +197,67 @@ def test_a_proxy_that_cannot_start_is_one_line_naming_its_log_and_exit_2(
     assert log.is_file()  # kept for the reason in full
     log.unlink()
     assert not (tmp_path / ".claude.json").exists()  # nothing settled for a run that never ran
+
+
+# --- the session with a stand-in Claude Code ----------------------------------------------------
+
+STAND_IN = """#!{python}
+import json, os, sys, urllib.error, urllib.request
+
+def status(key):
+    request = urllib.request.Request(
+        os.environ["ANTHROPIC_BASE_URL"] + "/v1/models", headers={{"authorization": "Bearer " + key}}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+seen = {{
+    "argv": sys.argv[1:],
+    "with_its_token": status(os.environ["ANTHROPIC_AUTH_TOKEN"]),
+    "with_another_key": status("compatkit-local"),
+    "api_key": os.environ.get("ANTHROPIC_API_KEY"),
+}}
+print(json.dumps(seen))
+sys.exit(7)
+"""
+
+
+def test_a_proxy_started_for_the_session_accepts_only_the_key_claude_code_got(
+    tmp_path: Path,
+) -> None:
+    """With no proxy keys configured, the proxy the launcher starts is not open to any client on
+    the machine: it takes a key made for the session. Arguments and exit status pass through."""
+    stand_in = tmp_path / "claude"
+    stand_in.write_text(STAND_IN.format(python=sys.executable))
+    stand_in.chmod(0o755)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    completed = subprocess.run(
+        [sys.executable, "-m", "compat_cli", "claude", "-p", "two words", "--x"],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "COMPATKIT_CLAUDE_CODE": str(stand_in),
+            "COMPATKIT_PORT": str(port),
+            "COMPATKIT_STATE_PATH": ":memory:",
+            "ANTHROPIC_API_KEY": "sk-ant-the-users-own-key",
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 7, completed.stderr
+    assert json.loads(completed.stdout) == {
+        "argv": ["-p", "two words", "--x"],
+        "with_its_token": 200,
+        "with_another_key": 401,
+        "api_key": None,
+    }
+    log = completed.stderr.split("(its log: ")[1].split(")")[0]
+    assert f"stopped the proxy; its log is kept: {log}" in completed.stderr  # Claude Code failed
+    Path(log).unlink()
