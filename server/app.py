@@ -23,6 +23,7 @@ import random
 import secrets
 import time
 from pathlib import Path
+from types import TracebackType
 
 from quart import Quart, Response, g, request
 
@@ -37,6 +38,7 @@ from server.edge.generation_routes import GenerationRoutes
 from server.edge.model_catalogue import ModelCatalogue
 from server.edge.route_steps import record_answer
 from server.edge.services import SchemaMode, Services
+from server.errors import ServerError, StartupError
 from server.flags import FlagService
 from server.metrics import ProxyMetrics, route_label
 from server.panel import routes as panel_routes
@@ -50,6 +52,20 @@ _EXTENSION = "compatkit"
 SHARED_SYNC_INTERVAL = 0.25
 """Seconds between two reads of the shared state (flags, cooldowns, disabled credentials): with
 Redis, what one instance changes applies on every other within this plus one round trip."""
+
+
+class _ProxyApp(Quart):
+    """Quart, leaving a failed start-up to the server's one-line report (the lifespan's
+    failure message, server.hypercorn_serving); its traceback is logged at debug level."""
+
+    def log_exception(
+        self,
+        exception_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
+    ) -> None:
+        if isinstance(exception_info[1], StartupError):
+            log.debug("start-up failed", exc_info=exception_info)
+            return
+        super().log_exception(exception_info)
 
 
 def services_of(app: Quart) -> Services:
@@ -71,7 +87,7 @@ def create_app(
     Gemini's `parameters` Schema subset (the default) or as JSON Schema (`parametersJsonSchema`,
     what gemini-cli sends for MCP tools).
     """
-    app = Quart("compatkit", static_folder=None)
+    app = _ProxyApp("compatkit", static_folder=None)
     app.config.update(
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         BODY_TIMEOUT=60,
@@ -104,7 +120,12 @@ def create_app(
 
     @app.before_serving
     async def _startup() -> None:
-        await _start(services)
+        try:
+            await _start(services)
+        except ServerError as exc:  # its message is the reason
+            raise StartupError(str(exc)) from exc
+        except Exception as exc:  # unforeseen: named by its type
+            raise StartupError(f"start-up failed: {type(exc).__name__}: {exc}") from exc
 
     @app.after_serving
     async def _shutdown() -> None:

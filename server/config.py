@@ -3,6 +3,7 @@
 Operations:
     load_config(path=None, env=os.environ) -> Config   file (or $COMPATKIT_CONFIG) + env
     config_from_mapping(data, env={}) -> Config         the same from an already-parsed table
+    listen_address_overridden(config, host, port)       with `--host` / `--port`, checked alike
     Config / UpstreamConfig / RetryConfig / ModelMap    frozen dataclasses; secrets masked in repr
     ModelMap.resolve(client_model) -> upstream model    first matching glob wins
     ModelMap.is_scarce(upstream_model) -> bool
@@ -42,11 +43,15 @@ runs the emulator in-process.
 
 from __future__ import annotations
 
+import codecs
 import fnmatch
+import ipaddress
 import os
+import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -188,19 +193,44 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     """Read the TOML file at `path` (or $COMPATKIT_CONFIG, or none) and apply env overrides."""
     env = os.environ if env is None else env
     path = path if path is not None else env.get(ENV_PREFIX + "CONFIG") or None
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    data = _read_toml_file(path) if path is not None else {}
     data.setdefault("state", {})
     if isinstance(data["state"], dict):
         data["state"].setdefault("path", DEFAULT_STATE_PATH)
     return config_from_mapping(data, env)
+
+
+def _read_toml_file(path: str | Path) -> dict[str, Any]:
+    """The table of the TOML file at `path`; ConfigError for anything but a readable UTF-8
+    TOML regular file. The type is checked before opening: a FIFO nobody writes would block."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ConfigError(f"config file {path} is {kind}")
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(f"config file {path} is UTF-16 text; a TOML file is UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+            f"{exc.start}); a TOML file is UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"config file {path} nests arrays or inline tables too deeply") from None
 
 
 def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
@@ -211,7 +241,7 @@ def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None =
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
     defaults = Config()
     config = Config(
-        host=reader.get("server", "host", "HOST", _str, defaults.host),
+        host=reader.get("server", "host", "HOST", _host, defaults.host),
         port=reader.get("server", "port", "PORT", _port, defaults.port),
         proxy_keys=reader.get("server", "proxy_keys", "PROXY_KEYS", _str_list, _NONE),
         admin_key=reader.get("server", "admin_key", "ADMIN_KEY", _str, None),
@@ -255,7 +285,10 @@ def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
         )
     ca_file = reader.get("upstream", "ca_file", "CA_FILE", _str, None)
     if ca_file is not None and not Path(ca_file).expanduser().is_file():
-        raise ConfigError(f"upstream.ca_file {ca_file} does not exist")
+        exists = Path(ca_file).expanduser().exists()
+        raise ConfigError(
+            f"upstream.ca_file {ca_file} {'is not a regular file' if exists else 'does not exist'}"
+        )
     return UpstreamConfig(
         kind=kind,  # type: ignore[arg-type]
         api_keys=api_keys if kind == "gemini" else (),
@@ -495,6 +528,34 @@ def _port(value: Any, where: str) -> int:
     if not 0 <= number <= 65535:
         raise ConfigError(f"{where} must be a port number 0-65535, got {number}")
     return number
+
+
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _host(value: Any, where: str) -> str:
+    """An IPv4 or IPv6 address, or a host name (ASCII labels, not all digits: 256.0.0.1 is
+    a bad address, not a name)."""
+    text = _str(value, where)
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    labels = text.rstrip(".").split(".")
+    if len(text) > 253 or not _HOST_NAME.fullmatch(text) or labels[-1].isdigit():
+        hint = " (the port is a setting of its own)" if re.search(r":\d+$", text) else ""
+        raise ConfigError(f"{where} must be an IP address or a host name, got {text!r}{hint}")
+    return text
+
+
+def listen_address_overridden(config: Config, host: str | None, port: str | None) -> Config:
+    """`config` with the command line's `--host` / `--port` (checked as the settings are)."""
+    if host is not None:
+        config = replace(config, host=_host(host, "--host"))
+    if port is not None:
+        config = replace(config, port=_port(port, "--port"))
+    return config
 
 
 def _positive_float(value: Any, where: str) -> float:

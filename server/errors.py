@@ -5,7 +5,8 @@ anywhere while answering (the edge and the upstream client alike) and rendered b
 
 Each room has its own root under ServerError (server.upstream.errors.UpstreamError,
 server.credentials.errors.CredentialError, server.state.errors.StoreError), and so have the
-top-level modules (server.config.ConfigError, server.flags.FlagError).
+top-level modules (server.config.ConfigError, server.flags.FlagError); `StartupError` is a
+server that cannot start (the socket, the TLS files, the app's start-up hooks).
 
 Goals: one vocabulary inside the proxy (the Anthropic error types of
 docs/reference/anthropic.md#errors), mapped into each client's envelope by the protocol core
@@ -21,6 +22,11 @@ import compat
 
 class ServerError(Exception):
     """The root of every exception the server package raises on purpose."""
+
+
+class StartupError(ServerError):
+    """A server that cannot start: its message is the one-line reason (`compatkit serve`
+    prints it and exits with status 2)."""
 
 
 class ProxyError(ServerError):

@@ -4,6 +4,8 @@
 Operations:
     listening_socket(host, port) -> socket        bound and listening; port 0 picks a free one
     hypercorn_config(sock, *, certfile, keyfile) -> hypercorn Config
+                                                   (both TLS files or neither, checked)
+    StartupError (server.errors)                   why either cannot be, in one line
     serve_forever(app, sock, config, *, on_ready)  run until SIGINT/SIGTERM (the CLI); call
                                                    on_ready(url) once the app answers
     ServerThread(app, ...) as server               run in a background thread, `server.url`;
@@ -24,9 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import resource
 import signal
 import socket
+import ssl
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -36,26 +42,47 @@ from typing import Any
 import httpx
 from hypercorn.config import Config as HypercornConfig
 
-from server.errors import ServerError
+from server.errors import ServerError, StartupError
 from server.hypercorn_serving import serve_hypercorn
 
 
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A TCP socket bound to (host, port) and listening; port 0 picks a free port."""
+    """A TCP socket bound to (host, port) and listening; port 0 picks a free port.
+    StartupError says why it cannot be (the port in use, an address not of this machine)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except (OSError, OverflowError, UnicodeError) as exc:
+        sock.close()
+        address = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+        raise StartupError(f"cannot listen on {address}: {_bind_failure(exc)}") from None
     sock.setblocking(False)
     return sock
+
+
+def _bind_failure(exc: BaseException) -> str:
+    if isinstance(exc, socket.gaierror):
+        return f"the host is not an address or a name that resolves ({exc.strerror})"
+    reasons = {
+        errno.EADDRINUSE: "the port is already in use",
+        errno.EADDRNOTAVAIL: "the address is not one of this machine's",
+        errno.EACCES: "permission denied (ports below 1024 need privileges)",
+    }
+    if isinstance(exc, OSError):
+        return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+    return str(exc)
 
 
 def hypercorn_config(
     sock: socket.socket, *, certfile: str | None = None, keyfile: str | None = None
 ) -> HypercornConfig:
-    """A Hypercorn config serving on `sock`, quiet, with long-lived streams allowed."""
+    """A Hypercorn config serving on `sock`, quiet, with long-lived streams allowed; TLS
+    (h2 and http/1.1 by ALPN) with both `certfile` and `keyfile`, which are checked here
+    (StartupError: one without the other, a file that is not a PEM certificate or key)."""
     config = HypercornConfig()
     config.bind = [f"fd://{sock.fileno()}"]
     config.accesslog = None
@@ -65,11 +92,48 @@ def hypercorn_config(
     # HTTP/2: many concurrent streams per connection, windows large enough for bursts.
     config.h2_max_concurrent_streams = 256
     config.h2_max_inbound_frame_size = 2**20
-    if certfile and keyfile:
-        config.certfile = certfile
-        config.keyfile = keyfile
-        config.alpn_protocols = ["h2", "http/1.1"]
+    if certfile is None and keyfile is None:
+        return config
+    if certfile is None or keyfile is None:
+        given, missing = (
+            ("--certfile", "--keyfile") if keyfile is None else ("--keyfile", "--certfile")
+        )
+        raise StartupError(f"{given} needs {missing} too: HTTPS needs the certificate and its key")
+    for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
+        _check_regular_file(option, path)
+    config.certfile = certfile
+    config.keyfile = keyfile
+    config.alpn_protocols = ["h2", "http/1.1"]
+    try:
+        config.create_ssl_context()
+    except (ssl.SSLError, OSError) as exc:
+        raise StartupError(
+            f"--certfile {certfile} and --keyfile {keyfile} are not a PEM certificate and "
+            f"its private key ({_tls_failure(exc)})"
+        ) from None
     return config
+
+
+def _tls_failure(exc: OSError) -> str:
+    reason = getattr(exc, "reason", None)
+    if reason == "KEY_VALUES_MISMATCH":
+        return "the key is not the certificate's"
+    if reason is not None:
+        return str(reason)
+    if isinstance(exc, ssl.SSLError):  # OpenSSL's "PEM lib": no PEM block could be read
+        return "no PEM certificate or key could be read"
+    return exc.strerror or str(exc)
+
+
+def _check_regular_file(option: str, path: str) -> None:
+    """StartupError unless `path` is a readable regular file (checked before opening: a FIFO
+    nobody writes would block the start)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise StartupError(f"{option} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise StartupError(f"{option} {path} is not a regular file")
 
 
 async def serve_until(app: Any, config: HypercornConfig, stop: asyncio.Event) -> None:

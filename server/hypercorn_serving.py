@@ -2,7 +2,9 @@
 
 Operations:
     serve_hypercorn(app, config, *, shutdown_trigger)   serve until `shutdown_trigger()`
-                                                        returns (hypercorn.asyncio.serve's job)
+                                                        returns (hypercorn.asyncio.serve's job);
+                                                        StartupError with the app's own reason
+                                                        if its start-up hooks fail
     HYPERCORN_PRIVATE_API                               the private names of Hypercorn relied on
                                                         (checked by
                                                         tests/server/test_hypercorn_contract.py)
@@ -34,7 +36,9 @@ from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
 from hypercorn.typing import LifespanState
-from hypercorn.utils import wrap_app
+from hypercorn.utils import LifespanFailureError, LifespanTimeoutError, wrap_app
+
+from server.errors import StartupError
 
 HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
     TCPServer: (
@@ -76,9 +80,20 @@ async def serve_hypercorn(
     loop = asyncio.get_running_loop()
     wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
     state: LifespanState = {}
-    lifespan = Lifespan(wrapped, config, loop, state)
+    failures: list[str] = []
+    lifespan = Lifespan(_FailureNoted(wrapped, failures), config, loop, state)
     lifespan_task = loop.create_task(lifespan.handle_lifespan())
-    await lifespan.wait_for_startup()
+    try:
+        await lifespan.wait_for_startup()
+    except LifespanTimeoutError:
+        lifespan_task.cancel()
+        raise StartupError(
+            f"the app's start-up did not finish within {config.startup_timeout:g} s"
+        ) from None
+    if failures:
+        with contextlib.suppress(LifespanFailureError, asyncio.CancelledError):
+            await lifespan_task
+        raise StartupError(" ".join(failures[0].split()) or "the app's start-up failed")
     if lifespan_task.done() and lifespan_task.exception() is not None:
         raise lifespan_task.exception()  # type: ignore[misc]
     context = WorkerContext(None)
@@ -109,6 +124,27 @@ async def serve_hypercorn(
         lifespan_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await lifespan_task
+
+
+class _FailureNoted:
+    """The ASGI app, with the message of a failed lifespan start-up noted in `failures` (the
+    app's own one-line reason; Hypercorn only raises it inside its lifespan task)."""
+
+    def __init__(self, app: Any, failures: list[str]) -> None:
+        self._app = app
+        self._failures = failures
+
+    async def __call__(self, scope: Any, receive: Any, send: Any, *args: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self._app(scope, receive, send, *args)
+            return
+
+        async def noting_send(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                self._failures.append(str(message.get("message", "")))
+            await send(message)
+
+        await self._app(scope, receive, noting_send, *args)
 
 
 async def _listen(

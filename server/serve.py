@@ -1,8 +1,14 @@
 """`compatkit serve`: run the reference proxy on Hypercorn (HTTP/1.1 and h2c; h2 over TLS).
 
 Operations:
-    main(argv, *, fallback_upstream=None) -> int    exit status (2 for a bad configuration,
-                                                    1 if the server never answered)
+    main(argv, *, fallback_upstream=None) -> int    exit status: 2 for any start-up failure
+                                                    (one line on stderr naming it), 1 if the
+                                                    server never answered
+    MAX_WORKERS                                     the largest `--workers`
+
+Every start-up failure is a ServerError whose message is the reason (a bad command line, the
+configuration and its files, the socket, the TLS files, the credentials, the app's start-up
+hooks such as opening the state store): never a traceback, never a server that half starts.
 
 `--workers N` (N > 1, with the Redis state store) serves the port from N processes
 (server.workers); the parent logs the listening line once the port answers.
@@ -25,11 +31,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import NoReturn
 
 from server.app import create_app
-from server.config import ConfigError, UpstreamConfig, load_config
+from server.config import Config, UpstreamConfig, listen_address_overridden, load_config
 from server.credentials.credential import load_credentials
-from server.credentials.errors import CredentialError
+from server.errors import ServerError, StartupError
 from server.hosting import (
     hypercorn_config,
     listening_socket,
@@ -45,95 +52,109 @@ FallbackUpstream = Callable[[], AbstractContextManager[str]]
 """Starts a stand-in upstream and yields its base URL (the emulator, wired by the CLI)."""
 
 
+MAX_WORKERS = 64
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad command line reported in one line (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def main(
     argv: Sequence[str] | None = None, *, fallback_upstream: FallbackUpstream | None = None
 ) -> int:
     """Parse arguments, load the configuration, serve until SIGINT/SIGTERM."""
-    parser = argparse.ArgumentParser(prog="compatkit serve", description="Run the reference proxy.")
+    parser = _Parser(prog="compatkit serve", description="Run the reference proxy.")
     parser.add_argument("--config", help="TOML file (default: $COMPATKIT_CONFIG, else none)")
     parser.add_argument("--host", help="override server.host")
-    parser.add_argument("--port", type=int, help="override server.port (0 picks a free port)")
+    parser.add_argument("--port", help="override server.port (0 picks a free port)")
     parser.add_argument("--certfile", help="serve HTTPS (h2 + http/1.1 by ALPN) with this cert")
-    parser.add_argument("--keyfile", help="the certificate's private key")
+    parser.add_argument("--keyfile", help="the certificate's private key (needed with --certfile)")
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=1,
-        help="processes serving the one port (more than 1 needs the Redis state store)",
+        help=f"processes serving the one port, 1-{MAX_WORKERS} (more than 1 needs the Redis "
+        "state store)",
     )
     parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # set by server.workers
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"compatkit serve: {exc}", file=sys.stderr)
+        return _serve(args, fallback_upstream)
+    except ServerError as exc:  # a configuration, a file, a socket, a start-up hook
+        print(f"compatkit serve: {_one_line(exc)}", file=sys.stderr)
         return 2
-    if args.host is not None:
-        config = dataclasses.replace(config, host=args.host)
-    if args.port is not None:
-        config = dataclasses.replace(config, port=args.port)
-    reason = "--workers must be at least 1" if args.workers < 1 else None
-    reason = reason or why_not_workers(config, args.workers)
+
+
+def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None) -> int:
+    """Serve; a ServerError on the way names why it cannot (the checks come before anything
+    starts: the configuration, the socket, the TLS files, the credentials)."""
+    config = listen_address_overridden(load_config(args.config), args.host, args.port)
+    reason = why_not_workers(config, args.workers)
     if reason is not None:
-        print(f"compatkit serve: {reason}", file=sys.stderr)
-        return 2
-    worker_env: dict[str, str] = {}  # what workers need to know of the parent's emulator
+        raise StartupError(reason)
+    if args.worker_fd is not None:
+        sock = inherited_socket(args.worker_fd)
+    else:
+        sock = listening_socket(config.host, config.port)
+    hypercorn = hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile)
     with contextlib.ExitStack() as stack:
+        worker_env: dict[str, str] = {}  # what workers need to know of the parent's emulator
         if config.upstream is None and fallback_upstream is not None:
-            base_url = stack.enter_context(fallback_upstream())
-            worker_env = {
-                "COMPATKIT_API_KEYS": "emulator-key",
-                "COMPATKIT_GEMINI_BASE_URL": base_url,
-            }
-            upstream = UpstreamConfig(
-                kind="gemini", api_keys=("emulator-key",), gemini_base_url=base_url
+            config, worker_env = _with_fallback_upstream(
+                config, stack.enter_context(fallback_upstream())
             )
-            config = dataclasses.replace(config, upstream=upstream)
-            log.info(
-                "no upstream configured: serving against the in-process emulator at %s", base_url
-            )
-        try:
-            load_credentials(config.upstream) if config.upstream is not None else None
-        except CredentialError as exc:  # fail now, with the reason, not in a startup hook
-            print(f"compatkit serve: {exc}", file=sys.stderr)
-            return 2
+        if config.upstream is not None:  # fail now, with the reason, not in a start-up hook
+            load_credentials(config.upstream)
         before, after = raise_open_file_limit()  # each client connection holds a descriptor
         log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
-        if args.worker_fd is not None:
-            sock = inherited_socket(args.worker_fd)
-        else:
-            sock = listening_socket(config.host, config.port)
         if args.workers > 1 and args.worker_fd is None:
             return serve_workers(
                 _worker_argv(args),
                 sock,
                 args.workers,
                 env=worker_env,
-                certified=bool(args.certfile),
+                certified=bool(hypercorn.certfile),
                 on_ready=lambda url: log.info(
                     "compatkit proxy listening on %s (%d workers)", url, args.workers
                 ),
             )
         announce = None if args.worker_fd is not None else _announce_listening
-        try:
-            app = create_app(config)
-            answered = serve_forever(
-                app,
-                sock,
-                hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile),
-                on_ready=announce,
-            )
-        except CredentialError as exc:
-            print(f"compatkit serve: {exc}", file=sys.stderr)
-            return 2
+        answered = serve_forever(create_app(config), sock, hypercorn, on_ready=announce)
     if not answered:
         print("compatkit serve: the server never answered GET /healthz; stopped", file=sys.stderr)
         return 1
     return 0
+
+
+def _with_fallback_upstream(config: Config, base_url: str) -> tuple[Config, dict[str, str]]:
+    """`config` served against the stand-in upstream at `base_url`, and the environment that
+    tells workers the same."""
+    log.info("no upstream configured: serving against the in-process emulator at %s", base_url)
+    upstream = UpstreamConfig(kind="gemini", api_keys=("emulator-key",), gemini_base_url=base_url)
+    worker_env = {"COMPATKIT_API_KEYS": "emulator-key", "COMPATKIT_GEMINI_BASE_URL": base_url}
+    return dataclasses.replace(config, upstream=upstream), worker_env
+
+
+def _workers(text: str) -> int:
+    """`--workers`: an integer from 1 to MAX_WORKERS."""
+    try:
+        workers = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}, got {workers}")
+    return workers
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _announce_listening(url: str) -> None:

@@ -137,12 +137,16 @@ def _parse_expiry(data: Mapping[str, Any]) -> float | None:
 
 
 def read_token_file(path: Path) -> OAuthToken:
-    """Load an OAuth credential file; OAuthError names the file, never its secrets."""
+    """Load an OAuth credential file; OAuthError names the file, never its secrets. The type
+    is checked before opening: a FIFO nobody writes would block."""
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise OAuthError(f"OAuth credential file {path} is {kind}")
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise OAuthError(f"OAuth credential file {path} does not exist") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise OAuthError(
             f"OAuth credential file {path} is unreadable: {type(exc).__name__}"
         ) from None

@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from server.state.batching import Batcher
@@ -65,6 +66,18 @@ CREATE TABLE IF NOT EXISTS leases (
 """
 
 
+def _check_state_file(path: str) -> None:
+    """StoreError unless `path` is a regular file or can be created as one."""
+    target = Path(path)
+    if target.exists():
+        if target.is_dir():
+            raise StoreError(f"state file {path} is a directory")
+        if not target.is_file():
+            raise StoreError(f"state file {path} is not a regular file")
+    elif not target.parent.is_dir():
+        raise StoreError(f"state file {path}: the directory {target.parent} does not exist")
+
+
 class SQLiteStore(StateStore):
     """State in one SQLite database, driven from a dedicated thread."""
 
@@ -89,16 +102,33 @@ class SQLiteStore(StateStore):
         """Open the database in the worker thread and create the tables."""
         if self._executor is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compatkit-store")
-        loop = asyncio.get_running_loop()
-        self._db = await loop.run_in_executor(self._executor, self._connect)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compatkit-store")
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(executor, self._connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        self._executor = executor
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        """The open database; StoreError naming the file if it cannot be the state file."""
         if self.path != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(_SCHEMA)
+            _check_state_file(self.path)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            if self.path != ":memory:":
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                (verdict,) = db.execute("PRAGMA quick_check(1)").fetchone()
+                if verdict != "ok":
+                    raise StoreError(f"state file {self.path} is damaged: {verdict}")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            db.close()
+            raise StoreError(f"state file {self.path} cannot be used: {exc}") from None
+        except StoreError:
+            db.close()
+            raise
         return db
 
     async def close(self) -> None:

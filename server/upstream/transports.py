@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from server.config import UpstreamConfig
+from server.config import ConfigError, UpstreamConfig
 from server.upstream.httpcore_transport import HttpcoreTransport
 
 POOL_LIMITS = httpx.Limits(
@@ -129,7 +129,15 @@ class ClientTransport(httpx.AsyncBaseTransport):
 
 
 def ssl_verify(config: UpstreamConfig) -> ssl.SSLContext | bool:
+    """The TLS context upstream connections verify with: the system's CAs, or `ca_file`'s
+    (ConfigError naming the file when it holds no PEM certificate)."""
     context = ssl.create_default_context()
     if config.ca_file is not None:
-        context.load_verify_locations(cafile=str(config.ca_file))
+        try:
+            context.load_verify_locations(cafile=str(config.ca_file))
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(
+                f"upstream.ca_file {config.ca_file} is not a PEM file of CA certificates "
+                f"({getattr(exc, 'reason', None) or exc})"
+            ) from None
     return context

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from server.state.errors import StoreError
 from server.state.factory import open_store
 from server.state.sqlite import SQLiteStore
 from server.state.store import Cooldown, StateStore
@@ -83,3 +84,41 @@ async def test_close_finishes_a_pending_batch(tmp_path) -> None:
     await reopened.open()
     assert (await reopened.health())["a"].successes == 1
     await reopened.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda d: d / "missing" / "state.sqlite3", "the directory"),
+        (lambda d: d, "is a directory"),
+        (lambda d: _written(d / "garbage.sqlite3", b"not a database\n" * 300), "not a database"),
+    ],
+    ids=["in a missing directory", "a directory", "garbage"],
+)
+async def test_a_file_that_cannot_be_the_state_is_a_store_error_naming_it(
+    tmp_path, make, reason
+) -> None:
+    path = str(make(tmp_path))
+    store = SQLiteStore(path)
+    with pytest.raises(StoreError, match=reason) as caught:
+        await store.open()
+    assert path in str(caught.value)
+    await store.close()  # nothing left open
+
+
+async def test_a_damaged_state_file_is_refused_at_open(tmp_path) -> None:
+    path = tmp_path / "state.sqlite3"
+    store = SQLiteStore(str(path))
+    await store.open()
+    for i in range(500):
+        await store.disable(f"credential-{i}", "x" * 200)
+    await store.close()
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StoreError, match=r"state\.sqlite3"):
+        await SQLiteStore(str(path)).open()
+
+
+def _written(path, data: bytes):
+    path.write_bytes(data)
+    return path

@@ -152,7 +152,7 @@ def test_workers_stop_with_the_parent(emulator: RunningEmulator, redis_url: str)
     ("workers", "env", "reason"),
     [
         ("2", {}, "--workers 2 needs the shared state store"),
-        ("0", {"COMPATKIT_STATE_URL": "redis://127.0.0.1:1/0"}, "--workers must be at least 1"),
+        ("0", {"COMPATKIT_STATE_URL": "redis://127.0.0.1:1/0"}, "--workers: must be from 1 to 64"),
         (
             "2",
             {"COMPATKIT_STATE_URL": "http://cache:6379"},
