@@ -91,6 +91,8 @@ def launch(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
     except LaunchError as exc:
         _say(str(exc))
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before Claude Code ran: the proxy is already stopped
+        return 128 + signal.SIGINT
 
 
 def _say(line: str) -> None:
@@ -142,8 +144,8 @@ def claude_config_path(env: Mapping[str, str]) -> Path:
 def settle_onboarding(env: Mapping[str, str]) -> Path | None:
     """Set `hasCompletedOnboarding` in Claude Code's config file, keeping the rest of it.
 
-    None when it was already set, or when the file is not a JSON object (then left alone,
-    with a warning: Claude Code would run its onboarding)."""
+    None when it was already set, or when the file is not a JSON object or cannot be written
+    (then left alone, with a warning: Claude Code would run its onboarding)."""
     path = claude_config_path(env)
     settings: dict[str, Any] = {}
     if path.exists():
@@ -159,7 +161,11 @@ def settle_onboarding(env: Mapping[str, str]) -> Path | None:
     if settings.get("hasCompletedOnboarding") is True:
         return None
     settings["hasCompletedOnboarding"] = True
-    _write_json(path, settings)
+    try:
+        _write_json(path, settings)
+    except OSError as exc:
+        _say(f"warning: could not write {path} ({exc.strerror or exc})")
+        return None
     return path
 
 
@@ -182,7 +188,10 @@ def _write_json(path: Path, value: dict[str, Any]) -> None:
 
 def _run_claude_code(claude: Path, argv: Sequence[str], env: dict[str, str]) -> int:
     """Run Claude Code in the foreground; its exit status (128 + N for a signal N)."""
-    process = subprocess.Popen([str(claude), *argv], env=env)
+    try:
+        process = subprocess.Popen([str(claude), *argv], env=env)
+    except OSError as exc:
+        raise LaunchError(f"cannot run Claude Code at {claude}: {exc.strerror or exc}") from None
 
     def forward(signum: int, frame: FrameType | None) -> None:
         with contextlib.suppress(ProcessLookupError):

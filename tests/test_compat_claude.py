@@ -117,6 +117,16 @@ def test_a_config_that_is_not_a_json_object_is_left_alone_with_a_warning(
     assert capsys.readouterr().err.startswith(f"compatkit claude: warning: left {config} alone")
 
 
+def test_a_config_that_cannot_be_written_is_a_warning_not_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")  # the config dir is a file: the config cannot be written inside
+    assert settle_onboarding({"HOME": str(tmp_path), "CLAUDE_CONFIG_DIR": str(not_a_dir)}) is None
+    err = capsys.readouterr().err
+    assert err.startswith(f"compatkit claude: warning: could not write {not_a_dir}/.claude.json")
+
+
 def test_claude_config_dir_moves_the_file_as_it_does_for_claude_code(tmp_path: Path) -> None:
     config_dir = tmp_path / "cc"
     env = {"HOME": str(tmp_path / "home"), "CLAUDE_CONFIG_DIR": str(config_dir)}
