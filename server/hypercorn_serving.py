@@ -19,7 +19,8 @@ process with RLIMIT_NOFILE=1024 stopped answering after ~1,300 of them.
 Plan: hypercorn.asyncio.serve's own loop (lifespan, listeners, graceful shutdown) for our
 case (one process, TCP sockets from `config.bind`, no QUIC, no statsd), whose connections are
 `_Connection`: Hypercorn's TCPServer whose keep-alive timer, once the reading has ended,
-closes the connection at once instead of waiting. A request in flight still runs to its end
+closes the connection at once instead of waiting, and whose HTTP/1.x protocol refuses a request
+with ambiguous framing (server.http1_framing, issue 17.8). A request in flight still runs to its end
 (its app task gets `http.disconnect`, as with Hypercorn alone). Nothing of Hypercorn's is
 changed: its classes are subclassed and chosen here, never patched.
 """
@@ -35,10 +36,14 @@ from hypercorn.asyncio.lifespan import Lifespan
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
+from hypercorn.protocol import ProtocolWrapper
+from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.typing import LifespanState
 from hypercorn.utils import LifespanFailureError, LifespanTimeoutError, wrap_app
 
 from server.errors import StartupError
+
+from server.http1_framing import H11_PRIVATE_API, StrictHttp1
 
 HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
     TCPServer: (
@@ -47,15 +52,40 @@ HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
         "_initiate_server_close",  # tell the protocol Closed, close the writer
         "_task_group",  # the connection's task group, set in run()
         "idle_task",  # the keep-alive timer (restart(task_group, action), stop())
+        "protocol",  # the ProtocolWrapper, assigned in run()
     ),
+    H11Protocol: H11_PRIVATE_API,
 }
-"""Private names of Hypercorn 0.18 that `_Connection` reads or overrides."""
+"""Private names of Hypercorn 0.18 that `_Connection` and `StrictHttp1` read or override."""
 
 
 class _Connection(TCPServer):
     """Hypercorn's connection whose keep-alive timer, once the peer is gone, closes at once."""
 
     _peer_gone = False
+    _protocol: ProtocolWrapper
+
+    @property  # type: ignore[override]
+    def protocol(self) -> ProtocolWrapper:
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, wrapper: ProtocolWrapper) -> None:
+        """Hypercorn's run() sets its ProtocolWrapper here: its HTTP/1.x protocol becomes
+        `StrictHttp1` (issue 17.8, server.http1_framing), before any byte is read."""
+        if type(wrapper.protocol) is H11Protocol:
+            wrapper.protocol = StrictHttp1(
+                wrapper.app,
+                wrapper.config,
+                wrapper.context,
+                wrapper.task_group,
+                wrapper.state,
+                wrapper.ssl,
+                wrapper.client,
+                wrapper.server,
+                wrapper.send,
+            )
+        self._protocol = wrapper
 
     async def _read_data(self) -> None:
         await super()._read_data()

@@ -6,15 +6,18 @@ instead of silently serving with connections held for the keep-alive timeout aga
 
 Rules checked:
 - the installed Hypercorn is inside the pin (pyproject.toml: hypercorn>=0.18,<0.19);
-- every name of HYPERCORN_PRIVATE_API is still defined by TCPServer (or set where we read it);
+- every name of HYPERCORN_PRIVATE_API is still defined by TCPServer and H11Protocol (or set
+  where we read it);
 - TCPServer still reads the connection in `_read_data` inside its task group, runs the
   keep-alive timer as `_idle_timeout` through `idle_task`, and its constructor and the
-  serving loop's pieces keep the parameters we call them with.
+  serving loop's pieces keep the parameters we call them with; H11Protocol still answers an
+  h11 RemoteProtocolError through `_send_error_response` (server.http1_framing's envelope).
 """
 
 from __future__ import annotations
 
 import inspect
+import re
 from importlib.metadata import version
 from typing import Any
 
@@ -22,6 +25,7 @@ import pytest
 from hypercorn.asyncio.lifespan import Lifespan
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import AsyncioSingleTask, WorkerContext
+from hypercorn.protocol.h11 import H11Protocol
 
 from server.hypercorn_serving import HYPERCORN_PRIVATE_API
 
@@ -41,7 +45,12 @@ def test_the_installed_hypercorn_is_inside_the_pin() -> None:
 
 
 RELIED_ON = [(cls, name) for cls, names in HYPERCORN_PRIVATE_API.items() for name in names]
-SET_IN = {"_task_group": "run", "idle_task": "__init__"}  # instance attributes, and where
+SET_IN = {
+    "_task_group": "run",
+    "idle_task": "__init__",
+    "protocol": "run",
+    "connection": "__init__",
+}  # instance attributes, and where
 
 
 @pytest.mark.parametrize(
@@ -50,7 +59,7 @@ SET_IN = {"_task_group": "run", "idle_task": "__init__"}  # instance attributes,
 def test_every_private_name_we_rely_on_is_still_there(cls: type[Any], name: str) -> None:
     if name in SET_IN:
         source = inspect.getsource(getattr(cls, SET_IN[name]))
-        assert f"self.{name} = " in source, _where(cls, name)
+        assert re.search(rf"self\.{name}(: [^=]+)? = ", source), _where(cls, name)
         return
     assert callable(getattr(cls, name, None)), _where(cls, name)
 
@@ -62,6 +71,8 @@ CALLS = [
     (TCPServer, "protocol_send", "self.idle_task.restart(self._task_group, self._idle_timeout)"),
     (TCPServer, "_idle_timeout", "self._initiate_server_close()"),
     (AsyncioSingleTask, "restart", ".cancel()"),
+    (H11Protocol, "_handle_events", "self.connection.next_event()"),
+    (H11Protocol, "_handle_events", "await self._send_error_response(error.error_status_hint)"),
 ]
 
 

@@ -1,0 +1,174 @@
+"""A real `compatkit serve` refuses HTTP/1.1 requests with ambiguous framing (issue 17.8,
+server.http1_framing), over raw sockets.
+
+Rules checked:
+- a request with both `Content-Length` and `Transfer-Encoding: chunked` is answered 400 in the
+  route's envelope (Anthropic's, OpenAI's on /v1/chat/completions) with `connection: close`,
+  and the connection is closed: the bytes after it are never read as a second request;
+- an obs-folded `Transfer-Encoding:\\r\\n chunked` likewise;
+- a `Content-Length` of `-1`, `1e3` or `+5` is a 400 in the envelope (Hypercorn alone answered
+  it with an empty body), the connection closed;
+- a refusal never quotes the request (h11 quotes a bad header line, which may hold a key);
+- well-framed requests on one keep-alive connection are still answered, and it stays open.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.server.test_serve import json_lines, start_serve
+
+MESSAGES = (
+    b'{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}'
+)
+
+
+@dataclass
+class Exchange:
+    """What the server sent back on one connection, until it closed or went quiet."""
+
+    responses: list[tuple[int, dict[str, str], bytes]]
+    closed: bool
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[tuple[str, int]]:
+    process = start_serve("--log-level", "info")
+    url = ""
+    for record in json_lines(process):
+        if "listening on" in str(record["message"]):
+            url = str(record["message"]).rsplit(" ", 1)[1]
+            break
+    assert url, "the server never said where it listens"
+    drain = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    yield host, int(port)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    drain.wait(timeout=10)
+
+
+def exchange(address: tuple[str, int], raw: bytes, *, quiet_after: float = 3.0) -> Exchange:
+    """Send `raw`, read responses until the server closes (or sends nothing for
+    `quiet_after` seconds: the connection was left open)."""
+    data = b""
+    closed = False
+    with socket.create_connection(address, timeout=quiet_after) as sock:
+        sock.sendall(raw)
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+            closed = True
+        except TimeoutError:
+            pass
+    return Exchange(_responses(data), closed)
+
+
+def _responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    responses = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, value in (line.split(":", 1) for line in lines)
+        }
+        length = int(headers["content-length"])
+        responses.append((int(status_line.split()[1]), headers, rest[:length]))
+        data = rest[length:]
+    return responses
+
+
+def post(path: str, framing: bytes, body: bytes) -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: proxy\r\n".encode() + framing + b"\r\n\r\n" + body
+
+
+SMUGGLED = b"GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n"
+
+
+def test_content_length_with_chunked_is_refused_and_the_connection_closed(
+    address: tuple[str, int],
+) -> None:
+    framing = b"Content-Length: 5\r\nTransfer-Encoding: chunked"
+    result = exchange(address, post("/v1/messages", framing, b"0\r\n\r\n" + SMUGGLED))
+
+    [(status, headers, body)] = result.responses  # the smuggled GET was never answered
+    assert status == 400
+    assert headers["connection"] == "close"
+    error = json.loads(body)
+    assert error["type"] == "error"
+    assert error["error"]["type"] == "invalid_request_error"
+    assert "both Content-Length and Transfer-Encoding" in error["error"]["message"]
+    assert error["request_id"] == headers["request-id"]
+    assert result.closed
+
+
+def test_on_the_openai_route_the_refusal_is_in_openais_envelope(
+    address: tuple[str, int],
+) -> None:
+    framing = b"Transfer-Encoding: chunked\r\nContent-Length: 5"
+    result = exchange(address, post("/v1/chat/completions", framing, b"0\r\n\r\n"))
+
+    [(status, headers, body)] = result.responses
+    assert status == 400
+    assert headers["connection"] == "close"
+    error = json.loads(body)["error"]
+    assert error["type"] == "invalid_request_error"
+    assert "both Content-Length and Transfer-Encoding" in error["message"]
+    assert result.closed
+
+
+@pytest.mark.parametrize("fold", [b"\r\n ", b"\r\n\t"], ids=["space", "tab"])
+def test_an_obs_folded_transfer_encoding_is_refused(address: tuple[str, int], fold: bytes) -> None:
+    framing = b"Transfer-Encoding:" + fold + b"chunked"
+    result = exchange(address, post("/v1/messages", framing, b"0\r\n\r\n" + SMUGGLED))
+
+    [(status, headers, body)] = result.responses
+    assert status == 400
+    assert headers["connection"] == "close"
+    assert "obsolete line folding" in json.loads(body)["error"]["message"]
+    assert result.closed
+
+
+@pytest.mark.parametrize("length", [b"-1", b"1e3", b"+5", b"5, 6"])
+def test_a_malformed_content_length_is_answered_in_the_envelope(
+    address: tuple[str, int], length: bytes
+) -> None:
+    result = exchange(address, post("/v1/messages", b"Content-Length: " + length, MESSAGES))
+
+    [(status, headers, body)] = result.responses
+    assert status == 400
+    assert headers["connection"] == "close"
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    assert error["error"]["type"] == "invalid_request_error"
+    assert "Content-Length" in error["error"]["message"]
+    assert result.closed
+
+
+def test_a_refusal_never_quotes_the_request(address: tuple[str, int]) -> None:
+    raw = b"GET /healthz HTTP/1.1\r\nHost: proxy\r\nx-api-key sk-ant-secret-value\r\n\r\n"
+    result = exchange(address, raw)
+
+    [(status, _, body)] = result.responses
+    assert status == 400
+    assert b"secret" not in body
+    assert json.loads(body)["error"]["message"].startswith("The request is not valid HTTP/1.1")
+    assert result.closed
+
+
+def test_well_framed_requests_share_a_keep_alive_connection(address: tuple[str, int]) -> None:
+    body = f"{len(MESSAGES):x}\r\n".encode() + MESSAGES + b"\r\n0\r\n\r\n"
+    chunked = post("/v1/messages", b"x-api-key: cli-key\r\nTransfer-Encoding: chunked", body)
+    result = exchange(address, SMUGGLED + chunked + SMUGGLED, quiet_after=1.5)
+
+    statuses = [status for status, _, _ in result.responses]
+    assert statuses == [200, 200, 200]
+    assert not result.closed
