@@ -18,6 +18,8 @@ Operations:
         await .refresh() -> Flags       once, other writers are seen within `ttl` seconds;
         await .set(name, value)         refresh() rereads now: the shared-state loop's call)
         await .set_many(mapping) / await .reset(name)
+                                        each change also writes an audit line to the store
+                                        (`who`, when, `name: off → on`), shared and durable
 
 Goals: the value read on the hot path costs a clock read and an attribute lookup; bad flag
 input is always an error, never silently ignored (a typo in a benchmark arm must not make
@@ -33,6 +35,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from server.errors import ServerError
+from server.state.store import AuditLine
 
 if TYPE_CHECKING:
     from server.state.store import StateStore
@@ -44,6 +47,8 @@ FLAG_NAMES: tuple[str, ...] = (
     "ff_preview_credential_scheduler_v2",
 )
 FLAG_OVERRIDE_HEADER = "x-compatkit-flags"
+ADMIN_API = "admin API"
+"""Who an audit line names for a change made through the admin API."""
 
 # The tracks on by default in a proxy whose configuration does not say. A track goes in here
 # (its name: the whole change; a typo is a FlagError at start) only once `compatkit gate`
@@ -165,11 +170,13 @@ class FlagService:
         *,
         ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._defaults = defaults or Flags.shipped()
         self._ttl = ttl
         self._clock = clock
+        self._wall_clock = wall_clock
         self._cached: Flags | None = None
         self._cached_at = 0.0
 
@@ -193,21 +200,37 @@ class FlagService:
         self._cached_at = now
         return self._cached
 
-    async def set(self, name: str, value: bool) -> Flags:
+    async def set(self, name: str, value: bool, *, who: str = ADMIN_API) -> Flags:
         """Set one flag for every later request; returns the new flags."""
-        return await self.set_many({name: value})
+        return await self.set_many({name: value}, who=who)
 
-    async def set_many(self, values: Mapping[str, bool]) -> Flags:
+    async def set_many(self, values: Mapping[str, bool], *, who: str = ADMIN_API) -> Flags:
         """Set several flags at once (all names checked before any is written)."""
         self._defaults.with_overrides(values)  # validates names and types
+        before = await self.refresh()
         for name, value in values.items():
             await self._store.set_flag(name, value)
         self._cached = None
-        return await self.current()
+        after = await self.current()
+        for name in values:
+            await self._audit(who, name, before, after, "")
+        return after
 
-    async def reset(self, name: str) -> Flags:
+    async def reset(self, name: str, *, who: str = ADMIN_API) -> Flags:
         """Forget the run-time value of one flag, so the configured default applies again."""
         check_flag_name(name)
+        before = await self.refresh()
         await self._store.delete_flag(name)
         self._cached = None
-        return await self.current()
+        after = await self.current()
+        await self._audit(who, name, before, after, " (reset to the configured value)")
+        return after
+
+    async def _audit(self, who: str, name: str, before: Flags, after: Flags, note: str) -> None:
+        old, new = before.as_dict()[name], after.as_dict()[name]
+        what = f"{name}: {_word(old)} → {_word(new)}{note}"
+        await self._store.add_audit(AuditLine(self._wall_clock(), who, what))
+
+
+def _word(value: bool) -> str:
+    return "on" if value else "off"

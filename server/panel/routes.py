@@ -10,11 +10,13 @@
     GET  /panel/reports  GET /panel/reports/{folder}/report.html
     GET  /panel/static/{file}
 
-Plan: every page but the login form needs a session cookie (server.panel.session); every POST
+Plan: every page but the login form needs a session cookie (server.panel.session) not revoked
+in the state store (a logout on one worker or instance ends the session on all); every POST
 also needs the session's CSRF token (a form field, or `x-csrf-token` from script) and, when the
 browser sends one, an Origin of this server. Changes go through the same objects as the admin
 API (`FlagService.set` / `.reset`, `CredentialBoard.disable` / `.enable` / `.clear_cooldown`),
-so the next request sees them. Refusals are pages with a reason and the right status, never a
+so the next request sees them; each change is an audit line in the state store (who, when,
+old → new), so the Flags page shows every instance's changes and they survive a restart. Refusals are pages with a reason and the right status, never a
 500; nothing secret is rendered: credentials by id only, the admin key never echoed or logged.
 """
 
@@ -45,10 +47,10 @@ from server.panel.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     PanelKeys,
-    Revocations,
     Session,
     cookie_attributes,
 )
+from server.state.store import AuditLine, StateStore
 
 log = logging.getLogger("compatkit.panel")
 
@@ -60,29 +62,31 @@ _PAGE_POLICY = (
 )
 # report.html is self-contained: inline style and SVG, no script, no network.
 _REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
-_AUDIT_KEPT = 50
+_AUDIT_SHOWN = 50
 
 
 @dataclass(slots=True)
 class PanelState:
-    """What one app's panel keeps: its keys, revoked sessions, metrics history, audit lines."""
+    """What one app's panel keeps: its keys, the state store (audit lines, logouts), the
+    metrics history and the wrong-key counts."""
 
     keys: PanelKeys | None
     admin_keys: KeyRing
     reports_dir: Path
+    store: StateStore
     clock: Callable[[], float] = time.time
-    revocations: Revocations = field(default_factory=Revocations)
     history: MetricsHistory = field(default_factory=MetricsHistory)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    audit: list[dict[str, str]] = field(default_factory=list)
 
-    def note(self, session: Session, action: str) -> None:
-        """Keep an audit line (newest first) and log it."""
-        when = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="seconds")
-        who = f"panel session {session.id[:6]}"
-        self.audit.insert(0, {"when": when, "who": who, "what": action})
-        del self.audit[_AUDIT_KEPT:]
+    async def note(self, session: Session, action: str) -> None:
+        """Keep an audit line in the store and log it (flag changes: FlagService writes it)."""
+        await self.store.add_audit(AuditLine(self.clock(), who(session), action))
         log.info("panel change: %s", action, extra={"panel_session": session.id[:6]})
+
+
+def who(session: Session) -> str:
+    """How an audit line names a panel session (a prefix of its id, never the cookie)."""
+    return f"panel session {session.id[:6]}"
 
 
 def blueprint(
@@ -94,6 +98,7 @@ def blueprint(
         keys=PanelKeys.from_admin_key(admin_key) if admin_key else None,
         admin_keys=services.admin_keys,
         reports_dir=reports_dir,
+        store=services.store,
         clock=clock,
     )
     routes = Blueprint(
@@ -137,16 +142,17 @@ def _keys(panel: PanelState) -> PanelKeys:
     return panel.keys
 
 
-def _session(panel: PanelState) -> Session | None:
-    session = _keys(panel).read(request.cookies.get(SESSION_COOKIE), panel.clock())
-    if session is None or panel.revocations.is_revoked(session):
+async def _session(panel: PanelState) -> Session | None:
+    now = panel.clock()
+    session = _keys(panel).read(request.cookies.get(SESSION_COOKIE), now)
+    if session is None or await panel.store.session_revoked(session.id, now):
         return None
     return session
 
 
 async def _require_session(panel: PanelState) -> Session:
     """The request's session; a POST must also carry its CSRF token and a same-origin Origin."""
-    session = _session(panel)
+    session = await _session(panel)
     if session is None:
         raise Refusal(401, "Your panel session has ended or is not valid: log in again.")
     if request.method == "POST":
@@ -181,7 +187,7 @@ def _signed_in(panel: PanelState) -> Callable[..., Callable[..., Awaitable[Respo
 
     def wrap(view: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
         async def guarded(**kwargs: Any) -> Response:
-            session = _session(panel) if request.method == "GET" else None
+            session = await _session(panel) if request.method == "GET" else None
             if request.method == "GET" and session is None:
                 return redirect("/panel/login", 303)  # type: ignore[return-value]
             session = session or await _require_session(panel)
@@ -205,7 +211,7 @@ def _login_routes(routes: Blueprint, panel: PanelState) -> None:
     @routes.get("")
     @routes.get("/")
     async def home() -> Response:
-        target = "/panel/flags" if _session(panel) is not None else "/panel/login"
+        target = "/panel/flags" if await _session(panel) is not None else "/panel/login"
         return redirect(target, 303)  # type: ignore[return-value]
 
     @routes.get("/login")
@@ -250,7 +256,7 @@ def _login_routes(routes: Blueprint, panel: PanelState) -> None:
     @routes.post("/logout")
     async def logout() -> Response:
         session = await _require_session(panel)
-        panel.revocations.revoke(session, panel.clock())
+        await panel.store.revoke_session(session.id, session.expires)
         response = redirect("/panel/login?note=You+are+logged+out.", 303)
         response.delete_cookie(
             SESSION_COOKIE, path="/panel", secure=_secure(), httponly=True, samesite="Strict"
@@ -288,7 +294,7 @@ def _flag_routes(routes: Blueprint, services: Services, panel: PanelState) -> No
         return await _page(
             "flags.html",
             flags=await _flag_rows(services),
-            audit=panel.audit,
+            audit=[_audit_row(line) for line in await services.store.audit(_AUDIT_SHOWN)],
             changed=request.args.get("changed", ""),
             tab="flags",
             **context,
@@ -300,15 +306,15 @@ def _flag_routes(routes: Blueprint, services: Services, panel: PanelState) -> No
         if name not in FLAG_NAMES:
             raise Refusal(404, "No flag of that name.")
         choice = (await request.form).get("value", "")
-        before = (await services.flags.current()).as_dict()[name]
+        changed_by = who(context["panel_session"])
         try:
             if choice == "default":
-                after = (await services.flags.reset(name)).as_dict()[name]
+                await services.flags.reset(name, who=changed_by)
             else:
-                after = (await services.flags.set(name, parse_flag_value(choice))).as_dict()[name]
+                await services.flags.set(name, parse_flag_value(choice), who=changed_by)
         except FlagError:
             raise Refusal(400, "A flag's value must be on, off or default.") from None
-        panel.note(context["panel_session"], f"{name}: {_on(before)} → {_on(after)} ({choice})")
+        log.info("panel change: flag %s %s", name, choice, extra={"panel_session": changed_by})
         return redirect(f"/panel/flags?changed={name}", 303)  # type: ignore[return-value]
 
 
@@ -336,8 +342,9 @@ async def _flag_rows(services: Services) -> list[dict[str, Any]]:
     return rows
 
 
-def _on(value: bool) -> str:
-    return "on" if value else "off"
+def _audit_row(line: AuditLine) -> dict[str, str]:
+    when = datetime.fromtimestamp(line.at, UTC).isoformat(timespec="seconds")
+    return {"when": when, "who": line.who, "what": line.what}
 
 
 # --- credentials -----------------------------------------------------------------------------
@@ -375,7 +382,7 @@ def _credential_routes(routes: Blueprint, services: Services, panel: PanelState)
                 await board.clear_cooldown(credential_id, model)
         else:
             raise Refusal(404, "No such credential action (disable, enable, clear-cooldowns).")
-        panel.note(context["panel_session"], f"credential {credential_id}: {action}")
+        await panel.note(context["panel_session"], f"credential {credential_id}: {action}")
         return redirect(f"/panel/credentials?changed={credential_id}", 303)  # type: ignore[return-value]
 
 
@@ -446,7 +453,7 @@ def _metric_routes(routes: Blueprint, services: Services, panel: PanelState) -> 
 
     @routes.get("/api/metrics")
     async def metrics_document() -> Response:
-        if _session(panel) is None:
+        if await _session(panel) is None:
             return Response(
                 '{"error": "log in to the panel first"}',
                 status=401,

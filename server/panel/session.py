@@ -9,7 +9,6 @@ Operations:
     PanelKeys.login_token(nonce) / .login_ok(nonce, token)
                                                         the same for the login form, bound to a
                                                         random pre-login cookie (double submit)
-    Revocations                                         ids of logged-out sessions until they expire
     cookie_attributes(secure) -> dict                   HttpOnly, SameSite=Strict, Path=/panel
 
 Plan: a session is `base64url(json{sid, exp}) "." base64url(HMAC-SHA256)`: stateless, so
@@ -17,7 +16,8 @@ every worker of one proxy accepts it. The secret is HMAC(admin key, a fixed labe
 appears in a cookie, survives restarts, and rotating the admin key ends every session. A CSRF
 token is HMAC(secret, "csrf" + session id): a page can only submit a form it rendered for the
 session in the cookie (the synchronizer pattern, stateless). Logout revokes the session id in
-memory as well as clearing the cookie, so a copied cookie dies with it (in this process).
+the state store until it would have expired (server.panel.routes), as well as clearing the
+cookie, so a copied cookie dies with it on every worker and instance.
 """
 
 from __future__ import annotations
@@ -118,24 +118,6 @@ def _equal(presented: str | None, expected: str) -> bool:
     if presented is None:
         return False
     return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode())
-
-
-class Revocations:
-    """Session ids logged out before they expired (kept until then, then forgotten)."""
-
-    def __init__(self) -> None:
-        self._until: dict[str, float] = {}
-
-    def revoke(self, session: Session, now: float) -> None:
-        self._forget_expired(now)
-        self._until[session.id] = session.expires
-
-    def is_revoked(self, session: Session) -> bool:
-        return session.id in self._until
-
-    def _forget_expired(self, now: float) -> None:
-        for session_id in [s for s, until in self._until.items() if until <= now]:
-            del self._until[session_id]
 
 
 def cookie_attributes(*, secure: bool, max_age: int | None) -> dict[str, object]:

@@ -14,6 +14,8 @@ Keys (all under `prefix`; `\\x1f` joins a credential and a model):
     flags                      hash name → "1" | "0"
     lease:<credential>         sorted set holder → expiry (epoch seconds)
     leased                     set of credentials that have had a lease
+    audit                      list of JSON {at, who, what}, newest first, AUDIT_KEPT long
+    revoked                    sorted set panel session id → until (epoch seconds)
 
 Plan: every operation that changes several keys, or reads and then writes, is one Lua
 script (Redis runs a script alone: two instances racing for the last lease slot cannot both
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,7 +49,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.state.batching import Batcher
 from server.state.errors import StoreError
-from server.state.store import Cooldown, CredentialHealth, StateStore, StoreStatus, Usage
+from server.state.store import (
+    AUDIT_KEPT,
+    AuditLine,
+    Cooldown,
+    CredentialHealth,
+    StateStore,
+    StoreStatus,
+    Usage,
+)
 
 log = logging.getLogger("compatkit.server.state")
 
@@ -128,6 +139,8 @@ class _LastKnown:
     health: dict[str, CredentialHealth] = field(default_factory=dict)
     usage: list[Usage] = field(default_factory=list)
     leases: dict[tuple[str, str], float] = field(default_factory=dict)  # own, always kept
+    audit: list[AuditLine] = field(default_factory=list)  # newest first
+    revoked: dict[str, float] = field(default_factory=dict)  # session id → until
 
     def live_leases(self, now: float) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -488,6 +501,61 @@ class RedisStore(StateStore):
 
         return await self._shared(read, fallback=lambda: self._known.live_leases(now))
 
+    # --- audit lines and revoked panel sessions ----------------------------------------------
+
+    async def add_audit(self, line: AuditLine) -> None:
+        """LPUSH audit and LTRIM it to AUDIT_KEPT (MULTI/EXEC)."""
+        entry = json.dumps({"at": line.at, "who": line.who, "what": line.what})
+
+        async def write(r: aioredis.Redis) -> None:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.lpush(self._key("audit"), entry)
+                pipe.ltrim(self._key("audit"), 0, AUDIT_KEPT - 1)
+                await pipe.execute()
+
+        def locally() -> None:
+            self._known.audit = [line, *self._known.audit[: AUDIT_KEPT - 1]]
+
+        await self._write(write, locally)
+
+    async def audit(self, limit: int = 50) -> list[AuditLine]:
+        """LRANGE audit 0 limit-1."""
+        if limit <= 0:
+            return []
+
+        async def read(r: aioredis.Redis) -> list[AuditLine]:
+            entries = await r.lrange(self._key("audit"), 0, limit - 1)
+            lines = [_audit_line(entry) for entry in entries]
+            self._known.audit = lines
+            return lines
+
+        return await self._shared(read, fallback=lambda: self._known.audit[:limit])
+
+    async def revoke_session(self, session_id: str, until: float) -> None:
+        """ZADD revoked until session_id."""
+
+        def locally() -> None:
+            self._known.revoked[session_id] = until
+
+        await self._write(lambda r: r.zadd(self._key("revoked"), {session_id: until}), locally)
+
+    async def session_revoked(self, session_id: str, now: float) -> bool:
+        """Drop the revocations that ended (ZREMRANGEBYSCORE), then ZSCORE the session."""
+
+        async def read(r: aioredis.Redis) -> bool:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(self._key("revoked"), "-inf", repr(now))
+                pipe.zscore(self._key("revoked"), session_id)
+                _, until = await pipe.execute()
+            if until is not None:
+                self._known.revoked[session_id] = float(until)
+            return until is not None
+
+        def locally() -> bool:
+            return self._known.revoked.get(session_id, now) > now
+
+        return await self._shared(read, fallback=locally)
+
 
 def redacted_url(url: str) -> str:
     """The URL without its password, for logs and errors (works on malformed URLs too)."""
@@ -524,6 +592,11 @@ def _health(credential: str, row: dict[str, str]) -> CredentialHealth:
         last_error_at=number("last_error_at"),
         last_success_at=number("last_success_at"),
     )
+
+
+def _audit_line(entry: str) -> AuditLine:
+    data = json.loads(entry)
+    return AuditLine(at=float(data["at"]), who=str(data["who"]), what=str(data["what"]))
 
 
 def _usage(pair: str, row: dict[str, str]) -> Usage:

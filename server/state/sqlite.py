@@ -21,7 +21,14 @@ from typing import TypeVar
 
 from server.state.batching import Batcher
 from server.state.errors import StoreError
-from server.state.store import Cooldown, CredentialHealth, StateStore, Usage
+from server.state.store import (
+    AUDIT_KEPT,
+    AuditLine,
+    Cooldown,
+    CredentialHealth,
+    StateStore,
+    Usage,
+)
 
 _T = TypeVar("_T")
 
@@ -56,6 +63,16 @@ CREATE TABLE IF NOT EXISTS disabled (
 CREATE TABLE IF NOT EXISTS flags (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    who TEXT NOT NULL,
+    what TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revoked_sessions (
+    id TEXT PRIMARY KEY,
+    until REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS leases (
     credential TEXT NOT NULL,
@@ -321,6 +338,55 @@ class SQLiteStore(StateStore):
         def read(db: sqlite3.Connection) -> dict[str, int]:
             with _transaction(db):
                 return _live_leases(db, now)
+
+        return await self._run(read)
+
+    # --- audit lines and revoked panel sessions ----------------------------------------------
+
+    async def add_audit(self, line: AuditLine) -> None:
+        """Append one line and drop those past the newest AUDIT_KEPT, in one transaction."""
+
+        def add(db: sqlite3.Connection) -> None:
+            with _transaction(db):
+                cursor = db.execute(
+                    "INSERT INTO audit (at, who, what) VALUES (?, ?, ?)",
+                    (line.at, line.who, line.what),
+                )
+                db.execute(
+                    "DELETE FROM audit WHERE seq <= ?", ((cursor.lastrowid or 0) - AUDIT_KEPT,)
+                )
+
+        await self._run(add)
+
+    async def audit(self, limit: int = 50) -> list[AuditLine]:
+        """The newest `limit` rows of `audit`, newest first."""
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT at, who, what FROM audit ORDER BY seq DESC LIMIT ?", (max(limit, 0),)
+            ).fetchall()
+        )
+        return [AuditLine(*row) for row in rows]
+
+    async def revoke_session(self, session_id: str, until: float) -> None:
+        """Upsert the session into `revoked_sessions`."""
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO revoked_sessions (id, until) VALUES (?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET until = excluded.until",
+                (session_id, until),
+            )
+        )
+
+    async def session_revoked(self, session_id: str, now: float) -> bool:
+        """Drop the revocations that ended, then look the session up."""
+
+        def read(db: sqlite3.Connection) -> bool:
+            with _transaction(db):
+                db.execute("DELETE FROM revoked_sessions WHERE until <= ?", (now,))
+                row = db.execute(
+                    "SELECT 1 FROM revoked_sessions WHERE id = ?", (session_id,)
+                ).fetchone()
+            return row is not None
 
         return await self._run(read)
 

@@ -14,9 +14,13 @@ Operations (all async; an implementation must never block the event loop):
                                                        fewest live leases, under `limit`
     drop_lease(credential, holder) / leases(now) -> {credential: live leases}
     status() -> StoreStatus                            shared? degraded? failures so far
+    add_audit(AuditLine) / audit(limit) -> [AuditLine] operators' changes (who, when, what),
+                                                       newest first, the last AUDIT_KEPT kept
+    revoke_session(id, until) / session_revoked(id, now) -> bool
+                                                       panel logouts, until the session expires
 
 Goals: small enough that a key-value store can implement it (every operation is a keyed
-counter, a keyed value with an expiry or a keyed set); times are wall-clock seconds since
+counter, a keyed value with an expiry, a keyed set or a capped list); times are wall-clock seconds since
 the epoch (`time.time()`), so cooldowns and lease expiries mean the same after a restart and
 on other machines. A lease expires `ttl` seconds after it was taken, so the leases of an
 instance that died are not counted for ever. The store is the durable (and, for Redis, the
@@ -77,6 +81,19 @@ class StoreStatus:
     shared: bool
     degraded: bool = False
     failures: int = 0
+
+
+AUDIT_KEPT = 1000
+"""How many audit lines a store keeps (older ones are dropped as new ones come)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """One change an operator made: when (epoch seconds), who, and what (`name: off → on`)."""
+
+    at: float
+    who: str
+    what: str
 
 
 class StateStore(ABC):
@@ -174,6 +191,22 @@ class StateStore(ABC):
     @abstractmethod
     async def leases(self, now: float) -> dict[str, int]:
         """Live (unexpired) leases per credential; credentials with none are absent."""
+
+    @abstractmethod
+    async def add_audit(self, line: AuditLine) -> None:
+        """Keep one operator change (only the newest AUDIT_KEPT are kept)."""
+
+    @abstractmethod
+    async def audit(self, limit: int = 50) -> list[AuditLine]:
+        """The newest `limit` audit lines, newest first (in the order they were added)."""
+
+    @abstractmethod
+    async def revoke_session(self, session_id: str, until: float) -> None:
+        """Refuse a panel session from now until `until` (when it would have expired)."""
+
+    @abstractmethod
+    async def session_revoked(self, session_id: str, now: float) -> bool:
+        """Whether a panel session was revoked and `now` is before its `until`."""
 
     def status(self) -> StoreStatus:
         """Shared or local, degraded or not (a local store is never degraded)."""

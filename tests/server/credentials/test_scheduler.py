@@ -356,6 +356,14 @@ class _NullStore(StateStore):
     async def leases(self, now: float) -> dict[str, int]:
         return {}
 
+    async def add_audit(self, *args: object) -> None: ...
+    async def audit(self, limit: int = 50):  # type: ignore[override]
+        return []
+
+    async def revoke_session(self, *args: object) -> None: ...
+    async def session_revoked(self, *args: object) -> bool:
+        return False
+
 
 @given(credential_states, st.booleans(), st.integers(0, 2**32))
 def test_never_picks_a_disabled_or_cooling_credential_while_a_usable_one_exists(

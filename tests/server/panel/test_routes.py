@@ -111,6 +111,38 @@ def test_a_flag_toggled_on_the_panel_is_what_the_admin_api_and_the_next_request_
         assert api.get("/admin/flags").json()["flags"]["ff_retry_policy_v2"] is False
 
 
+def test_the_audit_lines_live_in_the_state_store_and_survive_a_restart(
+    proxy_factory: Callable[..., RunningProxy], tmp_path: Path
+) -> None:
+    """Every flag change, from the panel or the admin API, is an audit line (who, when,
+    old → new) in the store: a proxy started again on the same state file shows them all."""
+    state = str(tmp_path / "state.sqlite3")
+    first = proxy_factory(state_path=state)
+    user = PanelUser(first.url)
+    user.login(ADMIN_KEY)
+    user.post("/panel/flags/ff_converter_fast_path", {"value": "on"})
+    with admin(first) as api:
+        api.put("/admin/flags/ff_http2_pool_tuning", json={"value": True})
+    user.post("/panel/flags/ff_converter_fast_path", {"value": "default"})
+    user.close()
+    first.server.stop()
+
+    second = proxy_factory(state_path=state)
+    again = PanelUser(second.url)
+    again.login(ADMIN_KEY)
+    page = again.page("/panel/flags").text
+    again.close()
+    lines = re.findall(r"<li><time>([^<]+)</time> ([^:]+): ([^<]+)</li>", page)
+    assert [(who.split()[0], what) for _, who, what in lines] == [
+        ("panel", "ff_converter_fast_path: on → off (reset to the configured value)"),
+        ("admin", "ff_http2_pool_tuning: off → on"),
+        ("panel", "ff_converter_fast_path: off → on"),
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", when) for when, _, _ in lines)
+    audit = second.run(second.services.store.audit())
+    assert [line.what for line in audit] == [what for _, _, what in lines]
+
+
 def test_a_flag_value_that_is_not_on_off_or_default_is_a_400(user: PanelUser) -> None:
     user.login(ADMIN_KEY)
     assert user.post("/panel/flags/ff_retry_policy_v2", {"value": "maybe"}).status_code == 400

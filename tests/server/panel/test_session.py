@@ -9,7 +9,7 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.panel.session import PanelKeys, Revocations, cookie_attributes
+from server.panel.session import PanelKeys, cookie_attributes
 
 KEYS = PanelKeys.from_admin_key("admin-key-one", lifetime=3600)
 NOW = 1_700_000_000.0
@@ -68,15 +68,6 @@ def test_login_tokens_belong_to_the_browser_that_got_the_form() -> None:
     assert not KEYS.login_ok(None, token)
     assert not KEYS.login_ok(nonce, None)
     assert token != KEYS.csrf_token(nonce)  # one purpose per signature
-
-
-def test_a_revoked_session_stays_revoked_until_it_would_have_expired() -> None:
-    revocations = Revocations()
-    ended, other = KEYS.issue(NOW), KEYS.issue(NOW + 7200)
-    revocations.revoke(ended, NOW)
-    assert revocations.is_revoked(ended) and not revocations.is_revoked(other)
-    revocations.revoke(other, NOW + 3601)  # forgets `ended`, expired by now
-    assert not revocations.is_revoked(ended)
 
 
 def test_cookies_are_http_only_strict_and_secure_over_tls() -> None:

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from server.state.redis import RedisStore, redacted_url
-from server.state.store import Cooldown
+from server.state.store import AuditLine, Cooldown
 from tests.server.state.redis_server import RedisServer, free_port, redis_available
 
 pytestmark = pytest.mark.skipif(
@@ -90,6 +90,32 @@ async def test_an_unreachable_redis_at_start_starts_degraded_not_failed() -> Non
     await store.set_flag("ff_converter_fast_path", True)
     assert await store.get_flags() == {"ff_converter_fast_path": True}
     await store.close()
+
+
+async def test_audit_lines_and_logouts_during_an_outage_are_kept_and_replayed(
+    tmp_path: Path,
+) -> None:
+    with RedisServer(tmp_path) as server:
+        store = RedisStore(server.url, probe_interval=0.05)
+        await store.open()
+        await store.add_audit(AuditLine(1.0, "admin API", "before"))
+        assert len(await store.audit()) == 1
+        server.stop()
+
+        await store.add_audit(AuditLine(2.0, "panel session abc", "during"))
+        await store.revoke_session("s1", until=1e12)
+        assert store.status().degraded
+        assert [line.what for line in await store.audit()] == ["during", "before"]
+        assert await store.session_revoked("s1", now=1.0)
+
+        server.start()
+        await wait_until_shared(store)
+        fresh = RedisStore(server.url)
+        await fresh.open()
+        assert [line.what for line in await fresh.audit()] == ["during"]  # Redis came back empty
+        assert await fresh.session_revoked("s1", now=1.0)
+        await fresh.close()
+        await store.close()
 
 
 def test_the_password_never_shows_in_reprs_and_logs() -> None:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.state.errors import StoreError
-from server.state.store import Cooldown, StateStore
+from server.state.store import AUDIT_KEPT, AuditLine, Cooldown, StateStore
 from tests.server.state.conftest import StoreFactory
 
 
@@ -101,6 +101,51 @@ async def test_a_second_instance_sees_every_write_of_the_first(
     assert await second.disabled() == {"b": "revoked"}
     assert await second.get_flags() == {"ff_converter_fast_path": True}
     assert await second.leases(now=1.0) == {"a": 1}
+    await second.close()
+
+
+async def test_audit_lines_come_back_newest_first_up_to_the_limit(store: StateStore) -> None:
+    for n in range(3):
+        await store.add_audit(AuditLine(at=100.0 + n, who="panel session abc", what=f"change {n}"))
+    await store.add_audit(AuditLine(at=50.5, who="admin API", what="ff_x: off → on"))
+    assert await store.audit(limit=3) == [
+        AuditLine(50.5, "admin API", "ff_x: off → on"),  # the order added, not by time
+        AuditLine(102.0, "panel session abc", "change 2"),
+        AuditLine(101.0, "panel session abc", "change 1"),
+    ]
+    assert len(await store.audit()) == 4
+    assert await store.audit(limit=0) == []
+
+
+async def test_only_the_newest_audit_lines_are_kept(store: StateStore) -> None:
+    for n in range(AUDIT_KEPT + 3):
+        await store.add_audit(AuditLine(at=float(n), who="w", what=str(n)))
+    kept = await store.audit(limit=AUDIT_KEPT + 10)
+    assert len(kept) == AUDIT_KEPT
+    assert (kept[0].what, kept[-1].what) == (str(AUDIT_KEPT + 2), "3")
+
+
+async def test_a_revoked_session_is_refused_until_it_would_have_expired(
+    store: StateStore,
+) -> None:
+    await store.revoke_session("s1", until=100.0)
+    assert await store.session_revoked("s1", now=99.0)
+    assert not await store.session_revoked("s2", now=99.0)
+    assert not await store.session_revoked("s1", now=100.0)  # expired anyway: forgotten
+    assert not await store.session_revoked("s1", now=50.0)
+
+
+async def test_a_second_instance_sees_the_audit_and_the_revoked_sessions(
+    store: StateStore, make_store: StoreFactory
+) -> None:
+    await store.add_audit(AuditLine(at=1733412345.25, who="panel session abc", what="x: off → on"))
+    await store.revoke_session("s1", until=1e12)
+    await store.close()
+
+    second = make_store()
+    await second.open()
+    assert await second.audit() == [AuditLine(1733412345.25, "panel session abc", "x: off → on")]
+    assert await second.session_revoked("s1", now=1.0)
     await second.close()
 
 
