@@ -5,6 +5,8 @@ Operations:
                                           one registry per app, so two apps in one process
                                           (tests, duet benchmarks) never share counters
     .render() -> (bytes, content_type)    the Prometheus text exposition for `GET /metrics`
+    .readable() -> CollectorRegistry      what render() reads: this app's registry, or under
+                                          --workers every worker's merged (the panel reads it)
     .count_tokens(model, usage)           the token counters, from Gemini's usageMetadata
     .model_label(name) / .error_label(type) / .flags_label(flags)
                                           the label value a name becomes (`other` when it is
@@ -294,7 +296,11 @@ class ProxyMetrics:
                 self.tokens.labels(model, kind).inc(value)
 
     def render(self) -> tuple[bytes, str]:
-        """The Prometheus text exposition and its content type.
+        """The Prometheus text exposition and its content type (of `readable()`)."""
+        return generate_latest(self.readable()), CONTENT_TYPE_LATEST
+
+    def readable(self) -> CollectorRegistry:
+        """The registry to read the proxy's figures from.
 
         Under `compatkit serve --workers N` (PROMETHEUS_MULTIPROC_DIR set by server.workers
         before prometheus-client was imported) counters, histograms and the in-flight gauge
@@ -304,13 +310,13 @@ class ProxyMetrics:
         """
         directory = os.environ.get(MULTIPROCESS_ENV)
         if directory is None:
-            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+            return self.registry
         merged = CollectorRegistry()
         MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
         ProcessCollector(registry=merged)
         for collector in self._own_collectors:
             merged.register(collector)
-        return generate_latest(merged), CONTENT_TYPE_LATEST
+        return merged
 
 
 _USAGE_FIELDS = (

@@ -5,13 +5,20 @@ Operations:
     histogram_quantile(q, buckets) -> float|None  Prometheus' estimate from cumulative buckets
     MetricsHistory(keep=600.0)                    snapshots of the last minutes, one per poll
         .record(snapshot) -> None
-        .document(window=60.0) -> dict            what GET /panel/api/metrics answers
+        .document(window=60.0) -> dict            what GET /panel/api/metrics answers: totals,
+                                                  tables, and the charts' series (requests/s,
+                                                  TTFT p50/p95, errors/s by type, upstream
+                                                  429s/s and capacity errors/s)
 
 Plan: nothing runs in the background: the page polls every two seconds and each poll takes one
 snapshot (at most one per second is kept). Rates and windowed quantiles are differences between
 the newest snapshot and the one `window` seconds older, the way Prometheus' `rate()` and
-`histogram_quantile()` over a range work; totals are since the proxy started. The panel's own
-routes (`/panel...`) are left out, so watching the panel does not move what it shows.
+`histogram_quantile()` over a range work; totals are since the proxy started. A chart point is
+the change between two neighbouring snapshots, except TTFT, whose quantiles are over the
+SMOOTHING seconds before each point (a two-second slice rarely holds enough streams). An error's
+type is its HTTP status (`HTTP 429`) or, for a stream that failed after it started, its error
+event's type (`stream overloaded_error`). The panel's own routes (`/panel...`) are left out, so
+watching the panel does not move what it shows.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ Buckets = Sequence[tuple[float, float]]
 """(upper bound, cumulative count) pairs, ascending, ending with +Inf."""
 
 QUANTILES = (0.5, 0.95, 0.99)
+SMOOTHING = 10.0
+"""Seconds of streams behind each point of the TTFT chart."""
 _PANEL_PREFIX = "/panel"
 
 
@@ -130,7 +139,7 @@ class MetricsHistory:
                 "totals": {},
                 "routes": [],
                 "credentials": [],
-                "series": [],
+                "series": self._series(),
             }
         newest = self._snapshots[-1]
         older = self._older_than(newest.taken - window)
@@ -153,14 +162,73 @@ class MetricsHistory:
                 chosen = snapshot
         return chosen
 
-    def _series(self) -> list[list[float]]:
-        points = []
-        pairs = zip(self._snapshots, list(self._snapshots)[1:], strict=False)
-        for before, after in pairs:
+    def _series(self) -> dict[str, Any]:
+        """The charts: one value per snapshot after the first (None: nothing to measure)."""
+        snapshots = list(self._snapshots)
+        times: list[float] = []
+        rates: dict[str, list[float]] = defaultdict(list)
+        errors: dict[str, list[float]] = {}
+        ttft: dict[str, list[float | None]] = {"p50": [], "p95": []}
+        start = 0
+        for i in range(1, len(snapshots)):
+            before, after = snapshots[i - 1], snapshots[i]
             span = after.taken - before.taken
-            count = sum(after.requests.values()) - sum(before.requests.values())
-            points.append([round(after.taken, 3), round(max(count, 0.0) / span, 3)])
-        return points
+            times.append(round(after.taken, 3))
+            for name, table in _RATE_TABLES.items():
+                rates[name].append(_per_second(table(after), table(before), span))
+            previous = _error_counts(before)
+            for kind, value in _error_counts(after).items():
+                line = errors.setdefault(kind, [0.0] * (len(times) - 1))
+                line.append(_per_second(value, previous.get(kind, 0.0), span))
+            for line in errors.values():
+                if len(line) < len(times):
+                    line.append(0.0)
+            while snapshots[start + 1].taken <= after.taken - SMOOTHING:
+                start += 1
+            buckets = _summed(after.ttft, snapshots[start].ttft)
+            for q, name in ((0.5, "p50"), (0.95, "p95")):
+                value = histogram_quantile(q, buckets)
+                ttft[name].append(None if value is None else round(value * 1000, 2))
+        return {
+            "t": times,
+            **rates,
+            "ttft_p50_ms": ttft["p50"],
+            "ttft_p95_ms": ttft["p95"],
+            "errors_per_s": {kind: line for kind, line in sorted(errors.items()) if any(line)},
+        }
+
+
+_RATE_TABLES = {
+    "requests_per_s": lambda s: sum(s.requests.values()),
+    "upstream_429_per_s": lambda s: sum(s.rate_limited.values()),
+    "upstream_capacity_per_s": lambda s: sum(s.capacity.values()),
+}
+
+
+def _per_second(new: float, old: float, span: float) -> float:
+    return round(max(new - old, 0.0) / span, 3) if span > 0 else 0.0
+
+
+def _error_counts(snapshot: Snapshot) -> dict[str, float]:
+    """Error responses by type: `HTTP <status>` and `stream <error type>`."""
+    counts: dict[str, float] = {}
+    for (_, status), value in snapshot.requests.items():
+        if _is_error(status):
+            _add(counts, f"HTTP {status}", value)
+    for (_, error_type), value in snapshot.stream_errors.items():
+        _add(counts, f"stream {error_type}", value)
+    return counts
+
+
+def _summed(
+    new: dict[str, dict[float, float]], old: dict[str, dict[float, float]]
+) -> list[tuple[float, float]]:
+    """The histogram of every route together, `new` minus `old`."""
+    total: dict[float, float] = {}
+    for route, buckets in new.items():
+        for le, count in _bucket_delta(buckets, old.get(route)):
+            _add(total, le, count)
+    return sorted(total.items())
 
 
 def _is_error(status: str) -> bool:

@@ -391,7 +391,7 @@ async def _credential_rows(services: Services, now: float) -> list[dict[str, Any
     the store's lifetime health and usage (written behind, so a moment late)."""
     if services.board is None:
         return []
-    snapshot = take_snapshot(services.metrics.registry, now)
+    snapshot = take_snapshot(services.metrics.readable(), now)
     attempts: dict[str, float] = {}
     for (credential, _), value in snapshot.attempts.items():
         attempts[credential] = attempts.get(credential, 0.0) + value
@@ -459,7 +459,7 @@ def _metric_routes(routes: Blueprint, services: Services, panel: PanelState) -> 
                 status=401,
                 content_type="application/json",
             )
-        panel.history.record(take_snapshot(services.metrics.registry, panel.clock()))
+        panel.history.record(take_snapshot(services.metrics.readable(), panel.clock()))
         document = panel.history.document()
         document["credential_states"] = dict(services.credential_states())
         return Response(json.dumps(document), content_type="application/json")

@@ -1,4 +1,5 @@
-// compatkit panel: the live metrics page polls /panel/api/metrics every two seconds.
+// compatkit panel: the live metrics page polls /panel/api/metrics every two seconds and draws
+// its four charts as inline SVG (no library, nothing fetched but that JSON).
 "use strict";
 
 (function () {
@@ -69,22 +70,66 @@
     }
   }
 
-  function drawSeries(series) {
-    const svg = document.getElementById("rate-chart");
+  // One chart: `lines` is [[name, values]], values aligned with `times` (null: a gap).
+  function drawChart(id, times, lines) {
+    const figure = document.getElementById(id + "-figure");
+    const unit = figure.dataset.unit;
+    const svg = document.getElementById(id + "-chart");
+    const legend = document.getElementById(id + "-legend");
     svg.replaceChildren();
-    if (series.length < 2) return;
-    const t0 = series[0][0], t1 = series[series.length - 1][0];
-    const peak = Math.max(1, ...series.map((p) => p[1]));
-    const points = series.map(([t, v]) =>
-      ((t - t0) / Math.max(t1 - t0, 1) * 600).toFixed(1) + "," + (115 - v / peak * 95).toFixed(1));
-    const line = document.createElementNS(SVG, "polyline");
-    line.setAttribute("points", points.join(" "));
-    svg.appendChild(line);
+    legend.replaceChildren();
+    const values = lines.flatMap(([, v]) => v.filter((x) => x !== null));
+    if (times.length < 2 || lines.length === 0) {
+      const item = document.createElement("li");
+      item.textContent = lines.length === 0 && times.length >= 2 ? "None in these minutes." : "No data yet.";
+      legend.appendChild(item);
+      return;
+    }
+    const t0 = times[0], t1 = times[times.length - 1];
+    const peak = Math.max(unit === "/s" ? 1 : 10, ...values);
+    const x = (t) => ((t - t0) / Math.max(t1 - t0, 1) * 600).toFixed(1);
+    const y = (v) => (115 - v / peak * 95).toFixed(1);
+    lines.forEach(([name, series], index) => {
+      let points = [];
+      const flush = () => {
+        if (points.length === 1) points.push(points[0]);  // a lone point still shows
+        if (points.length) {
+          const line = document.createElementNS(SVG, "polyline");
+          line.setAttribute("points", points.join(" "));
+          line.setAttribute("class", "s" + (index % 6));
+          line.dataset.series = name;
+          svg.appendChild(line);
+        }
+        points = [];
+      };
+      series.forEach((v, i) => (v === null ? flush() : points.push(x(times[i]) + "," + y(v))));
+      flush();
+      const known = series.filter((v) => v !== null);
+      const item = document.createElement("li");
+      item.dataset.series = name;
+      item.dataset.peak = String(Math.max(0, ...known));
+      const swatch = document.createElement("span");
+      swatch.className = "swatch s" + (index % 6);
+      swatch.setAttribute("aria-hidden", "true");
+      const latest = known.length ? known[known.length - 1] : null;
+      item.append(swatch, name + ": now " + number(series[series.length - 1], 2) + unit +
+        ", peak " + number(Math.max(0, ...known), 2) + unit + (latest === null ? " (none yet)" : ""));
+      legend.appendChild(item);
+    });
     const label = document.createElementNS(SVG, "text");
     label.setAttribute("x", "4");
     label.setAttribute("y", "11");
-    label.textContent = "peak " + peak.toFixed(2) + "/s";
+    label.textContent = "top " + peak.toFixed(peak < 10 ? 2 : 0) + unit;
     svg.appendChild(label);
+  }
+
+  function drawCharts(series) {
+    const times = series.t || [];
+    drawChart("rate", times, [["requests", series.requests_per_s || []]]);
+    drawChart("ttft", times, [["p50", series.ttft_p50_ms || []], ["p95", series.ttft_p95_ms || []]]);
+    drawChart("errors", times, Object.entries(series.errors_per_s || {}));
+    drawChart("upstream", times, [["upstream 429", series.upstream_429_per_s || []],
+      ["capacity errors", series.upstream_capacity_per_s || []]]);
   }
 
   async function poll() {
@@ -99,7 +144,7 @@
       fillTotals(doc.totals || {});
       fillRoutes(doc.routes || []);
       fillCredentials(doc.credentials || [], doc.credential_states || {});
-      drawSeries(doc.series || []);
+      drawCharts(doc.series || {});
       status.textContent = "Updated " + new Date(doc.taken * 1000).toLocaleTimeString() + ".";
     } catch (error) {
       status.textContent = "Could not reach the proxy: " + error;

@@ -1,8 +1,9 @@
 """The panel in a real browser: Debian's chromium (Playwright) against a `compatkit serve` process
 on 127.0.0.1 in front of the emulator. An operator logs in, turns the retry track on and sees the
 next rate-limited request cool a credential down (the new arm), clears the cooldown, disables a
-credential, watches the live metrics move with real requests, is refused a forged POST, and logs
-out.
+credential, watches the live metrics move with real requests (requests/s, TTFT of a stream, errors
+by type, upstream 429s and capacity errors from the emulator's scenarios), is refused a forged POST,
+and logs out.
 
 `COMPATKIT_PANEL_SCREENSHOT=docs/panel.png` makes the run save the metrics page there (the
 screenshot in docs/server.md).
@@ -34,7 +35,8 @@ WAIT_MS = 20_000
 FOCUSED_LABEL = "document.activeElement.getAttribute('aria-label')"
 OVERFLOWING_ELEMENTS = """[...document.querySelectorAll('body *')]
     .filter(e => e.getBoundingClientRect().right > 400 && !e.closest('.table-wrap'))
-    .map(e => e.tagName + '#' + e.id)"""  # how long a page may take to show what the proxy did (not a speed claim)
+    .map(e => e.tagName + '#' + e.id)"""
+SERIES_NAMES = "lines => lines.map(line => line.dataset.series)"  # how long a page may take to show what the proxy did (not a speed claim)
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +125,28 @@ def ask(url: str, text: str = "hi") -> anthropic.types.Message | anthropic.APISt
         return error
 
 
+def ask_streaming(url: str) -> int:
+    """A streamed message through the proxy (so TTFT is measured); the number of text deltas."""
+    client = anthropic.Anthropic(base_url=url, api_key=PROXY_KEY, max_retries=0)
+    with client.messages.stream(
+        model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        return sum(1 for _ in stream.text_stream)
+
+
 def admin_get(url: str, path: str) -> Any:
     return httpx.get(url + path, headers={"x-api-key": ADMIN_KEY}, timeout=30).json()
+
+
+def clear_cooldowns(url: str) -> None:
+    """End every credential's cooldowns through the admin API."""
+    for credential in admin_get(url, "/admin/credentials")["data"]:
+        cleared = httpx.delete(
+            f"{url}/admin/credentials/{credential['id']}/cooldowns",
+            headers={"x-api-key": ADMIN_KEY},
+            timeout=30,
+        )
+        assert cleared.status_code == 200
 
 
 def test_an_operator_runs_the_proxy_from_the_panel(browser: Any, served: str) -> None:
@@ -217,6 +239,23 @@ def test_an_operator_runs_the_proxy_from_the_panel(browser: Any, served: str) ->
         "disabled"
     )
     expect(page.locator("#rate-chart polyline")).to_have_count(1, timeout=WAIT_MS)
+
+    # the other charts move too: TTFT of a stream, then the emulator's 429 and capacity
+    # scenarios (an upstream 429 and a capacity error, each an error answer of its type)
+    assert ask_streaming(served) > 0
+    expect(page.locator('#ttft-chart polyline[data-series="p95"]').first).to_be_attached(
+        timeout=WAIT_MS
+    )
+    for fault in ("rate_limited", "capacity_503"):
+        clear_cooldowns(served)  # so the request reaches the emulator, not an all-cooling pool
+        assert isinstance(ask(served, scenario(fault)), anthropic.APIStatusError)
+    for legend, line in (("upstream", "upstream 429"), ("upstream", "capacity errors")):
+        moved = page.locator(f'#{legend}-legend li[data-series="{line}"]')
+        expect(moved).not_to_have_attribute("data-peak", "0", timeout=WAIT_MS)
+    error_lines = page.locator("#errors-chart polyline")
+    expect(error_lines.first).to_be_attached(timeout=WAIT_MS)
+    assert any(name.startswith("HTTP ") for name in error_lines.evaluate_all(SERIES_NAMES))
+    expect(page.locator("#errors-legend")).to_contain_text("HTTP ")
     screenshot = os.environ.get("COMPATKIT_PANEL_SCREENSHOT")
     if screenshot:
         page.screenshot(path=str(ROOT / screenshot), full_page=True)

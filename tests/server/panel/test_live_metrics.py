@@ -10,7 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.metrics import LATENCY_BUCKETS, ProxyMetrics
-from server.panel.live_metrics import MetricsHistory, histogram_quantile, take_snapshot
+from server.panel.live_metrics import (
+    SMOOTHING,
+    MetricsHistory,
+    histogram_quantile,
+    take_snapshot,
+)
 
 
 def test_quantile_interpolates_inside_the_bucket() -> None:
@@ -66,7 +71,40 @@ def test_rates_and_quantiles_cover_the_window_and_leave_the_panel_out() -> None:
         "upstream_429": 1,
         "upstream_capacity": 0.0,
     }
-    assert document["series"] == [[1010.0, 2.1]]
+    series = document["series"]
+    assert (series["t"], series["requests_per_s"]) == ([1010.0], [2.1])
+    assert series["errors_per_s"] == {"HTTP 429": [0.1]}
+    assert series["upstream_429_per_s"] == [0.1] and series["upstream_capacity_per_s"] == [0.0]
+
+
+def test_the_charts_show_ttft_errors_by_type_429s_and_capacity_errors_as_they_happen() -> None:
+    """Each point is what happened since the one before; TTFT quantiles cover SMOOTHING
+    seconds, so a quiet stretch is a gap (None), not the old figure."""
+    metrics = ProxyMetrics()
+    history = MetricsHistory()
+    history.record(take_snapshot(metrics.registry, 0.0))
+    for _ in range(10):
+        metrics.ttft.labels("/v1/messages", "m", "none").observe(0.04)
+    metrics.ttft.labels("/v1/chat/completions", "m", "none").observe(2.0)
+    metrics.requests.labels("/v1/messages", "m", "529").inc(2)
+    metrics.upstream_capacity_errors.labels("key-a", "gemini-2.5-pro").inc(2)
+    history.record(take_snapshot(metrics.registry, 2.0))
+    metrics.stream_errors.labels("/v1/messages", "overloaded_error").inc()
+    metrics.upstream_rate_limited.labels("key-b", "gemini-2.5-pro").inc(4)
+    history.record(take_snapshot(metrics.registry, 4.0))
+    history.record(take_snapshot(metrics.registry, 4.0 + SMOOTHING))
+    series = history.document()["series"]
+    assert series["t"] == [2.0, 4.0, 4.0 + SMOOTHING]
+    assert series["errors_per_s"] == {
+        "HTTP 529": [1.0, 0.0, 0.0],
+        "stream overloaded_error": [0.0, 0.5, 0.0],
+    }
+    assert series["upstream_capacity_per_s"] == [1.0, 0.0, 0.0]
+    assert series["upstream_429_per_s"] == [0.0, 2.0, 0.0]
+    p50, p95 = series["ttft_p50_ms"], series["ttft_p95_ms"]
+    assert 25 < p50[0] <= 50 and p50[1] == p50[0]  # both routes' streams, 10 s back
+    assert 1000 < p95[0] <= 2500
+    assert (p50[2], p95[2]) == (None, None)  # no stream in the 10 s before
 
 
 def test_a_quiet_window_falls_back_to_quantiles_since_start() -> None:
