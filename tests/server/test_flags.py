@@ -18,7 +18,7 @@ from server.flags import (
     request_flags,
 )
 from server.state.factory import open_store
-from server.state.store import StateStore
+from server.state.store import AuditLine, StateStore
 
 
 class FakeClock:
@@ -138,11 +138,31 @@ async def test_writes_by_another_process_are_seen_after_the_ttl(store: StateStor
     assert (await service.current()).ff_converter_fast_path is True
 
 
+async def test_every_change_is_an_audit_line_naming_who_when_and_old_to_new(
+    store: StateStore,
+) -> None:
+    service = FlagService(
+        store, Flags(ff_http2_pool_tuning=True), clock=FakeClock(), wall_clock=lambda: 1e9
+    )
+    await service.set("ff_http2_pool_tuning", False, who="panel session abc123")
+    await service.set_many({"ff_retry_policy_v2": True, "ff_http2_pool_tuning": False})
+    await service.reset("ff_http2_pool_tuning")
+    assert await store.audit() == [
+        AuditLine(
+            1e9, "admin API", "ff_http2_pool_tuning: off → on (reset to the configured value)"
+        ),
+        AuditLine(1e9, "admin API", "ff_http2_pool_tuning: off → off"),
+        AuditLine(1e9, "admin API", "ff_retry_policy_v2: off → on"),
+        AuditLine(1e9, "panel session abc123", "ff_http2_pool_tuning: on → off"),
+    ]
+
+
 async def test_setting_an_unknown_flag_writes_nothing(store: StateStore) -> None:
     service = FlagService(store, clock=FakeClock())
     with pytest.raises(FlagError):
         await service.set_many({"ff_retry_policy_v2": True, "ff_bogus": True})
     assert await store.get_flags() == {}
+    assert await store.audit() == []
 
 
 async def test_flag_values_survive_a_restart(tmp_path) -> None:
