@@ -111,9 +111,9 @@
       const swatch = document.createElement("span");
       swatch.className = "swatch s" + (index % 6);
       swatch.setAttribute("aria-hidden", "true");
-      const latest = known.length ? known[known.length - 1] : null;
-      item.append(swatch, name + ": now " + number(series[series.length - 1], 2) + unit +
-        ", peak " + number(Math.max(0, ...known), 2) + unit + (latest === null ? " (none yet)" : ""));
+      item.append(swatch, known.length === 0 ? name + ": none in these minutes" :
+        name + ": now " + number(series[series.length - 1], 2) + unit +
+        ", peak " + number(Math.max(...known), 2) + unit);
       legend.appendChild(item);
     });
     const label = document.createElementNS(SVG, "text");
