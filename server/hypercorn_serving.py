@@ -42,7 +42,6 @@ from hypercorn.typing import LifespanState
 from hypercorn.utils import LifespanFailureError, LifespanTimeoutError, wrap_app
 
 from server.errors import StartupError
-
 from server.http1_framing import H11_PRIVATE_API, StrictHttp1
 
 HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
