@@ -148,7 +148,12 @@ async def _start(services: Services) -> None:
     upstream_config = services.config.upstream
     if upstream_config is not None:
         credentials = load_credentials(upstream_config)
-        board = CredentialBoard(credentials, services.store)
+        board = CredentialBoard(
+            credentials,
+            services.store,
+            limit=upstream_config.max_in_flight,
+            slot_wait=upstream_config.max_in_flight_wait,
+        )
         await board.load()
         services.board = board
         services.schedulers = Schedulers(board, services.rng)

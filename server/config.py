@@ -17,7 +17,9 @@ File layout (every key optional):
     [upstream]  kind = "gemini" | "code_assist", api_keys = [..], oauth_files = [..],
                 gemini_base_url, code_assist_base_url, code_assist_api_version,
                 oauth_token_uri, oauth_client_id, oauth_client_secret, ca_file, project,
-                onboard_timeout, onboard_poll_interval
+                onboard_timeout, onboard_poll_interval,
+                max_in_flight (leases per credential at once, across every instance sharing
+                the state), max_in_flight_wait (seconds to wait for a free slot)
     [models]    map = { "claude-*haiku*" = "gemini-2.5-flash", ... }   (order kept)
                 scarce = ["gemini-2.5-pro", ...]
     [flags]     ff_retry_policy_v2 = true, ...
@@ -32,7 +34,7 @@ Environment: COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list), _ADMIN_KEY, _MAX_B
 _PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
-_ONBOARD_POLL_INTERVAL, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
+_ONBOARD_POLL_INTERVAL, _MAX_IN_FLIGHT, _MAX_IN_FLIGHT_WAIT, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
 _RETRY_MAX_ATTEMPTS, _RETRY_V1_INTERVAL, _RETRY_CAPACITY_COOLDOWN, _RETRY_QUOTA_COOLDOWN,
 _PANEL_REPORTS_DIR,
 and one per flag in upper case (COMPATKIT_FF_RETRY_POLICY_V2=on).
@@ -135,6 +137,8 @@ class UpstreamConfig:
     project: str | None = None
     onboard_timeout: float = 30.0
     onboard_poll_interval: float = 5.0
+    max_in_flight: int | None = None
+    max_in_flight_wait: float = 10.0
 
     def __repr__(self) -> str:
         keys = ", ".join(mask_secret(k) for k in self.api_keys)
@@ -327,6 +331,16 @@ def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
             _positive_float,
             d.onboard_poll_interval,
         ),
+        max_in_flight=reader.get(
+            "upstream", "max_in_flight", "MAX_IN_FLIGHT", _positive_int, d.max_in_flight
+        ),
+        max_in_flight_wait=reader.get(
+            "upstream",
+            "max_in_flight_wait",
+            "MAX_IN_FLIGHT_WAIT",
+            _positive_float,
+            d.max_in_flight_wait,
+        ),
     )
 
 
@@ -413,6 +427,8 @@ class _Reader:
                 "project",
                 "onboard_timeout",
                 "onboard_poll_interval",
+                "max_in_flight",
+                "max_in_flight_wait",
             }
         ),
         "state": frozenset({"path", "url", "prefix"}),

@@ -8,8 +8,9 @@ Operations:
         await .disable(id, reason) / .enable(id)            writes go to the store in the
         await .set_cooldown(id, model, seconds, reason)     background; `flush()` waits for them
         await .clear_cooldown(id, model) / .flush()
-        .open_lease(credential, model) -> Lease             a lease on a given credential (a
-        await .release(lease, kind, ...)                    retry on the same one), and its end
+        .open_lease(credential, model) -> Lease             a lease on a given credential, not
+        await .lease_again(credential, model) -> Lease      counted / counted against the limit
+        await .release(lease, kind, ...)                    (a retry on the same one); its end
     RandomScheduler(board, rng)        off arm: uniform among usable credentials
     HealthScheduler(board, rng)        on arm (scarce models): lowest score wins, where
                                        score = in-flight + ERROR_WEIGHT * recent error rate;
@@ -26,19 +27,34 @@ used rather than failing. When every credential is cooling for the model, the on
 cooldown ends first is leased with `Lease.wait` seconds to wait, if that is at most
 `max_wait`; otherwise NoCredentialAvailable carries how long until one is free.
 
-Goals: acquire and release touch only memory (no await on I/O), so they cost microseconds;
-the store is the durable copy, loaded at start and written behind. With a shared store
-(Redis), `sync()` (called every SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and
-disabled credentials other instances wrote; in-flight counts and error rates stay per instance.
+Concurrency limit (`limit`, upstream.max_in_flight): a credential holds at most `limit`
+leases at once. With a shared store (Redis) the limit holds across every instance: a lease is
+taken atomically in the store (StateStore.take_lease: the least-leased usable credential
+under the limit, ties in the arm's order of preference), with a TTL of LEASE_TTL renewed by
+`sync()` while the attempt runs, so a crashed instance's slots come back; its end is written
+behind. With a local store the board's own counts enforce it. When every usable credential is
+full, acquire waits for a slot up to `slot_wait` seconds (polling every SLOT_POLL), then
+raises NoCredentialAvailable with `busy` set.
+
+Goals: without a limit, acquire and release touch only memory (no await on I/O), so they
+cost microseconds; the store is the durable copy, loaded at start and written behind. With a
+limit and a shared store, acquire costs one store round trip (one Lua script), the price of
+a bound that holds across instances. With a shared store, `sync()` (called every
+SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and disabled credentials other
+instances wrote and, with a limit, their in-flight leases (counted in `in_flight`, so the
+health score sees the whole pool's load); error rates stay per instance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import logging
 import math
+import os
 import random
+import secrets
 import time
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +75,16 @@ ERROR_WEIGHT = 4.0
 ERROR_HALF_LIFE = 60.0
 """Seconds after which an error counts half as much in the recent error rate."""
 
+LEASE_TTL = 60.0
+"""Seconds a lease in the shared store counts without being renewed (a dead instance's
+leases free their slots after at most this)."""
+
+LEASE_RENEW_AFTER = LEASE_TTL / 3
+"""Age at which `sync()` renews a running attempt's lease in the shared store."""
+
+SLOT_POLL = 0.02
+"""Seconds between two tries for a free slot when every usable credential is at its limit."""
+
 
 class OutcomeKind(enum.StrEnum):
     """How an upstream call ended, as the credential scheduler counts it."""
@@ -72,16 +98,20 @@ class OutcomeKind(enum.StrEnum):
 
 
 class NoCredentialAvailable(CredentialError):
-    """No credential can serve `model` now. `retry_after` is None when all are disabled."""
+    """No credential can serve `model` now. `retry_after` is None when all are disabled;
+    `busy` when every usable one stayed at its concurrency limit for the whole slot wait."""
 
-    def __init__(self, model: str, retry_after: float | None) -> None:
+    def __init__(self, model: str, retry_after: float | None, *, busy: bool = False) -> None:
         if retry_after is None:
             message = "no upstream credential is enabled"
+        elif busy:
+            message = f"every upstream credential is at its concurrency limit for {model}"
         else:
             message = f"every upstream credential is cooling down for {model}; retry in {retry_after:.1f}s"
         super().__init__(message)
         self.model = model
         self.retry_after = retry_after
+        self.busy = busy
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +119,24 @@ class Lease:
     """One credential lent to one attempt. Release it exactly once.
 
     wait: seconds the caller must sleep before using it (> 0 only when every credential
-    was cooling for the model and this one frees up first).
+    was cooling for the model and this one frees up first). holder: the lease's name in the
+    shared store (None when it is counted in this process only).
     """
 
     credential: Credential
     model: str
     wait: float = 0.0
     serial: int = field(default=0, compare=False)
+    holder: str | None = field(default=None, compare=False)
+
+
+@dataclass(slots=True)
+class _StoreLease:
+    """An open lease held in the shared store, and when it was last taken or renewed."""
+
+    credential: str
+    holder: str
+    renewed_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,14 +182,26 @@ class CredentialBoard:
         store: StateStore,
         *,
         clock: Callable[[], float] = time.time,
+        limit: int | None = None,
+        slot_wait: float = 10.0,
     ) -> None:
         ids = [c.id for c in credentials]
         if len(set(ids)) != len(ids):
             raise ValueError("credential ids must be unique")
+        if limit is not None and limit < 1:
+            raise ValueError("a credential's concurrency limit must be at least 1")
         self.credentials: tuple[Credential, ...] = tuple(credentials)
         self._by_id = {c.id: c for c in credentials}
         self._store = store
         self.clock = clock
+        self.limit = limit
+        self.slot_wait = slot_wait
+        # With a limit on a shared store, leases live in the store under this instance's name.
+        self._store_leases = limit is not None and store.status().shared
+        self._holder = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._holders = itertools.count(1)
+        self._leased: dict[int, _StoreLease] = {}  # serial -> this instance's store leases
+        self._elsewhere: dict[str, int] = {}  # other instances' leases, as of the last sync
         self._in_flight = dict.fromkeys(ids, 0)
         self._counts = {i: _DecayingCounts(updated_at=clock()) for i in ids}
         self._cooldowns: dict[tuple[str, str], float] = {}
@@ -164,6 +217,32 @@ class CredentialBoard:
         await self.sync()
 
     async def sync(self) -> None:
+        """Take in the shared state: leases (with a limit on a shared store; see
+        `sync_leases`), then cooldowns and disabled credentials (`sync_state`)."""
+        if self._store_leases:
+            await self.sync_leases()
+        await self.sync_state()
+
+    async def sync_leases(self) -> None:
+        """Renew this instance's store leases older than LEASE_RENEW_AFTER and read how many
+        leases other instances hold per credential (for `in_flight`)."""
+        now = self.clock()
+        for serial, held in list(self._leased.items()):
+            if now - held.renewed_at < LEASE_RENEW_AFTER:
+                continue
+            held.renewed_at = now
+            await self._store.take_lease([held.credential], held.holder, now=now, ttl=LEASE_TTL)
+            if serial not in self._leased:  # released meanwhile: its drop may have gone first
+                await self._store.drop_lease(held.credential, held.holder)
+        live = await self._store.leases(self.clock())
+        own: dict[str, int] = {}
+        for held in self._leased.values():
+            own[held.credential] = own.get(held.credential, 0) + 1
+        self._elsewhere = {
+            c: n - own.get(c, 0) for c, n in live.items() if c in self._by_id and n > own.get(c, 0)
+        }
+
+    async def sync_state(self) -> None:
         """Replace this board's cooldowns and disabled credentials by the store's.
 
         Skipped when this board wrote such state meanwhile, or has such a write still on
@@ -203,8 +282,9 @@ class CredentialBoard:
         return remaining
 
     def in_flight(self, credential: str) -> int:
-        """Attempts currently holding a lease on the credential."""
-        return self._in_flight[credential]
+        """Attempts currently holding a lease on the credential: this instance's, plus other
+        instances' as of the last sync when leases are shared (a limit on a shared store)."""
+        return self._in_flight[credential] + self._elsewhere.get(credential, 0)
 
     def error_rate(self, credential: str, now: float | None = None) -> float:
         """Recent error rate in [0, 1], decaying with ERROR_HALF_LIFE."""
@@ -237,7 +317,7 @@ class CredentialBoard:
                 credential=c.id,
                 kind=c.kind,
                 state=states[c.id],
-                in_flight=self._in_flight[c.id],
+                in_flight=self.in_flight(c.id),
                 error_rate=self.error_rate(c.id, now),
                 disabled_reason=self._disabled.get(c.id),
                 cooldowns={
@@ -306,12 +386,62 @@ class CredentialBoard:
 
     # --- lease bookkeeping, used by the schedulers ------------------------------------------
 
-    def open_lease(self, credential: Credential, model: str, wait: float = 0.0) -> Lease:
-        """Count a new lease on `credential` (schedulers call this; release it once)."""
+    def open_lease(
+        self, credential: Credential, model: str, wait: float = 0.0, holder: str | None = None
+    ) -> Lease:
+        """Count a new lease on `credential`, ignoring the limit (release it once)."""
         self._serial += 1
         self._open.add(self._serial)
         self._in_flight[credential.id] += 1
-        return Lease(credential=credential, model=model, wait=wait, serial=self._serial)
+        if holder is not None:
+            self._leased[self._serial] = _StoreLease(credential.id, holder, self.clock())
+        return Lease(
+            credential=credential, model=model, wait=wait, serial=self._serial, holder=holder
+        )
+
+    async def lease_within_limit(
+        self, candidates: Sequence[Credential], model: str, wait: float = 0.0
+    ) -> Lease:
+        """A lease on the least-leased candidate under the limit (the first of equals:
+        order them by preference), waiting up to `slot_wait` for a slot; without a limit,
+        the first candidate at once. NoCredentialAvailable(busy=True) when none freed up."""
+        if self.limit is None:
+            return self.open_lease(candidates[0], model, wait)
+        deadline = time.monotonic() + self.slot_wait
+        while True:
+            lease = await self._try_lease(candidates, model, wait)
+            if lease is not None:
+                return lease
+            if time.monotonic() >= deadline:
+                raise NoCredentialAvailable(model, SLOT_POLL, busy=True)
+            await asyncio.sleep(SLOT_POLL)
+
+    async def lease_again(self, credential: Credential, model: str) -> Lease:
+        """A new lease on the same credential (a retry on it), within its limit."""
+        return await self.lease_within_limit([credential], model)
+
+    async def _try_lease(
+        self, candidates: Sequence[Credential], model: str, wait: float
+    ) -> Lease | None:
+        limit = self.limit
+        if not self._store_leases:
+            best = min(candidates, key=lambda c: self._in_flight[c.id])
+            if limit is not None and self._in_flight[best.id] >= limit:
+                return None
+            return self.open_lease(best, model, wait)
+        holder = f"{self._holder}:{next(self._holders)}"
+        ids = [c.id for c in candidates]
+        try:
+            taken = await self._store.take_lease(
+                ids, holder, now=self.clock(), ttl=LEASE_TTL, limit=limit
+            )
+        except asyncio.CancelledError:  # the client went away: whatever was taken is freed
+            for credential in ids:
+                self._write_behind(self._store.drop_lease(credential, holder))
+            raise
+        if taken is None:
+            return None
+        return self.open_lease(self._by_id[taken], model, wait, holder)
 
     async def release(
         self,
@@ -337,6 +467,8 @@ class CredentialBoard:
         credential = lease.credential.id
         now = self.clock()
         self._in_flight[credential] -= 1
+        if self._leased.pop(lease.serial, None) is not None and lease.holder is not None:
+            self._write_behind(self._store.drop_lease(credential, lease.holder))
         if kind is OutcomeKind.CANCELLED:
             return  # neither a success nor an error of the credential's
         ok = kind is OutcomeKind.SUCCESS
@@ -385,12 +517,14 @@ class RandomScheduler:
         usable = [c for c in enabled if board.cooldown_remaining(c.id, model, now) == 0.0]
         preferred = [c for c in usable if c.id not in exclude] or usable
         if preferred:
-            return self._lease(self._pick(preferred, now), model, 0.0)
+            if board.limit is None:
+                return board.open_lease(self._pick(preferred, now), model)
+            return await board.lease_within_limit(self._order(preferred, now), model)
         soonest = min(enabled, key=lambda c: board.cooldown_remaining(c.id, model, now))
         wait = board.cooldown_remaining(soonest.id, model, now)
         if wait > max_wait:
             raise NoCredentialAvailable(model, wait)
-        return self._lease(soonest, model, wait)
+        return await board.lease_within_limit([soonest], model, wait)
 
     async def release(
         self,
@@ -417,8 +551,10 @@ class RandomScheduler:
     def _pick(self, candidates: Sequence[Credential], now: float) -> Credential:
         return self._rng.choice(candidates)
 
-    def _lease(self, credential: Credential, model: str, wait: float) -> Lease:
-        return self.board.open_lease(credential, model, wait)
+    def _order(self, candidates: Sequence[Credential], now: float) -> list[Credential]:
+        """The candidates in this arm's order of preference (under a limit, the least-leased
+        of them is taken, the first of equals): a random order."""
+        return self._rng.sample(list(candidates), len(candidates))
 
 
 class HealthScheduler(RandomScheduler):
@@ -434,6 +570,11 @@ class HealthScheduler(RandomScheduler):
         best = min(scores)
         tied = [c for c, s in zip(candidates, scores, strict=True) if s <= best + 1e-9]
         return self._rng.choice(tied)
+
+    def _order(self, candidates: Sequence[Credential], now: float) -> list[Credential]:
+        """Lowest score first, equal scores in a random order."""
+        shuffled = self._rng.sample(list(candidates), len(candidates))
+        return sorted(shuffled, key=lambda c: self.score(c.id, now))
 
 
 class Schedulers:

@@ -225,7 +225,10 @@ class Upstream:
             await self._sleep(decision.delay)
             tally.tried.add(lease.credential.id)
             if not decision.rotate:  # the same credential again (v1 always; v2 after a wait)
-                lease = self.schedulers.board.open_lease(lease.credential, call.model)
+                try:
+                    lease = await self.schedulers.board.lease_again(lease.credential, call.model)
+                except NoCredentialAvailable as exc:
+                    raise _client_error(failure, exc.retry_after) from None
                 continue
             remaining = self.config.retry.deadline - (time.monotonic() - call.started_at)
             max_wait = max(0.0, min(self.config.retry.max_delay, remaining))
@@ -304,6 +307,14 @@ class Upstream:
                     "the operator sees why in GET /admin/credentials)",
                 ) from None
             retry_after = max(1, int(exc.retry_after + 0.999))
+            if exc.busy:
+                raise ProxyError(
+                    529,
+                    "overloaded_error",
+                    f"Every upstream credential is at its concurrency limit for {call.model} "
+                    "(upstream.max_in_flight)",
+                    headers={"retry-after": str(retry_after)},
+                ) from None
             raise ProxyError(
                 529,
                 "overloaded_error",

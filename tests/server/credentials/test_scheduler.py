@@ -474,3 +474,55 @@ class LeaseMachine(RuleBasedStateMachine):
 
 LeaseMachine.TestCase.settings = settings(max_examples=50, stateful_step_count=30)
 test_lease_accounting_under_any_interleaving = LeaseMachine.TestCase
+
+
+# --- the concurrency limit (upstream.max_in_flight), local store ------------------------------
+
+
+def limited_board(store: StateStore, n: int, limit: int, slot_wait: float = 5.0) -> CredentialBoard:
+    credentials = [ApiKeyCredential(f"secret-key-number-{i}") for i in range(n)]
+    return CredentialBoard(credentials, store, clock=FakeClock(), limit=limit, slot_wait=slot_wait)
+
+
+async def test_under_a_limit_each_credential_holds_at_most_limit_leases(store: StateStore) -> None:
+    board = limited_board(store, n=2, limit=2)
+    scheduler = RandomScheduler(board, random.Random(3))
+    leases = [await scheduler.acquire(MODEL) for _ in range(4)]
+    assert sorted(board.in_flight(i) for i in ids(board)) == [2, 2]
+    assert all(lease.holder is None for lease in leases)  # a local store: counted here only
+
+
+async def test_a_full_pool_waits_for_a_released_slot(store: StateStore) -> None:
+    board = limited_board(store, n=1, limit=1)
+    scheduler = HealthScheduler(board, random.Random(4))
+    first = await scheduler.acquire(MODEL)
+    waiting = asyncio.ensure_future(scheduler.acquire(MODEL))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await scheduler.release(first, OutcomeKind.SUCCESS)
+    second = await waiting
+    assert second.credential == first.credential and board.in_flight(ids(board)[0]) == 1
+
+
+async def test_a_pool_full_for_the_whole_slot_wait_is_busy(store: StateStore) -> None:
+    board = limited_board(store, n=1, limit=1, slot_wait=0.05)
+    scheduler = RandomScheduler(board)
+    await scheduler.acquire(MODEL)
+    with pytest.raises(NoCredentialAvailable, match="concurrency limit") as refused:
+        await scheduler.acquire(MODEL)
+    assert refused.value.busy and refused.value.retry_after is not None
+
+
+async def test_a_retry_on_the_same_credential_counts_against_its_limit(store: StateStore) -> None:
+    board = limited_board(store, n=1, limit=1, slot_wait=0.05)
+    lease = await RandomScheduler(board).acquire(MODEL)
+    with pytest.raises(NoCredentialAvailable):
+        await board.lease_again(lease.credential, MODEL)
+    await board.release(lease, OutcomeKind.ERROR)
+    again = await board.lease_again(lease.credential, MODEL)
+    assert board.in_flight(again.credential.id) == 1
+
+
+def test_a_limit_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        limited_board(_NullStore(), n=1, limit=0)

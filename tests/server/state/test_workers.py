@@ -16,36 +16,14 @@ import httpx
 import pytest
 
 from conformance.emulator.testing import RunningEmulator
-from tests.server.conftest import ADMIN_KEY, PROXY_KEY, UPSTREAM_KEYS
-from tests.server.state.redis_server import free_port, redis_available
+from tests.server.conftest import ADMIN_KEY, PROXY_KEY
+from tests.server.state.redis_server import redis_available
+from tests.server.state.serve_process import ROOT, proxy_env, serve
 
 pytestmark = pytest.mark.skipif(
     not redis_available(), reason="redis-server is not installed (scripts/install.sh installs it)"
 )
-ROOT = Path(__file__).resolve().parents[3]
 ADMIN = {"x-api-key": ADMIN_KEY}
-
-
-def serve(*args: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`compatkit serve` on a free port, and its URL once it answers a real request."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", str(port), *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited with {process.returncode}")
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("serve never answered")
 
 
 def children(pid: int) -> list[int]:
@@ -65,16 +43,7 @@ def on_every_worker(check: Callable[[], bool], attempts: int = 100) -> None:
 
 @pytest.fixture
 def workers(emulator: RunningEmulator, redis_url: str) -> Iterator[tuple[str, int]]:
-    env = {
-        "COMPATKIT_PROXY_KEYS": PROXY_KEY,
-        "COMPATKIT_ADMIN_KEY": ADMIN_KEY,
-        "COMPATKIT_API_KEYS": ",".join(UPSTREAM_KEYS),
-        "COMPATKIT_GEMINI_BASE_URL": emulator.base_url,
-        "COMPATKIT_STATE_URL": redis_url,
-        "COMPATKIT_STATE_PREFIX": "workers:",
-    }
-    if emulator.ca_path is not None:
-        env["COMPATKIT_CA_FILE"] = str(emulator.ca_path)
+    env = proxy_env(emulator, redis_url, "workers:")
     process, url = serve("--workers", "2", "--log-level", "warning", env=env)
     try:
         yield url, process.pid
