@@ -187,6 +187,11 @@ def test_secrets_are_masked_in_reprs(tmp_path: Path) -> None:
         ({"upstream": {"api_keys": "k"}}, "upstream.api_keys must be a list"),
         ({"upstream": {"api_keys": ["k"], "gemini_base_url": "ftp://x"}}, "must be an http"),
         ({"upstream": {"api_keys": ["k"], "ca_file": "/nonexistent/ca.pem"}}, "does not exist"),
+        ({"upstream": {"api_keys": ["k"], "max_in_flight": 0}}, "max_in_flight must be positive"),
+        (
+            {"upstream": {"api_keys": ["k"], "max_in_flight_wait": -1}},
+            "max_in_flight_wait must be a positive",
+        ),
         ({"flags": {"ff_unknown": True}}, "unknown flag 'ff_unknown'"),
         (
             {"flags": {"ff_retry_policy_v2": "perhaps"}},
@@ -266,3 +271,14 @@ def test_the_state_url_and_prefix_come_from_the_file_or_the_env() -> None:
     )
     assert (config.state_url, config.state_prefix) == ("redis://cache:6379/1", "us:")
     assert Config().state_url is None and "cache" not in repr(config)
+
+
+def test_a_credentials_concurrency_limit_is_off_unless_configured() -> None:
+    unlimited = config_from_mapping({"upstream": {"api_keys": ["k"]}}, env={})
+    assert unlimited.upstream is not None and unlimited.upstream.max_in_flight is None
+    limited = config_from_mapping(
+        {"upstream": {"api_keys": ["k"], "max_in_flight": 4}},
+        env={"COMPATKIT_MAX_IN_FLIGHT_WAIT": "2.5"},
+    )
+    assert limited.upstream is not None
+    assert (limited.upstream.max_in_flight, limited.upstream.max_in_flight_wait) == (4, 2.5)
