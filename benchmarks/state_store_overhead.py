@@ -1,7 +1,8 @@
 """The shared Redis store's cost per request against the embedded SQLite store, in one run.
 
     flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.state_store_overhead \
-        [--quick] [--rounds N] [--requests N] [--concurrency N] [--seed N] [--out DIR]
+        [--quick] [--rounds N] [--requests N] [--concurrency N] [--max-in-flight N]
+        [--seed N] [--out DIR]
 
 The measuring is `compatkit bench`'s (loadtests._bench), on benchmarks/plans/state_store.toml:
 this script starts a real redis-server on a free port (stopped at the end, in every case),
@@ -9,6 +10,8 @@ points the `redis` arm at it (COMPATKIT_STATE_URL) and the `sqlite` arm at a fre
 (COMPATKIT_STATE_PATH), runs the plan and prints, per workload, p50 / p99 of each arm, the
 overhead over the emulator asked directly, the proxy's CPU per request, and what issue 14's
 target is about: redis - sqlite at p50 (target: at most +0.2 ms) and redis / sqlite.
+`--max-in-flight N` sets upstream.max_in_flight on both proxy arms: the Redis arm then takes
+each credential lease in Redis (one script per request), the SQLite arm counts it in memory.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--requests", type=int, help="measured requests per arm per round")
     parser.add_argument("--concurrency", type=int, help="requests in flight (default 1)")
+    parser.add_argument(
+        "--max-in-flight", type=int, help="upstream.max_in_flight on both proxy arms"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, help="where the result files go")
     args = parser.parse_args(argv)
@@ -85,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             "sqlite": {"COMPATKIT_STATE_PATH": str(out / "state.sqlite3")},
             "redis": {"COMPATKIT_STATE_URL": redis.url, "COMPATKIT_STATE_PREFIX": "bench:"},
         }
+        if args.max_in_flight is not None:
+            for arm_env in env.values():
+                arm_env["COMPATKIT_MAX_IN_FLIGHT"] = str(args.max_in_flight)
         arms = tuple(
             dataclasses.replace(a, env={**a.env, **env[a.name]}) if a.name in env else a
             for a in plan.arms
