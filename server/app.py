@@ -197,7 +197,7 @@ async def _stop(services: Services) -> None:
     if services.upstream is not None:
         await services.upstream.aclose()
     if services.board is not None:
-        await services.board.flush()
+        await services.board.close()
     await services.store.close()
 
 

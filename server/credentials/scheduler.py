@@ -8,6 +8,7 @@ Operations:
         await .disable(id, reason) / .enable(id)            writes go to the store in the
         await .set_cooldown(id, model, seconds, reason)     background; `flush()` waits for them
         await .clear_cooldown(id, model) / .flush()
+        await .close()                                      spare leases back, then flush
         .open_lease(credential, model) -> Lease             a lease on a given credential, not
         await .lease_again(credential, model) -> Lease      counted / counted against the limit
         await .release(lease, kind, ...)                    (a retry on the same one); its end
@@ -34,15 +35,18 @@ under the limit, ties in the arm's order of preference), with a TTL of LEASE_TTL
 `sync()` while the attempt runs, so a crashed instance's slots come back; its end is written
 behind. With a local store the board's own counts enforce it. When every usable credential is
 full, acquire waits for a slot up to `slot_wait` seconds (polling every SLOT_POLL), then
-raises NoCredentialAvailable with `busy` set.
+raises NoCredentialAvailable with `busy` set. Spares: an ended store lease is kept (up to
+SPARES_PER_CREDENTIAL) and reused by the next lease on that credential without a round trip,
+while keeping it leaves a slot free pool-wide; `sync()` gives spares back when a credential's
+slots are all taken, `close()` at shutdown.
 
 Goals: without a limit, acquire and release touch only memory (no await on I/O), so they
 cost microseconds; the store is the durable copy, loaded at start and written behind. With a
 limit and a shared store, acquire costs one store round trip (one Lua script), the price of
-a bound that holds across instances. With a shared store, `sync()` (called every
-SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and disabled credentials other
-instances wrote and, with a limit, their in-flight leases (counted in `in_flight`, so the
-health score sees the whole pool's load); error rates stay per instance.
+a bound that holds across instances, and none when a spare is reused. With a shared store,
+`sync()` (called every SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and disabled
+credentials other instances wrote and, with a limit, their in-flight leases (counted in
+`in_flight`, so the health score sees the whole pool's load); error rates stay per instance.
 """
 
 from __future__ import annotations
@@ -84,6 +88,10 @@ LEASE_RENEW_AFTER = LEASE_TTL / 3
 
 SLOT_POLL = 0.02
 """Seconds between two tries for a free slot when every usable credential is at its limit."""
+
+SPARES_PER_CREDENTIAL = 2
+"""Ended leases an instance keeps in the shared store per credential, to reuse for its next
+attempts without a round trip, while the credential is below its limit pool-wide."""
 
 
 class OutcomeKind(enum.StrEnum):
@@ -132,7 +140,8 @@ class Lease:
 
 @dataclass(slots=True)
 class _StoreLease:
-    """An open lease held in the shared store, and when it was last taken or renewed."""
+    """A lease this instance holds in the shared store (in use or spare), and when it was
+    last taken or renewed."""
 
     credential: str
     holder: str
@@ -200,7 +209,8 @@ class CredentialBoard:
         self._store_leases = limit is not None and store.status().shared
         self._holder = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._holders = itertools.count(1)
-        self._leased: dict[int, _StoreLease] = {}  # serial -> this instance's store leases
+        self._held: dict[str, _StoreLease] = {}  # holder -> this instance's store leases
+        self._spares: dict[str, list[str]] = {}  # credential -> holders of unused leases
         self._elsewhere: dict[str, int] = {}  # other instances' leases, as of the last sync
         self._in_flight = dict.fromkeys(ids, 0)
         self._counts = {i: _DecayingCounts(updated_at=clock()) for i in ids}
@@ -227,20 +237,35 @@ class CredentialBoard:
         """Renew this instance's store leases older than LEASE_RENEW_AFTER and read how many
         leases other instances hold per credential (for `in_flight`)."""
         now = self.clock()
-        for serial, held in list(self._leased.items()):
+        for held in list(self._held.values()):
             if now - held.renewed_at < LEASE_RENEW_AFTER:
                 continue
             held.renewed_at = now
             await self._store.take_lease([held.credential], held.holder, now=now, ttl=LEASE_TTL)
-            if serial not in self._leased:  # released meanwhile: its drop may have gone first
+            if held.holder not in self._held:  # dropped meanwhile: the drop may have gone first
                 await self._store.drop_lease(held.credential, held.holder)
         live = await self._store.leases(self.clock())
         own: dict[str, int] = {}
-        for held in self._leased.values():
+        for held in self._held.values():
             own[held.credential] = own.get(held.credential, 0) + 1
         self._elsewhere = {
             c: n - own.get(c, 0) for c, n in live.items() if c in self._by_id and n > own.get(c, 0)
         }
+        for credential in list(self._spares):
+            if self._crowded(credential):  # another instance may wait for a slot: give them back
+                self._drop_spares(credential)
+
+    def _crowded(self, credential: str, adding: int = 0) -> bool:
+        """Whether the credential's leases pool-wide (this instance's in use and spare, plus
+        `adding` more spares, the others' as of the last sync) leave no slot free."""
+        assert self.limit is not None
+        spares = len(self._spares.get(credential, ()))
+        return self.in_flight(credential) + spares + adding >= self.limit
+
+    def _drop_spares(self, credential: str) -> None:
+        for holder in self._spares.pop(credential, []):
+            self._held.pop(holder, None)
+            self._write_behind(self._store.drop_lease(credential, holder))
 
     async def sync_state(self) -> None:
         """Replace this board's cooldowns and disabled credentials by the store's.
@@ -361,6 +386,12 @@ class CredentialBoard:
         self._cooldowns.pop((credential, model), None)
         self._write_behind(self._store.clear_cooldown(credential, model), state=True)
 
+    async def close(self) -> None:
+        """Give the spare leases back to the shared store and flush (at shutdown)."""
+        for credential in list(self._spares):
+            self._drop_spares(credential)
+        await self.flush()
+
     async def flush(self) -> None:
         """Wait until every store write issued so far has finished."""
         while self._pending:
@@ -393,8 +424,8 @@ class CredentialBoard:
         self._serial += 1
         self._open.add(self._serial)
         self._in_flight[credential.id] += 1
-        if holder is not None:
-            self._leased[self._serial] = _StoreLease(credential.id, holder, self.clock())
+        if holder is not None and holder not in self._held:
+            self._held[holder] = _StoreLease(credential.id, holder, self.clock())
         return Lease(
             credential=credential, model=model, wait=wait, serial=self._serial, holder=holder
         )
@@ -429,6 +460,10 @@ class CredentialBoard:
             if limit is not None and self._in_flight[best.id] >= limit:
                 return None
             return self.open_lease(best, model, wait)
+        for credential in candidates:  # a lease this instance ended: no round trip
+            spares = self._spares.get(credential.id)
+            if spares:
+                return self.open_lease(credential, model, wait, spares.pop())
         holder = f"{self._holder}:{next(self._holders)}"
         ids = [c.id for c in candidates]
         try:
@@ -467,8 +502,8 @@ class CredentialBoard:
         credential = lease.credential.id
         now = self.clock()
         self._in_flight[credential] -= 1
-        if self._leased.pop(lease.serial, None) is not None and lease.holder is not None:
-            self._write_behind(self._store.drop_lease(credential, lease.holder))
+        if lease.holder is not None:
+            self._end_store_lease(credential, lease.holder)
         if kind is OutcomeKind.CANCELLED:
             return  # neither a success nor an error of the credential's
         ok = kind is OutcomeKind.SUCCESS
@@ -488,6 +523,19 @@ class CredentialBoard:
             await self.set_cooldown(credential, lease.model, cooldown, str(kind))
         if disable is not None:
             await self.disable(credential, disable)
+
+    def _end_store_lease(self, credential: str, holder: str) -> None:
+        """Keep an ended store lease as a spare while that still leaves a slot of the
+        credential free pool-wide and this instance has fewer than SPARES_PER_CREDENTIAL of
+        it; else drop it (behind)."""
+        if holder not in self._held:
+            return
+        spares = self._spares.setdefault(credential, [])
+        if len(spares) < SPARES_PER_CREDENTIAL and not self._crowded(credential, adding=1):
+            spares.append(holder)
+            return
+        self._held.pop(holder)
+        self._write_behind(self._store.drop_lease(credential, holder))
 
     def _record(self, credential: str, ok: bool, now: float) -> None:
         counts = self._counts[credential]

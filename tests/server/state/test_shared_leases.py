@@ -103,7 +103,7 @@ async def test_two_instances_together_never_exceed_a_credentials_limit(
 
         await asyncio.gather(*(one_request(i) for i in range(requests)))
         for board in boards:
-            await board.flush()
+            await board.close()
         assert all(count <= limit for count in peak.values()), peak
         assert await stores[0].leases(now=boards[0].clock()) == {}
     finally:
@@ -124,7 +124,7 @@ async def test_an_instance_counts_the_other_instances_leases_after_a_sync(
     assert lease.credential.id != busiest.id  # the health arm goes where the pool is idle
     for done in held:
         await first.release(done, OutcomeKind.SUCCESS)
-    await first.flush()
+    await first.close()
     await second.sync()
     assert second.in_flight(lease.credential.id) == 1
     assert sum(second.in_flight(c.id) for c in second.credentials) == 1
@@ -142,7 +142,7 @@ async def test_a_running_lease_is_renewed_before_its_ttl_and_dropped_at_its_end(
     await board.sync()
     assert await store.leases(now=taken_at + LEASE_TTL + 1) == {lease.credential.id: 1}
     await board.release(lease, OutcomeKind.CANCELLED)
-    await board.flush()
+    await board.close()
     assert await store.leases(now=clock.now) == {}
 
 
@@ -158,3 +158,48 @@ async def test_a_dead_instances_leases_free_their_slots_after_the_ttl(
     clock.now += LEASE_TTL
     lease = await RandomScheduler(alive).acquire(MODEL)
     assert alive.in_flight(lease.credential.id) == 1
+
+
+async def test_an_ended_lease_is_kept_as_a_spare_and_reused_without_a_round_trip(
+    two_stores: tuple[StateStore, StateStore],
+) -> None:
+    store = two_stores[0]
+    board = board_on(store, n=1, limit=4)
+    scheduler = RandomScheduler(board)
+    first = await scheduler.acquire(MODEL)
+    await scheduler.release(first, OutcomeKind.SUCCESS)
+    assert await store.leases(now=board.clock()) == {first.credential.id: 1}  # the spare
+    again = await scheduler.acquire(MODEL)
+    assert again.holder == first.holder and board.in_flight(again.credential.id) == 1
+    await scheduler.release(again, OutcomeKind.SUCCESS)
+    await board.close()  # spares are given back
+    assert await store.leases(now=board.clock()) == {}
+
+
+async def test_no_spare_is_kept_that_would_take_the_pools_last_free_slot(
+    two_stores: tuple[StateStore, StateStore],
+) -> None:
+    store = two_stores[0]
+    board = board_on(store, n=1, limit=2)
+    held = await RandomScheduler(board).acquire(MODEL)
+    other = await RandomScheduler(board).acquire(MODEL)
+    await board.release(held, OutcomeKind.SUCCESS)  # dropped: with `other`, the pool is full
+    await board.release(other, OutcomeKind.SUCCESS)  # kept: one slot of two stays free
+    await board.flush()
+    assert await store.leases(now=board.clock()) == {held.credential.id: 1}
+
+
+async def test_an_instance_gives_its_spares_back_when_another_waits_for_a_slot(
+    two_stores: tuple[StateStore, StateStore],
+) -> None:
+    first, second = (board_on(store, n=1, limit=2) for store in two_stores)
+    lease = await RandomScheduler(first).acquire(MODEL)
+    await first.release(lease, OutcomeKind.SUCCESS)  # first keeps it as a spare
+    await RandomScheduler(second).acquire(MODEL)
+    waiting = asyncio.ensure_future(RandomScheduler(second).acquire(MODEL))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # the pool is full: second's lease and first's spare
+    await first.sync()  # sees the pool full: gives the spare back
+    await first.flush()
+    taken = await asyncio.wait_for(waiting, timeout=30)
+    assert taken.credential.id == lease.credential.id
