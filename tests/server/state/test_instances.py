@@ -5,27 +5,29 @@ cooldown caused through one instance is honoured by the other."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-import anthropic
-import httpx
 import pytest
 
 from conformance.emulator.testing import RunningEmulator
-from tests.server.conftest import ADMIN_KEY, EMULATOR_SCENARIOS, PROXY_KEY, scenario
+from tests.server.conftest import EMULATOR_SCENARIOS, scenario
 from tests.server.state.redis_server import redis_available
-from tests.server.state.serve_process import proxy_env, serve, stop
+from tests.server.state.serve_process import (
+    MODEL,
+    client,
+    credentials,
+    eventually,
+    proxy_env,
+    running_instances,
+    stream_text,
+)
 
 pytestmark = pytest.mark.skipif(
     not redis_available(), reason="redis-server is not installed (scripts/install.sh installs it)"
 )
 LIMIT = 2
 STALL_S = EMULATOR_SCENARIOS["scenarios"]["stall"]["faults"][0]["stall_ms"] / 1000
-MODEL = "claude-sonnet-4-6"  # → gemini-2.5-pro
 
 
 @pytest.fixture
@@ -36,37 +38,9 @@ def instances(emulator: RunningEmulator, redis_url: str) -> Iterator[list[str]]:
         "COMPATKIT_MAX_IN_FLIGHT": str(LIMIT),
         "COMPATKIT_MAX_IN_FLIGHT_WAIT": "60",
     }
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        urls = []
-        for _ in range(2):
-            process, url = serve("--log-level", "warning", env=env)
-            processes.append(process)
-            urls.append(url)
+    with running_instances(env) as urls:
         emulator.reset()
         yield urls
-    finally:
-        for process in processes:
-            stop(process)
-
-
-def client(url: str, **flags: bool) -> anthropic.Anthropic:
-    headers = {"x-compatkit-admin-key": ADMIN_KEY}
-    if flags:
-        headers["x-compatkit-flags"] = ",".join(
-            f"{k}={'on' if v else 'off'}" for k, v in flags.items()
-        )
-    return anthropic.Anthropic(
-        base_url=url, api_key=PROXY_KEY, max_retries=0, default_headers=headers
-    )
-
-
-def stream_text(url: str, marker: str) -> str:
-    """One streamed reply, read to its end."""
-    with client(url).messages.stream(
-        model=MODEL, max_tokens=16, messages=[{"role": "user", "content": marker}]
-    ) as stream:
-        return stream.get_final_text()
 
 
 def most_in_stall(arrivals: list[float]) -> int:
@@ -96,19 +70,6 @@ def test_two_instances_never_exceed_a_credentials_limit_together(
     assert max(held.values()) == LIMIT, held  # the limit was reached, never passed
 
 
-def admin_credentials(url: str) -> dict[str, dict[str, Any]]:
-    response = httpx.get(url + "/admin/credentials", headers={"x-api-key": ADMIN_KEY})
-    return {c["id"]: c for c in response.raise_for_status().json()["data"]}
-
-
-def eventually(check: Callable[[], bool], attempts: int = 100) -> None:
-    for _ in range(attempts):
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("the other instance never saw the change")
-
-
 def test_a_cooldown_caused_through_one_instance_is_honoured_by_the_other(
     instances: list[str], emulator: RunningEmulator
 ) -> None:
@@ -121,9 +82,12 @@ def test_a_cooldown_caused_through_one_instance_is_honoured_by_the_other(
     refused = emulator.requests()[0]
     assert refused["status"] == 429
     cooling = next(
-        cid for cid, c in admin_credentials(first).items() if c["cooldowns"].get("gemini-2.5-pro")
+        cid for cid, c in credentials(first).items() if c["cooldowns"].get("gemini-2.5-pro")
     )
-    eventually(lambda: "gemini-2.5-pro" in admin_credentials(second)[cooling]["cooldowns"])
+    eventually(
+        lambda: "gemini-2.5-pro" in credentials(second)[cooling]["cooldowns"],
+        "the other instance honours the cooldown",
+    )
     emulator.reset()
     for i in range(12):
         assert stream_text(second, f"after the cooldown {i}")
