@@ -18,7 +18,7 @@ from typing import Any
 import anthropic
 import httpx
 
-from conformance.emulator.testing import RunningEmulator
+from conformance.emulator.testing import EmulatorProcess, RunningEmulator
 from tests.server.conftest import ADMIN_KEY, PROXY_KEY, UPSTREAM_KEYS
 from tests.server.state.redis_server import free_port
 
@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[3]
 MODEL = "claude-sonnet-4-6"  # → gemini-2.5-pro
 
 
-def proxy_env(emulator: RunningEmulator, redis_url: str, prefix: str) -> dict[str, str]:
+def proxy_env(
+    emulator: RunningEmulator | EmulatorProcess, redis_url: str, prefix: str
+) -> dict[str, str]:
     """The environment of an instance on `redis_url` under `prefix`, upstream the emulator."""
     env = {
         "COMPATKIT_PROXY_KEYS": PROXY_KEY,

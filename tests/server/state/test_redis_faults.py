@@ -23,7 +23,7 @@ from tests.server.state.serve_process import (
     running_instances,
     stream_text,
 )
-from tests.server.state.slow_link import SlowLink
+from tests.server.state.tcp_relay import Relay
 
 pytestmark = pytest.mark.skipif(
     not redis_available(), reason="redis-server is not installed (scripts/install.sh installs it)"
@@ -86,17 +86,17 @@ class Load:
 @pytest.fixture
 def slow_redis(
     emulator: RunningEmulator, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[tuple[SlowLink, list[str], list[Path]]]:
-    """Two limited instances reaching the real redis-server through a SlowLink."""
+) -> Iterator[tuple[Relay, list[str], list[Path]]]:
+    """Two limited instances reaching the real redis-server through a Relay that can delay."""
     redis_server.flush()
-    with SlowLink(redis_server.port) as link:
-        env = limited_env(emulator, link.url, "slow:")
+    with Relay(redis_server.port) as link:
+        env = limited_env(emulator, f"redis://127.0.0.1:{link.port}/0", "slow:")
         with running_instances(env, log_dir=tmp_path) as urls:
             yield link, urls, [tmp_path / f"instance{i}.log" for i in range(len(urls))]
 
 
 def test_a_slow_redis_degrades_both_instances_which_keep_serving_and_recover(
-    slow_redis: tuple[SlowLink, list[str], list[Path]],
+    slow_redis: tuple[Relay, list[str], list[Path]],
 ) -> None:
     link, urls, logs = slow_redis
     first, second = urls

@@ -1,9 +1,12 @@
-"""A TCP relay on 127.0.0.1 that can make a server slow: every chunk of bytes, either way,
-waits `delay` seconds before it is passed on (0: passed at once). The slow-Redis tests put it
-between the proxies and a real redis-server and turn the delay up and down while they run."""
+"""A TCP relay on 127.0.0.1: each connection it accepts goes to the next of its target ports in
+turn (a layer-4 load balancer), and every chunk of bytes, either way, waits `delay` seconds
+before it is passed on (0: passed at once). The slow-Redis tests put it between the proxies and
+a real redis-server and turn the delay up and down while they run; the scale-out Locust run
+puts it in front of two proxy instances."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -12,20 +15,19 @@ from types import TracebackType
 from tests.server.state.redis_server import free_port
 
 
-class SlowLink:
-    """Listens on `url`'s port and relays to 127.0.0.1:`target_port`; `delay` can change live."""
+class Relay:
+    """Listens on `port`, relays round-robin to 127.0.0.1:`target_ports`; `delay` may change live."""
 
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
+    def __init__(self, *target_ports: int) -> None:
+        self._targets = itertools.cycle(target_ports)
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.delay = 0.0
-        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = socket.create_server(("127.0.0.1", self.port), backlog=1024)
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
 
-    def __enter__(self) -> SlowLink:
+    def __enter__(self) -> Relay:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 
@@ -45,9 +47,11 @@ class SlowLink:
         while not self._closed:
             try:
                 client, _ = self._listener.accept()
-                server = socket.create_connection(("127.0.0.1", self.target_port))
+                server = socket.create_connection(("127.0.0.1", next(self._targets)))
             except OSError:
                 return
+            for sock in (client, server):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._sockets += [client, server]
             for source, sink in ((client, server), (server, client)):
