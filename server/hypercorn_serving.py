@@ -4,7 +4,9 @@ Operations:
     serve_hypercorn(app, config, *, shutdown_trigger)   serve until `shutdown_trigger()`
                                                         returns (hypercorn.asyncio.serve's job);
                                                         StartupError with the app's own reason
-                                                        if its start-up hooks fail
+                                                        if its start-up hooks fail; a connection
+                                                        Hypercorn ends on an exception (a client
+                                                        breaking HTTP/2) is one log line
     HYPERCORN_PRIVATE_API                               the private names of Hypercorn relied on
                                                         (checked by
                                                         tests/server/test_hypercorn_contract.py)
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,6 +46,8 @@ from hypercorn.utils import LifespanFailureError, LifespanTimeoutError, wrap_app
 
 from server.errors import StartupError
 from server.http1_framing import H11_PRIVATE_API, StrictHttp1
+
+log = logging.getLogger("compatkit.server")
 
 HYPERCORN_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
     TCPServer: (
@@ -133,7 +138,10 @@ async def serve_hypercorn(
         assert task is not None
         connections.add(task)
         task.add_done_callback(connections.discard)
-        await _Connection(wrapped, loop, config, context, state, reader, writer)
+        try:
+            await _Connection(wrapped, loop, config, context, state, reader, writer)
+        except Exception as exc:  # one connection ends, never the server
+            _log_connection_failure(exc, writer)
 
     servers = await _listen(config, connected)
     try:
@@ -153,6 +161,24 @@ async def serve_hypercorn(
         lifespan_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await lifespan_task
+
+
+def _log_connection_failure(exc: Exception, writer: asyncio.StreamWriter) -> None:
+    """One log line for a connection that Hypercorn let end on an exception (a client
+    breaking HTTP/2: settings out of range, too many streams, a bad HTTP2-Settings header);
+    Hypercorn has closed the socket. Its traceback only at debug level."""
+    leaf: BaseException = exc
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    peer = writer.get_extra_info("peername")
+    log.info(
+        "connection closed on an error: %s.%s: %s",
+        type(leaf).__module__,
+        type(leaf).__qualname__,
+        " ".join(str(leaf).split())[:200],
+        extra={"peer": f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "-"},
+    )
+    log.debug("connection error", exc_info=exc)
 
 
 class _FailureNoted:
