@@ -44,6 +44,7 @@ from server.hosting import (
     serve_forever,
 )
 from server.logs import configure_logging
+from server.upstream.transports import ssl_verify
 from server.workers import inherited_socket, serve_workers, why_not_workers
 
 log = logging.getLogger("compatkit.server")
@@ -112,6 +113,7 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
             )
         if config.upstream is not None:  # fail now, with the reason, not in a start-up hook
             load_credentials(config.upstream)
+            ssl_verify(config.upstream)  # a ca_file that is not PEM, in the parent of workers too
         before, after = raise_open_file_limit()  # each client connection holds a descriptor
         log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
         if args.workers > 1 and args.worker_fd is None:

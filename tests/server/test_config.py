@@ -16,6 +16,7 @@ from server.config import (
     ModelMap,
     ModelRoute,
     config_from_mapping,
+    listen_address_overridden,
     load_config,
 )
 from server.flags import Flags
@@ -282,3 +283,28 @@ def test_a_credentials_concurrency_limit_is_off_unless_configured() -> None:
     )
     assert limited.upstream is not None
     assert (limited.upstream.max_in_flight, limited.upstream.max_in_flight_wait) == (4, 2.5)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "localhost", "proxy.internal", "a-1.b."],
+)
+def test_a_host_is_an_address_or_a_host_name(host: str) -> None:
+    assert config_from_mapping({"server": {"host": host}}).host == host
+    assert listen_address_overridden(Config(), host, "0").host == host
+
+
+@pytest.mark.parametrize(
+    "host", ["not a host", "256.0.0.1", "127.0.0.1:8080", "é", "-proxy", "[::1]", "a..b", "x" * 254]
+)
+def test_anything_else_is_refused_as_a_host(host: str) -> None:
+    with pytest.raises(ConfigError, match="COMPATKIT_HOST must be an IP address or a host name"):
+        config_from_mapping({}, env={"COMPATKIT_HOST": host})
+    with pytest.raises(ConfigError, match="--host must be an IP address or a host name"):
+        listen_address_overridden(Config(), host, None)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "70000", "eighty"])
+def test_a_command_line_port_is_checked_as_the_setting_is(port: str) -> None:
+    with pytest.raises(ConfigError, match="--port must be"):
+        listen_address_overridden(Config(), None, port)
