@@ -229,11 +229,16 @@ def _install_request_hooks(app: Quart, services: Services) -> None:
         record_answer(
             services,
             request_id=request_id,
+            method=request.method,
+            path=request.path,
             route=route,
             model=model,
             status=response.status_code,
             elapsed=elapsed,
             stream=False,  # Quart's routes do not stream (server.edge.generation_routes do)
+            client_model=getattr(g, "client_model", "-"),
+            trace=getattr(g, "trace", None),
+            error=getattr(g, "error", None),
         )
         return response
 

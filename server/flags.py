@@ -13,6 +13,8 @@ Operations:
     request_flags(base, header, authorised=...) -> Flags
                                         the flags one request runs with (override honoured only
                                         when the caller says the request is admin-authorised)
+    applied_header(flags) -> str        every flag as `name=on|off`, the override's syntax (the
+                                        `x-compatkit-flags-applied` response header)
     FlagService(store, defaults)        the run-time values, read from the state store on each
         await .current() -> Flags       request (cached; a local write invalidates the cache at
         await .refresh() -> Flags       once, other writers are seen within `ttl` seconds;
@@ -49,6 +51,7 @@ FLAG_NAMES: tuple[str, ...] = (
 FLAG_OVERRIDE_HEADER = "x-compatkit-flags"
 ADMIN_API = "admin API"
 """Who an audit line names for a change made through the admin API."""
+FLAGS_APPLIED_HEADER = "x-compatkit-flags-applied"
 
 # The tracks on by default in a proxy whose configuration does not say. A track goes in here
 # (its name: the whole change; a typo is a FlagError at start) only once `compatkit gate`
@@ -158,6 +161,12 @@ def request_flags(base: Flags, header: str | None, *, authorised: bool) -> Flags
     if header is None or not authorised:
         return base
     return base.with_overrides(parse_flag_overrides(header))
+
+
+def applied_header(flags: Flags) -> str:
+    """Every flag as `name=on` or `name=off`, comma-separated in FLAG_NAMES order: what a
+    request ran with, in the syntax `x-compatkit-flags` accepts."""
+    return ",".join(f"{name}={'on' if on else 'off'}" for name, on in flags.as_dict().items())
 
 
 class FlagService:

@@ -6,7 +6,7 @@ Operations:
                                   every HTTP/1.x connection): a request that h11 cannot parse,
                                   or that this module refuses, is answered `400` (or h11's
                                   status: 431, 501) with a JSON error body, `connection: close`,
-                                  and the connection is closed
+                                  and the connection is closed; logged as `request refused`
     H11_PRIVATE_API               the private names of Hypercorn's H11Protocol relied on
 
 Why (issue 17.8, request smuggling): a front end and the proxy must agree where one request
@@ -28,6 +28,7 @@ hold a key.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from typing import Any
@@ -37,6 +38,8 @@ from hypercorn.protocol.h11 import H11Protocol
 
 import compat
 from server.edge.envelopes import envelope_for_path
+
+log = logging.getLogger("compatkit.server")
 
 H11_PRIVATE_API = (
     "_send_error_response",  # (status_code): Hypercorn's answer to h11.RemoteProtocolError
@@ -123,6 +126,10 @@ class StrictHttp1(H11Protocol):
         if envelope == "anthropic":
             body = {**body, "request_id": request_id}
         payload = compat.dumps(body)
+        log.info(
+            "request refused: not valid HTTP/1.1",
+            extra={"request_id": request_id, "status": status, "error": reason},
+        )
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),

@@ -6,7 +6,9 @@ Operations:
                                                    wild: "my-proj", {"id": ..., "name": ...},
                                                    "projects/my-proj/locations/global"
     discover_project(client, endpoint, headers, configured_project=, poll_interval=,
-                     timeout=, sleep=, clock=) -> str | None
+                     timeout=, sleep=, clock=, credential_id=) -> str | None
+                                                   (each step a debug line naming the
+                                                   credential)
     CodeAssistSetupError                           a setup call failed or never finished;
                                                    `.status` / `.error`: the upstream answer
 
@@ -25,6 +27,7 @@ Sleeping and the clock are parameters so tests never wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +37,8 @@ import httpx
 
 import compat
 from server.credentials.errors import CredentialError
+
+log = logging.getLogger("compatkit.server.credentials")
 
 FIRST_POLL_DELAY = 0.5
 """Seconds before the first poll of the onboarding operation; later waits double."""
@@ -103,15 +108,20 @@ async def discover_project(
     timeout: float = 30.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    credential_id: str = "-",
 ) -> str | None:
     """Run the setup flow for one credential (auth `headers`) and return its project id."""
     load_body: dict[str, Any] = {"metadata": _metadata(configured_project)}
     if configured_project:
         load_body["cloudaicompanionProject"] = configured_project
+    _step(credential_id, "loadCodeAssist (configured project: %s)", configured_project or "none")
     loaded = await _post(client, endpoint, "loadCodeAssist", load_body, headers)
     if loaded.get("currentTier"):
-        return project_id_from(loaded.get("cloudaicompanionProject")) or configured_project
+        project = project_id_from(loaded.get("cloudaicompanionProject")) or configured_project
+        _step(credential_id, "already set up: tier present, project %s", project or "none")
+        return project
     tier = _onboard_tier(loaded)
+    _step(credential_id, "no current tier: onboardUser with tier %s", tier)
     onboard_body: dict[str, Any] = {"tierId": tier}
     if tier == FREE_TIER:
         onboard_body["metadata"] = _metadata(None)
@@ -120,7 +130,16 @@ async def discover_project(
         onboard_body["metadata"] = _metadata(configured_project)
     operation = await _post(client, endpoint, "onboardUser", onboard_body, headers)
     operation = await _wait_done(
-        client, endpoint, headers, operation, onboard_body, poll_interval, timeout, sleep, clock
+        client,
+        endpoint,
+        headers,
+        operation,
+        onboard_body,
+        poll_interval,
+        timeout,
+        sleep,
+        clock,
+        credential_id,
     )
     response = operation.get("response")
     found = (
@@ -128,7 +147,12 @@ async def discover_project(
         if isinstance(response, Mapping)
         else None
     )
+    _step(credential_id, "onboarded: project %s", found or configured_project or "none")
     return found or configured_project
+
+
+def _step(credential_id: str, message: str, *args: object) -> None:
+    log.debug("Code Assist setup for %s: " + message, credential_id, *args)
 
 
 def _metadata(project: str | None) -> dict[str, str]:
@@ -159,6 +183,7 @@ async def _wait_done(
     timeout: float,
     sleep: Callable[[float], Awaitable[None]],
     clock: Callable[[], float],
+    credential_id: str,
 ) -> dict[str, Any]:
     """Poll the onboarding operation until done; re-ask onboardUser if it has no name."""
     deadline = clock() + timeout
@@ -167,12 +192,14 @@ async def _wait_done(
         if clock() + delay > deadline:
             raise CodeAssistSetupError(f"onboarding did not finish within {timeout:g}s")
         await sleep(delay)
-        delay = min(delay * 2, poll_interval)
         name = operation.get("name")
         if isinstance(name, str) and name:
+            _step(credential_id, "onboarding not done after %gs: polling %s", delay, name)
             operation = await _get(client, endpoint.operation_url(name), headers)
         else:
+            _step(credential_id, "onboarding not done after %gs: onboardUser again", delay)
             operation = await _post(client, endpoint, "onboardUser", onboard_body, headers)
+        delay = min(delay * 2, poll_interval)
     if isinstance(operation.get("error"), Mapping):
         message = operation["error"].get("message", "unknown error")
         raise CodeAssistSetupError(f"onboarding failed: {message}")

@@ -54,7 +54,7 @@ from server.credentials.oauth import (
     write_token_file,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("compatkit.server.credentials")
 
 REFRESH_MARGIN = 60.0
 """Seconds before expiry at which an access token is refreshed."""
@@ -221,6 +221,12 @@ class OAuthCredential(Credential):
         )
 
     async def _refresh_locked(self, client: httpx.AsyncClient) -> None:
+        refused = self._refused == self._token.access_token
+        log.debug(
+            "token refresh for %s: %s",
+            self.id,
+            "the upstream refused the access token" if refused else "the access token expires",
+        )
         try:
             token = await refresh_access_token(
                 client,
@@ -231,6 +237,7 @@ class OAuthCredential(Credential):
                 now=self._clock(),
             )
         except OAuthError as exc:
+            log.debug("token refresh for %s failed: %s", self.id, self.redact(str(exc)))
             raise CredentialUnusable(
                 f"{self.id}: {exc}",
                 status=0 if exc.transient else 401,
@@ -238,6 +245,12 @@ class OAuthCredential(Credential):
             ) from None
         self._token = token
         self._refused = None
+        expiry = (
+            "no expiry"
+            if token.expiry is None
+            else f"expires in {token.expiry - self._clock():.0f}s"
+        )
+        log.debug("token refreshed for %s: %s", self.id, expiry)
         try:
             await asyncio.to_thread(write_token_file, self.path, token)
         except OSError as exc:
@@ -269,6 +282,7 @@ class OAuthCredential(Credential):
                 poll_interval=self._onboard_poll_interval,
                 timeout=self._onboard_timeout,
                 sleep=self._sleep,
+                credential_id=self.id,
             )
         except CodeAssistSetupError as exc:
             raise CredentialUnusable(

@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from server.credentials.credential import Credential
     from server.flags import Flags
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("compatkit.server.credentials")
 
 ERROR_WEIGHT = 4.0
 """How many in-flight requests one unit of recent error rate (0..1) is worth."""

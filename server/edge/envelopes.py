@@ -78,6 +78,7 @@ def current_request_id() -> str:
 def json_error_response(error: ProxyError, envelope: Envelope) -> Response:
     """A complete JSON error response with `request-id` and the error's own headers."""
     request_id = current_request_id()
+    g.error = error  # the access log's error fields
     status, body = error_body(error, envelope, request_id)
     response = Response(compat.dumps(body), status=status, content_type="application/json")
     for name, value in error.headers.items():

@@ -46,12 +46,14 @@ from server.edge.early_answers import (
 from server.edge.envelopes import Envelope, error_body, stream_error_event
 from server.edge.route_steps import (
     authorise_client,
+    flags_applied,
     flags_for_request,
     parse_json_object,
     record_answer,
     require_upstream,
     resolve_model,
     stream_flag,
+    upstream_fields,
 )
 from server.edge.services import Services
 from server.edge.stream_relay import (
@@ -62,7 +64,7 @@ from server.edge.stream_relay import (
     StreamResult,
 )
 from server.errors import ProxyError
-from server.flags import Flags
+from server.flags import FLAGS_APPLIED_HEADER, Flags
 from server.upstream.call import UpstreamCall
 from server.upstream.stream import OpenStream, Translator
 
@@ -186,7 +188,10 @@ class _Exchange:
         self.request_id = "req_" + secrets.token_hex(12)
         self.started = time.monotonic()
         self.model = "-"  # the upstream model, once resolved (a metrics label)
+        self.client_model = "-"  # the model the client asked for (the access log)
         self.flags: Flags | None = None  # the flags it runs with, once read
+        self.call: UpstreamCall | None = None  # once made: its trace is logged
+        self.error: ProxyError | None = None  # what the request was answered with
         self.headers = _header_dict(scope["headers"])
         self.body_read = False
         self.response_started = False
@@ -267,7 +272,7 @@ class _Exchange:
     async def _answer(self, body: Body) -> None:
         services, route = self.services, self.route
         client_model, upstream_model = resolve_model(services, body)
-        self.model = upstream_model
+        self.model, self.client_model = upstream_model, client_model
         stream = stream_flag(body)
         flags = self.flags = await flags_for_request(services, self.headers)
         options = compat.ConversionOptions(
@@ -281,7 +286,8 @@ class _Exchange:
             raise ProxyError.from_request_error(exc) from None
         upstream = require_upstream(services)
         method = "streamGenerateContent" if stream else "generateContent"
-        call = UpstreamCall(upstream_model, method, gemini, flags, self.started)
+        call = UpstreamCall(upstream_model, method, gemini, flags, self.started, self.request_id)
+        self.call = call
         if stream:
             opened = await upstream.open_stream(
                 call, lambda: route.new_translator(body, client_model)
@@ -303,15 +309,25 @@ class _Exchange:
             headers.append((b"server-timing", f"proxy;dur={elapsed * 1000:.3f}".encode()))
         if self._leaves_body_unread(status):
             headers.append((b"connection", b"close"))
+        applied = (
+            None if self.flags is None else flags_applied(self.services, self.headers, self.flags)
+        )
+        if applied is not None:
+            headers.append((FLAGS_APPLIED_HEADER.encode(), applied.encode()))
         record_answer(
             self.services,
             request_id=self.request_id,
+            method=self.scope["method"],
+            path=self.scope["path"],
             route=self.route.path,
             model=self.model,
             status=status,
             elapsed=elapsed,
             stream=stream,
             flags=self.flags,
+            client_model=self.client_model,
+            trace=None if self.call is None else self.call.trace,
+            error=self.error,
         )
         self.response_started = True
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
@@ -345,6 +361,7 @@ class _Exchange:
             await self._send_error(error)
 
     async def _send_error(self, error: ProxyError) -> None:
+        self.error = error
         status, body = error_body(error, self.route.envelope, self.request_id)
         await self._send_json(status, compat.dumps(body), error.headers)
 
@@ -390,10 +407,17 @@ class _Exchange:
             extra={
                 "request_id": self.request_id,
                 "route": path,
+                "client_model": self.client_model,
                 "model": model,
                 "duration_ms": round((now - self.started) * 1000, 3),
                 "complete": result.complete,
                 "error_type": result.error_type or "",
+                "flags": arm,
+                **upstream_fields(
+                    None if self.call is None else self.call.trace,
+                    result.input_tokens,
+                    result.output_tokens,
+                ),
             },
         )
 

@@ -14,6 +14,7 @@ from quart import Blueprint, Response, g, request
 import compat
 from server.edge.route_steps import (
     authorise_client,
+    flags_applied,
     flags_for_request,
     json_response,
     parse_json_object,
@@ -22,6 +23,7 @@ from server.edge.route_steps import (
 )
 from server.edge.services import Services
 from server.errors import ProxyError
+from server.flags import FLAGS_APPLIED_HEADER
 from server.upstream.call import UpstreamCall
 
 
@@ -33,7 +35,7 @@ def blueprint(services: Services) -> Blueprint:
     async def count_tokens() -> Response:
         authorise_client(services, request.headers)
         body = parse_json_object(await request.get_data(cache=False))
-        _, upstream_model = resolve_model(services, body)
+        g.client_model, upstream_model = resolve_model(services, body)
         g.model = upstream_model
         flags = await flags_for_request(services, request.headers)
         options = compat.ConversionOptions(upstream_model=upstream_model)
@@ -43,12 +45,17 @@ def blueprint(services: Services) -> Blueprint:
             k: gemini[k] for k in ("contents", "systemInstruction", "tools") if k in gemini
         }
         upstream = require_upstream(services)
-        call = UpstreamCall(upstream_model, "countTokens", counted, flags, g.started)
+        call = UpstreamCall(upstream_model, "countTokens", counted, flags, g.started, g.request_id)
+        g.trace = call.trace
         reply = await upstream.generate(call)
         total = reply.get("totalTokens")
         if not isinstance(total, int) or isinstance(total, bool):
             raise ProxyError(502, "api_error", "Upstream countTokens answered without totalTokens")
-        return json_response({"input_tokens": total})
+        response = json_response({"input_tokens": total})
+        applied = flags_applied(services, request.headers, flags)
+        if applied is not None:
+            response.headers[FLAGS_APPLIED_HEADER] = applied
+        return response
 
     return routes
 

@@ -163,6 +163,20 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def transport_message(exc: httpx.HTTPError) -> str:
+    """`upstream <what failed> (<exception>: <detail>)`: what failed in words (`connect
+    refused`, `timed out`, ...), then httpx's own account."""
     detail = str(exc).strip()
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
-    return f"upstream {kind} ({type(exc).__name__}{': ' + detail[:200] if detail else ''})"
+    return f"upstream {_what_failed(exc, detail)} ({type(exc).__name__}{': ' + detail[:200] if detail else ''})"
+
+
+def _what_failed(exc: httpx.HTTPError, detail: str) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        refused = "Errno 111" in detail or "refused" in detail.lower()
+        return "connect refused" if refused else "connect failed"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return "connection dropped"
+    return "unreachable"

@@ -192,6 +192,7 @@ class Upstream:
             if lease.wait > 0:
                 await self._sleep(lease.wait)
             attempt = Attempt(self.surface, self.transport, call, lease, tally.attempts + 1)
+            call.trace.credential, call.trace.attempts = lease.credential.id, attempt.number
             labels = (lease.credential.id, call.model)
             if attempt.number > 1:
                 self.metrics.upstream_retries.labels(*labels).inc()
@@ -221,7 +222,7 @@ class Upstream:
                 self.metrics.upstream_attempts.labels(*labels, "success").inc()
                 await self._convict(tally)
                 return result
-            log.info("upstream retry %d for %s: %s", attempt.number, call.model, decision.reason)
+            _log_retry(call, attempt, failure, decision)
             await self._sleep(decision.delay)
             tally.tried.add(lease.credential.id)
             if not decision.rotate:  # the same credential again (v1 always; v2 after a wait)
@@ -324,6 +325,9 @@ class Upstream:
 
     async def _release_success(self, attempt: Attempt, usage: dict[str, Any]) -> None:
         self.metrics.count_tokens(attempt.call.model, usage)
+        trace = attempt.call.trace
+        trace.input_tokens = _int(usage.get("promptTokenCount"))
+        trace.output_tokens = _int(usage.get("candidatesTokenCount"))
         scheduler = self._scheduler_of(attempt)
         await scheduler.release(
             attempt.lease,
@@ -347,6 +351,38 @@ class _Tally:
         self.attempts += 1
         if not decision.about_credential:
             self.counted += 1
+
+
+def _log_retry(
+    call: UpstreamCall, attempt: Attempt, failure: AttemptFailed, decision: RetryDecision
+) -> None:
+    """One line per retry: whose request, which attempt on which credential, what failed
+    (`upstream connect refused (...)`, `status 429 RESOURCE_EXHAUSTED: ...`), what comes next."""
+    what, outcome = failure.message, failure.outcome
+    if outcome.status:  # else the message says what failed (transport_message)
+        reason = outcome.error.reason if outcome.error is not None else None
+        what = f"status {outcome.status}{' ' + reason if reason else ''}: {what}"
+    credential = attempt.lease.credential.id
+    log.info(
+        "upstream retry %d for %s (%s): attempt %d on %s failed: %s; %s, in %.3g s",
+        attempt.number,
+        call.model,
+        call.request_id or "-",
+        attempt.number,
+        credential,
+        what[:300],
+        decision.reason,
+        decision.delay,
+        extra={
+            "request_id": call.request_id,
+            "model": call.model,
+            "credential": credential,
+            "attempt": attempt.number,
+            "failure": what[:300],
+            "decision": decision.reason,
+            "delay_ms": round(decision.delay * 1000, 3),
+        },
+    )
 
 
 def _int(value: Any) -> int:

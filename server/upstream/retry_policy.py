@@ -284,7 +284,7 @@ class RetryPolicyV1:
             rotate=False,
             cooldown=None,
             disable=None,
-            reason=f"status {outcome.status}: fixed-interval retry",
+            reason=f"{_answer(outcome)}: fixed-interval retry",
         )
 
 
@@ -378,9 +378,15 @@ class RetryPolicyV2:
                 rotate=False,
                 cooldown=None,
                 disable=None,
-                reason=f"status {outcome.status}: backoff",
+                reason=f"{_answer(outcome)}: backoff",
             )
         return _stop(f"status {outcome.status} is not retried")
+
+
+def _answer(outcome: UpstreamOutcome) -> str:
+    """The upstream's answer in a reason: `status 503`, or `no answer` (connect refused, reset,
+    timeout: the log line's failure says which)."""
+    return f"status {outcome.status}" if outcome.status else "no answer"
 
 
 def _rotate(cooldown: float, reason: str) -> RetryDecision:
