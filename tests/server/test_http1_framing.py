@@ -8,7 +8,7 @@ Rules checked:
 - an obs-folded `Transfer-Encoding:\\r\\n chunked` likewise;
 - a `Content-Length` of `-1`, `1e3` or `+5` is a 400 in the envelope (Hypercorn alone answered
   it with an empty body), the connection closed;
-- a refusal never quotes the request (h11 quotes a bad header line, which may hold a key);
+- a refusal is logged (`request refused`, with its request id) and never quotes the request (h11 quotes a bad header line, which may hold a key);
 - well-framed requests on one keep-alive connection are still answered, and it stays open.
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,12 +48,29 @@ def address() -> Iterator[tuple[str, int]]:
             url = str(record["message"]).rsplit(" ", 1)[1]
             break
     assert url, "the server never said where it listens"
-    drain = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
+    assert process.stderr is not None
+    # the log goes on: read it, or a full pipe would stall the server
+    reader = threading.Thread(target=LOG.extend, args=(process.stderr,), daemon=True)
+    reader.start()
     host, port = url.removeprefix("http://").rsplit(":", 1)
     yield host, int(port)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
-    drain.wait(timeout=10)
+    reader.join(timeout=10)
+
+
+LOG: list[str] = []
+"""The lines the module's server wrote after its listening line."""
+
+
+def logged(request_id: str) -> list[dict[str, object]]:
+    """The log records of `request_id`, once at least one is there (polled, bounded)."""
+    for _ in range(100):
+        records = [json.loads(line) for line in list(LOG) if request_id in line]
+        if records:
+            return records
+        time.sleep(0.05)
+    return []
 
 
 def exchange(address: tuple[str, int], raw: bytes, *, quiet_after: float = 3.0) -> Exchange:
@@ -108,6 +126,9 @@ def test_content_length_with_chunked_is_refused_and_the_connection_closed(
     assert "both Content-Length and Transfer-Encoding" in error["error"]["message"]
     assert error["request_id"] == headers["request-id"]
     assert result.closed
+    [record] = logged(headers["request-id"])
+    assert record["message"] == "request refused: not valid HTTP/1.1"
+    assert record["status"] == 400 and "both Content-Length" in str(record["error"])
 
 
 def test_on_the_openai_route_the_refusal_is_in_openais_envelope(
@@ -157,9 +178,10 @@ def test_a_refusal_never_quotes_the_request(address: tuple[str, int]) -> None:
     raw = b"GET /healthz HTTP/1.1\r\nHost: proxy\r\nx-api-key sk-ant-secret-value\r\n\r\n"
     result = exchange(address, raw)
 
-    [(status, _, body)] = result.responses
+    [(status, headers, body)] = result.responses
     assert status == 400
     assert b"secret" not in body
+    assert "secret" not in str(logged(headers["request-id"]))
     assert json.loads(body)["error"]["message"].startswith("The request is not valid HTTP/1.1")
     assert result.closed
 
