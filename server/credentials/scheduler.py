@@ -41,8 +41,9 @@ while keeping it leaves a slot free pool-wide; `sync()` gives spares back when a
 slots are all taken, `close()` at shutdown.
 
 Goals: without a limit, acquire and release touch only memory (no await on I/O), so they
-cost microseconds; the store is the durable copy, loaded at start and written behind. With a
-limit and a shared store, acquire costs one store round trip (one Lua script), the price of
+cost microseconds; the store is the durable copy, loaded at start and written behind
+(outcomes in batches of up to server.state.batching.WRITE_BEHIND_WINDOW, never waited for on
+the request path). With a limit and a shared store, acquire costs one store round trip (one Lua script), the price of
 a bound that holds across instances, and none when a spare is reused. With a shared store,
 `sync()` (called every SHARED_SYNC_INTERVAL by the app) takes in the cooldowns and disabled
 credentials other instances wrote and, with a limit, their in-flight leases (counted in
@@ -393,9 +394,10 @@ class CredentialBoard:
         await self.flush()
 
     async def flush(self) -> None:
-        """Wait until every store write issued so far has finished."""
+        """Wait until every store write issued so far has finished (outcomes included)."""
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._store.flush()
 
     def _check(self, credential: str) -> None:
         if credential not in self._by_id:
@@ -508,16 +510,14 @@ class CredentialBoard:
             return  # neither a success nor an error of the credential's
         ok = kind is OutcomeKind.SUCCESS
         self._record(credential, ok, now)
-        self._write_behind(
-            self._store.record_outcome(
-                credential,
-                lease.model,
-                ok=ok,
-                error=None if ok else (error or str(kind)),
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                at=now,
-            )
+        self._store.record_outcome_later(
+            credential,
+            lease.model,
+            ok=ok,
+            error=None if ok else (error or str(kind)),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            at=now,
         )
         if cooldown is not None and cooldown > 0:
             await self.set_cooldown(credential, lease.model, cooldown, str(kind))

@@ -295,6 +295,41 @@ class RedisStore(StateStore):
         at: float,
     ) -> None:
         """Count one call in health and usage (one script: both or neither)."""
+        await self._outcomes.add(
+            self._outcome(credential, model, ok, error, input_tokens, output_tokens, at)
+        )
+
+    def record_outcome_later(
+        self,
+        credential: str,
+        model: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        at: float,
+    ) -> None:
+        """Count one call, written behind (one pipeline per window of calls)."""
+        self._outcomes.add_later(
+            self._outcome(credential, model, ok, error, input_tokens, output_tokens, at)
+        )
+
+    async def flush(self) -> None:
+        """Write the outcomes queued by `record_outcome_later` now."""
+        await self._outcomes.drain()
+
+    def _outcome(
+        self,
+        credential: str,
+        model: str,
+        ok: bool,
+        error: str | None,
+        input_tokens: int,
+        output_tokens: int,
+        at: float,
+    ) -> tuple[list[str], list[str]]:
+        """The record_outcome script's keys and arguments for one call."""
         pair = credential + _SEP + model
         keys = [
             self._key("health", credential),
@@ -304,7 +339,7 @@ class RedisStore(StateStore):
         ]
         args = [credential, pair, "1" if ok else "0", error or "", repr(at)]
         args += [str(input_tokens), str(output_tokens)]
-        await self._outcomes.add((keys, args))
+        return keys, args
 
     async def _write_outcomes(self, batch: list[tuple[list[str], list[str]]]) -> None:
         """One pipeline of record_outcome scripts for every outcome of the batch."""

@@ -6,7 +6,10 @@ Plan: one connection, owned by one dedicated worker thread; every operation is a
 function submitted to that thread, so the event loop never waits on disk and operations
 run one at a time in the order they were issued (no locking needed). WAL journal with
 synchronous=NORMAL: a commit survives a process crash, and costs no fsync per write.
-Tables are keyed the way a Redis implementation would key its hashes.
+Tables are keyed the way a Redis implementation would key its hashes. Outcomes come in
+batches (server.state.batching): one transaction per batch, one upsert per credential and
+per (credential, model) of it; those written behind (`record_outcome_later`, the proxy's
+request path) wait up to `WRITE_BEHIND_WINDOW` for their batch, the crash-loss window.
 """
 
 from __future__ import annotations
@@ -181,6 +184,27 @@ class SQLiteStore(StateStore):
         await self._outcomes.add(
             _Outcome(credential, model, ok, error, input_tokens, output_tokens, at)
         )
+
+    def record_outcome_later(
+        self,
+        credential: str,
+        model: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        at: float,
+    ) -> None:
+        """Count one call in `health` and `usage`, written behind (one transaction per
+        window of calls)."""
+        self._outcomes.add_later(
+            _Outcome(credential, model, ok, error, input_tokens, output_tokens, at)
+        )
+
+    async def flush(self) -> None:
+        """Write the outcomes queued by `record_outcome_later` now."""
+        await self._outcomes.drain()
 
     async def _write_outcomes(self, batch: list[_Outcome]) -> None:
         await self._run(lambda db: _write_outcome_rows(db, batch))
@@ -409,33 +433,54 @@ def _live_leases(db: sqlite3.Connection, now: float) -> dict[str, int]:
     return dict(rows)
 
 
+@dataclass(slots=True)
+class _HealthDelta:
+    """What a batch adds to one credential's `health` row."""
+
+    successes: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    last_success_at: float | None = None
+
+
 def _write_outcome_rows(db: sqlite3.Connection, batch: list[_Outcome]) -> None:
-    """Add a batch of outcomes to `health` and `usage`, in one transaction."""
+    """Add a batch of outcomes to `health` and `usage`: one upsert per credential and per
+    (credential, model) of the batch, in one transaction (the last error and success win)."""
+    health: dict[str, _HealthDelta] = {}
+    usage: dict[tuple[str, str], list[int]] = {}  # requests, input tokens, output tokens
+    for o in batch:
+        h = health.setdefault(o.credential, _HealthDelta())
+        if o.ok:
+            h.successes += 1
+            h.last_success_at = o.at
+        else:
+            h.errors += 1
+            h.last_error, h.last_error_at = o.error, o.at
+        u = usage.setdefault((o.credential, o.model), [0, 0, 0])
+        u[0] += 1
+        u[1] += o.input_tokens
+        u[2] += o.output_tokens
     with _transaction(db):
-        for o in batch:
-            if o.ok:
-                db.execute(
-                    "INSERT INTO health (credential, successes, last_success_at) VALUES (?, 1, ?)"
-                    " ON CONFLICT(credential) DO UPDATE SET successes = successes + 1,"
-                    " last_success_at = excluded.last_success_at",
-                    (o.credential, o.at),
-                )
-            else:
-                db.execute(
-                    "INSERT INTO health (credential, errors, last_error, last_error_at)"
-                    " VALUES (?, 1, ?, ?) ON CONFLICT(credential) DO UPDATE SET"
-                    " errors = errors + 1, last_error = excluded.last_error,"
-                    " last_error_at = excluded.last_error_at",
-                    (o.credential, o.error, o.at),
-                )
-            db.execute(
-                "INSERT INTO usage (credential, model, requests, input_tokens, output_tokens)"
-                " VALUES (?, ?, 1, ?, ?) ON CONFLICT(credential, model) DO UPDATE SET"
-                " requests = requests + 1,"
-                " input_tokens = input_tokens + excluded.input_tokens,"
-                " output_tokens = output_tokens + excluded.output_tokens",
-                (o.credential, o.model, o.input_tokens, o.output_tokens),
-            )
+        db.executemany(
+            "INSERT INTO health (credential, successes, errors, last_error, last_error_at,"
+            " last_success_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(credential) DO UPDATE SET"
+            " successes = successes + excluded.successes, errors = errors + excluded.errors,"
+            " last_error = CASE WHEN excluded.last_error_at IS NULL THEN last_error"
+            " ELSE excluded.last_error END,"
+            " last_error_at = COALESCE(excluded.last_error_at, last_error_at),"
+            " last_success_at = COALESCE(excluded.last_success_at, last_success_at)",
+            [(c, h.successes, h.errors, h.last_error, h.last_error_at, h.last_success_at)
+             for c, h in health.items()],
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO usage (credential, model, requests, input_tokens, output_tokens)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(credential, model) DO UPDATE SET"
+            " requests = requests + excluded.requests,"
+            " input_tokens = input_tokens + excluded.input_tokens,"
+            " output_tokens = output_tokens + excluded.output_tokens",
+            [(c, m, *u) for (c, m), u in usage.items()],
+        )
 
 
 class _transaction:

@@ -3,6 +3,9 @@
 Operations (all async; an implementation must never block the event loop):
     open() / close()
     record_outcome(credential, model, ok=..., error=..., input_tokens=..., output_tokens=..., at=...)
+    record_outcome_later(...)  (not async)            the same, written behind within
+                                                       WRITE_BEHIND_WINDOW; never waited for
+    flush()                                            write what is written behind now
     health() -> {credential: CredentialHealth}        success/error counts, last error
     usage() -> [Usage]                                 requests and tokens by (credential, model)
     set_cooldown(credential, model, until, reason) / clear_cooldown(credential, model)
@@ -120,6 +123,27 @@ class StateStore(ABC):
         at: float,
     ) -> None:
         """Count one upstream call: health (success or error with its message) and usage."""
+
+    @abstractmethod
+    def record_outcome_later(
+        self,
+        credential: str,
+        model: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        at: float,
+    ) -> None:
+        """Count one call like `record_outcome`, but written behind: with the next batch,
+        within `server.state.batching.WRITE_BEHIND_WINDOW` seconds; a failed write is logged.
+        What is queued is lost if the process dies without `flush` or `close` (the
+        crash-loss window)."""
+
+    @abstractmethod
+    async def flush(self) -> None:
+        """Write what `record_outcome_later` queued now, and wait for it."""
 
     @abstractmethod
     async def health(self) -> dict[str, CredentialHealth]:

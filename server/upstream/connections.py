@@ -5,7 +5,8 @@ Operations:
     Connection(origin, ssl_context=, keepalive_expiry=, http1=, http2=, network_backend=)
                             httpcore's `AsyncHTTPConnection` (connect, TLS, ALPN) that speaks
                             over `HTTP11Connection` or `HTTP2Connection`; made by the pool of
-                            server.upstream.httpcore_transport, never by httpx's
+                            server.upstream.pool, never by httpx's
+        .origin / .multiplexes   its origin; whether it speaks HTTP/2 (or may, connecting)
     HTTP11Connection        httpcore's HTTP/1.1 connection with an asyncio state lock
     HTTP2Connection         httpcore's HTTP/2 connection with asyncio locks whose streams wait
                             for their own events, not for the read lock
@@ -105,6 +106,17 @@ class Connection(httpcore.AsyncHTTPConnection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._request_lock = _Lock()
+
+    @property
+    def origin(self) -> httpcore.Origin:
+        return self._origin
+
+    @property
+    def multiplexes(self) -> bool:
+        """Speaks HTTP/2, or is still connecting and may (TLS with ALPN, or h2 only)."""
+        if self._connection is None:
+            return self.is_available()
+        return isinstance(self._connection, HTTP2Connection)
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         """httpcore's own, but the protocol connection is one of ours."""

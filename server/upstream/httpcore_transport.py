@@ -5,29 +5,28 @@ Operations:
     HttpcoreTransport(http2=, limits=, verify=)   an `httpx.AsyncBaseTransport`;
         await .handle_async_request(request) -> httpx.Response   (body streamed)
         await .aclose()
-        .pool -> httpcore.AsyncConnectionPool                    (for tests: `.connections`)
+        .pool -> server.upstream.pool.ConnectionPool             (for tests: `.connections`)
 
 Plan: what `httpx.AsyncHTTPTransport` does (an httpx request as an httpcore request, httpcore's
-exceptions as httpx's, the response body streamed), over an `httpcore.AsyncConnectionPool`
-built with `network_backend=AsyncioBackend()` whose `create_connection` makes our
-`server.upstream.connections.Connection`. Nothing outside this transport changes: httpx's
-own transports, and every other client in the process, keep stock httpcore on anyio.
-
-The transport reaches its pool only through `handle_async_request` and `aclose`, so the pool
-can be replaced by one of ours (issue 11: httpcore's pool walks every pooled connection on
-each request and response) without touching the transport or its callers.
+exceptions as httpx's, the response body streamed), over our own pool
+(server.upstream.pool: a request finds a connection without walking the others; httpcore's
+walks every pooled connection on each request and response, issue 11) of our
+`server.upstream.connections.Connection` on `AsyncioBackend` (the loop's own sockets).
+Nothing outside this transport changes: httpx's own transports, and every other client in
+the process, keep stock httpcore and its pool on anyio.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import httpcore
 import httpx
 
 from server.upstream.connections import Connection
 from server.upstream.network import AsyncioBackend
+from server.upstream.pool import ConnectionPool
 
 _HTTPX_ERRORS: dict[type[Exception], type[httpx.HTTPError]] = {
     httpcore.TimeoutException: httpx.TimeoutException,
@@ -52,17 +51,20 @@ class HttpcoreTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over our httpcore pool."""
 
     def __init__(self, *, http2: bool, limits: httpx.Limits, verify: ssl.SSLContext | bool) -> None:
-        self._pool = _Pool(
+        create_connection = _connection_maker(
             ssl_context=httpx.create_ssl_context(verify=verify),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             http1=True,
             http2=http2,
         )
+        self._pool = ConnectionPool(
+            create_connection,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+        )
 
     @property
-    def pool(self) -> httpcore.AsyncConnectionPool:
+    def pool(self) -> ConnectionPool:
         return self._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -96,39 +98,19 @@ class HttpcoreTransport(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
-class _Pool(httpcore.AsyncConnectionPool):
-    """httpcore's pool on `AsyncioBackend`, making our connections."""
+def _connection_maker(
+    *, ssl_context: ssl.SSLContext, keepalive_expiry: float | None, http1: bool, http2: bool
+) -> Callable[[httpcore.Origin], Connection]:
+    """Our connections to an origin, on the loop's own sockets (`AsyncioBackend`)."""
+    backend = AsyncioBackend()
 
-    def __init__(
-        self,
-        *,
-        ssl_context: ssl.SSLContext,
-        max_connections: int | None,
-        max_keepalive_connections: int | None,
-        keepalive_expiry: float | None,
-        http1: bool,
-        http2: bool,
-    ) -> None:
-        backend = AsyncioBackend()
-        super().__init__(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            network_backend=backend,
-        )
-        self._new_connection = dict(
-            ssl_context=ssl_context,
-            keepalive_expiry=keepalive_expiry,
-            http1=http1,
-            http2=http2,
-            network_backend=backend,
-        )
+    def create_connection(origin: httpcore.Origin) -> Connection:
+        return Connection(
+            origin=origin, ssl_context=ssl_context, keepalive_expiry=keepalive_expiry,
+            http1=http1, http2=http2, network_backend=backend,
+        )  # fmt: skip
 
-    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
-        return Connection(origin=origin, **self._new_connection)
+    return create_connection
 
 
 class _ResponseStream(httpx.AsyncByteStream):

@@ -7,6 +7,7 @@ Redis URL and prefix) plays a second proxy instance.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 
 import pytest
@@ -245,3 +246,67 @@ async def test_concurrent_writes_are_all_counted(store: StateStore) -> None:
         *(store.record_outcome("a", "m", ok=True, at=float(i)) for i in range(200))
     )
     assert (await store.health())["a"].successes == 200
+
+
+outcomes = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(["m1", "m2"]),
+        st.booleans(),
+        st.integers(min_value=0, max_value=1000),
+    ),
+    min_size=1,
+    max_size=40,
+)
+_runs = itertools.count()
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(calls=outcomes)
+async def test_outcomes_written_behind_count_as_the_same_outcomes_recorded_one_by_one(
+    store: StateStore, calls: list[tuple[str, str, bool, int]]
+) -> None:
+    """Written behind, then flushed (one batch: counts summed, the last error and success
+    kept), the calls leave the health and usage that recording them one by one leaves."""
+    run = next(_runs)
+    for i, (credential, model, ok, tokens) in enumerate(calls):
+        error, at = (None if ok else f"error {i}"), float(i)
+        store.record_outcome_later(
+            f"behind{run}-{credential}", model, ok=ok, error=error, at=at,
+            input_tokens=tokens, output_tokens=i,
+        )  # fmt: skip
+        await store.record_outcome(
+            f"single{run}-{credential}", model, ok=ok, error=error, at=at,
+            input_tokens=tokens, output_tokens=i,
+        )  # fmt: skip
+    await store.flush()
+    health, usage = await store.health(), await store.usage()
+
+    def of(way: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        mine = f"{way}{run}-"
+        return (
+            sorted((c.removeprefix(mine), h.successes, h.errors, h.last_error, h.last_error_at,
+                    h.last_success_at) for c, h in health.items() if c.startswith(mine)),
+            [(u.credential.removeprefix(mine), u.model, u.requests, u.input_tokens,
+              u.output_tokens) for u in usage if u.credential.startswith(mine)],
+        )  # fmt: skip
+
+    assert of("behind") == of("single")
+
+
+async def test_outcomes_written_behind_are_written_by_close(make_store: StoreFactory) -> None:
+    store = make_store()
+    await store.open()
+    store.record_outcome_later("a", "m", ok=True, input_tokens=3, at=1.0)
+    await store.close()
+    reopened = make_store()
+    await reopened.open()
+    try:
+        assert (await reopened.health())["a"].successes == 1
+        assert [u.input_tokens for u in await reopened.usage()] == [3]
+    finally:
+        await reopened.close()

@@ -1,4 +1,5 @@
-"""The private httpcore API that server.upstream.connections relies on is still what it was.
+"""The private httpcore API that server.upstream.connections and server.upstream.pool rely
+on is still what it was.
 
 A release of httpcore that renames, removes or reshapes one of them fails here, naming the
 attribute, instead of silently running the proxy on httpcore's anyio locks or without the
@@ -9,9 +10,9 @@ Rules checked:
 - the installed httpcore is inside the pin (pyproject.toml: httpcore>=1.0.5,<1.1);
 - every name of HTTPCORE_PRIVATE_API exists on a stock instance of its class (or, for the
   HTTP/2 stream-slot semaphore, is made where we intercept it);
-- the methods we override or call keep their parameters (the pool's `create_connection`,
-  which makes our connections, included), and httpcore still calls the ones we override,
-  under the lock we watch.
+- the methods we override or call keep their parameters (the connection's constructor, which
+  our pool calls, included), httpcore still calls the ones we override, under the lock we
+  watch, and its connections still behave as our pool (server.upstream.pool) assumes.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _stock(cls: type[Any]) -> Any:
 def _where(cls: type[Any], name: str) -> str:
     return (
         f"httpcore {httpcore.__version__} changed {cls.__name__}.{name}, which "
-        "server.upstream.connections relies on (see HTTPCORE_PRIVATE_API)"
+        "server.upstream.connections or .pool relies on (see HTTPCORE_PRIVATE_API)"
     )
 
 
@@ -64,6 +65,19 @@ def test_every_private_name_we_rely_on_is_still_there(cls: type[Any], name: str)
 
 
 PARAMETERS = {
+    (httpcore.AsyncHTTPConnection, "__init__"): [
+        "self",
+        "origin",
+        "ssl_context",
+        "keepalive_expiry",
+        "http1",
+        "http2",
+        "retries",
+        "local_address",
+        "uds",
+        "network_backend",
+        "socket_options",
+    ],
     (httpcore.AsyncHTTPConnection, "_connect"): ["self", "request"],
     (httpcore.AsyncHTTP11Connection, "__init__"): ["self", "origin", "stream", "keepalive_expiry"],
     (httpcore.AsyncHTTP2Connection, "__init__"): ["self", "origin", "stream", "keepalive_expiry"],
@@ -71,8 +85,6 @@ PARAMETERS = {
     (httpcore.AsyncHTTP2Connection, "_receive_events"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_wait_for_outgoing_flow"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_read_incoming_data"): ["self", "request"],
-    # the pool makes each connection through this one (server.upstream.httpcore_transport):
-    (httpcore.AsyncConnectionPool, "create_connection"): ["self", "origin"],
 }
 
 
@@ -91,7 +103,13 @@ def test_the_methods_we_override_or_call_keep_their_parameters(
 
 CALLS = [
     # (class, method, what its source must still contain for our override to take effect)
-    (httpcore.AsyncConnectionPool, "_assign_requests_to_connections", "self.create_connection("),
+    # server.upstream.pool: a busy HTTP/1.1 connection refuses a second request (a would-be
+    # HTTP/2 connection that ALPN made HTTP/1.1), a connection still connecting is available
+    # only if it may become HTTP/2, and an idle one with bytes or EOF waiting has expired:
+    (httpcore.AsyncHTTP11Connection, "handle_async_request", "raise ConnectionNotAvailable()"),
+    (httpcore.AsyncHTTPConnection, "is_available", "if self._connection is None:"),
+    (httpcore.AsyncHTTPConnection, "is_available", "self._http2"),
+    (httpcore.AsyncHTTP11Connection, "has_expired", 'get_extra_info("is_readable")'),
     (httpcore.AsyncHTTP2Connection, "_receive_response", "self._receive_stream_event("),
     (httpcore.AsyncHTTP2Connection, "_receive_response_body", "self._receive_stream_event("),
     (httpcore.AsyncHTTP2Connection, "_send_stream_data", "self._wait_for_outgoing_flow("),
