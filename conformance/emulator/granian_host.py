@@ -10,6 +10,12 @@ Operations:
 - `app_from_environment()`: the app factory granian's worker calls (configuration passed through the
   environment, since the worker is a fresh interpreter).
 
+Logs: granian's go to stderr, so stdout carries only `compatkit emulate`'s readiness lines (a
+parent that reads those and then stops reading stdout must never block the worker), and the
+traceback granian logs for each deliberate `drop` fault is filtered out (`wire.QuietDrops`, as on
+Hypercorn). Before this, ~80 drops filled the 64 KiB stdout pipe of `emulator_process`, whose
+parent reads only the announcement; the worker then blocked in write() and answered nothing more.
+
 Stopping, in every state (why the worker is spawned, not forked): a forked worker inherits the
 parent's Python signal handlers (granian's "interrupt" flag) until its event loop installs its own,
 so a SIGTERM in that window was swallowed and granian's parent waited forever for the worker to
@@ -20,7 +26,9 @@ to stop it when its parent dies (PR_SET_PDEATHSIG), so no worker outlives `compa
 
 from __future__ import annotations
 
+import copy
 import ctypes
+import logging
 import multiprocessing
 import os
 import signal
@@ -31,10 +39,12 @@ from typing import Any
 
 from conformance.emulator.app import create_emulator
 from conformance.emulator.tls import Certificates
+from conformance.emulator.wire import QuietDrops
 
 CONFIG_ENV = "COMPATKIT_EMULATOR_CONFIG"
 JSONL_ENV = "COMPATKIT_EMULATOR_JSONL"
 WORKER_STOP_TIMEOUT_S = 5
+GRANIAN_LOGGER = "_granian"  # the logger of granian's Python side and of its Rust core
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
@@ -84,15 +94,28 @@ def serve_granian(
         websockets=False,
         factory=True,
         log_level=LogLevels.warning,
+        log_dictconfig=_logging_to_stderr(),
         ssl_cert=certificates.cert_path if certificates else None,
         ssl_key=certificates.key_path if certificates else None,
     )
     server.serve()
 
 
+def _logging_to_stderr() -> dict[str, Any]:
+    """granian's logging configuration with every handler on stderr instead of stdout."""
+    from granian.log import LOGGING_CONFIG
+
+    handlers = copy.deepcopy(LOGGING_CONFIG["handlers"])
+    for handler in handlers.values():
+        handler["stream"] = "ext://sys.stderr"
+    return {"handlers": handlers}
+
+
 def app_from_environment() -> Any:
     """The ASGI app granian's worker builds; the worker stops with its parent from here on."""
     _stop_with_parent()
+    for handler in logging.getLogger(GRANIAN_LOGGER).handlers:  # granian's core logs on children
+        handler.addFilter(QuietDrops())
     return create_emulator(
         os.environ.get(CONFIG_ENV) or None, jsonl_path=os.environ.get(JSONL_ENV) or None
     )

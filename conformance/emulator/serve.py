@@ -39,19 +39,11 @@ from conformance.emulator.granian_host import reserve_port, serve_granian
 from conformance.emulator.readiness import NotAnswering, wait_until_answering
 from conformance.emulator.scenarios import ConfigError
 from conformance.emulator.tls import Certificates, make_certificates
-from conformance.emulator.wire import DroppedConnection
+from conformance.emulator.wire import QuietDrops
 
 SERVERS = ("granian", "hypercorn", "uvicorn")
 READY_TIMEOUT_S = 60.0  # how long to wait for the server to answer before giving up
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class _QuietDrops(logging.Filter):
-    """Hide the traceback a deliberate `drop` fault makes the server log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DroppedConnection)
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -67,8 +59,8 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 def _error_logger() -> logging.Logger:
     logger = logging.getLogger("conformance.emulator.server")
-    if not any(isinstance(f, _QuietDrops) for f in logger.filters):
-        logger.addFilter(_QuietDrops())
+    if not any(isinstance(f, QuietDrops) for f in logger.filters):
+        logger.addFilter(QuietDrops())
     return logger
 
 

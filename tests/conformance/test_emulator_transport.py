@@ -140,3 +140,20 @@ def test_emulator_process_helper_runs_granian_and_reads_records_over_http() -> N
         assert [r["verdict"] for r in emu.requests()] == ["ok"]
         emu.reset()
         assert emu.requests() == []
+
+
+def test_emulator_process_keeps_answering_after_many_dropped_connections() -> None:
+    """Each `drop` fault makes granian log a traceback; the parent of `emulator_process` reads only
+    the announcement from the worker's stdout, so those logs once filled the 64 KiB pipe after ~80
+    drops and the worker blocked in write(), answering nothing more (issue 17's soak). They are now
+    filtered out, and granian logs on stderr."""
+    from conformance.emulator.testing import emulator_process
+
+    drop = {"contents": [{"role": "user", "parts": [{"text": "[scenario:drop_after_2] hi"}]}]}
+    with emulator_process() as emu, httpx.Client(headers=KEY, timeout=10) as client:
+        for _ in range(200):  # ~160 KiB of tracebacks before the fix
+            with pytest.raises(httpx.RemoteProtocolError):
+                client.post(emu.url(STREAM), json=drop)
+        after = client.post(emu.url(STREAM), json=HELLO)
+    assert after.status_code == 200
+    assert len(events(after.text)) == 3
