@@ -224,7 +224,7 @@ def _serve(argv: Sequence[str]) -> int:
 
 @contextlib.contextmanager
 def _in_process_emulator() -> Iterator[str]:
-    """`serve` with no upstream configured runs against the emulator (the one wiring point)."""
+    """`serve --demo` runs against the emulator (the one wiring point)."""
     from conformance.emulator.testing import running_emulator
 
     with running_emulator() as emulator:

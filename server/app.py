@@ -9,6 +9,8 @@ the factory and opened in `before_serving` (store, credentials, the credential b
 upstream client), closed in `after_serving`; no globals, nothing at import time, so several
 apps run side by side in one process (tests, duet benchmarks). The two generation routes
 are raw ASGI in front of Quart (server.edge.generation_routes); Quart serves the rest.
+A demo app (the emulator as upstream) marks every answer (server.edge.demo_marker). At start
+the app logs its mode, credentials, flags and state (server.edge.start_report).
 Request hooks (and the generation routes, alike) give every request an id (`request-id`
 header, log records), count it in the metrics, and add a `server-timing` header with the
 proxy's own time to non-stream responses.
@@ -32,12 +34,14 @@ from server.credentials.credential import load_credentials
 from server.credentials.scheduler import CredentialBoard, Schedulers
 from server.edge import admin_routes, health_routes, model_list_routes, token_count_routes
 from server.edge.auth import KeyRing
+from server.edge.demo_marker import DemoMarker
 from server.edge.early_answers import CloseAfterUnreadBody
 from server.edge.envelopes import install_error_handlers
 from server.edge.generation_routes import GenerationRoutes
 from server.edge.model_catalogue import ModelCatalogue
 from server.edge.route_steps import record_answer
 from server.edge.services import SchemaMode, Services
+from server.edge.start_report import log_start_report
 from server.errors import ServerError, StartupError
 from server.flags import FlagService
 from server.metrics import ProxyMetrics, route_label
@@ -140,6 +144,8 @@ def create_app(
     app.asgi_app = GenerationRoutes(  # type: ignore[method-assign,assignment]
         services, CloseAfterUnreadBody(app.asgi_app)
     )
+    if config.demo:  # every answer says it is the emulator's
+        app.asgi_app = DemoMarker(app.asgi_app)  # type: ignore[method-assign,assignment]
     return app
 
 
@@ -169,6 +175,7 @@ async def _start(services: Services) -> None:
         log.warning("no upstream configured: generation routes answer 503")
     if not services.config.proxy_keys:
         log.warning("no proxy keys configured: the API routes accept any client")
+    await log_start_report(services)
     if services.store.status().shared:
         services.extra["shared_state_sync"] = asyncio.ensure_future(_sync_shared_state(services))
     services.ready = True

@@ -9,12 +9,20 @@ Operations:
     ModelMap.is_scarce(upstream_model) -> bool
     ModelMap.upstream_models() -> frozenset[str]        its targets and scarce models
     ConfigError                                         every bad value, with where it came from
+    check_servable(config) -> None                      what `serve` needs on top: an explicit
+                                                        upstream (or the demo) and client keys
+                                                        (or an explicit allow_any_key)
+    RANGES                                              (low, high) of every numeric setting
+    known_keys() -> {"section.key": env name | None}    every key the loader reads
+    parse_port(value, where) -> int                     0-65535, ASCII digits only
 
 File layout (every key optional):
 
-    [server]    host, port, proxy_keys = [..], admin_key, max_body_bytes, ping_interval,
+    [server]    host, port, proxy_keys = [..], allow_any_key, admin_key, max_body_bytes,
+                ping_interval,
                 schema_mode = "parameters" | "parametersJsonSchema" (how tool schemas go upstream)
-    [upstream]  kind = "gemini" | "code_assist", api_keys = [..], oauth_files = [..],
+    [upstream]  kind = "gemini" | "code_assist" | "emulator" (the demo),
+                api_keys = [..], oauth_files = [..],
                 gemini_base_url, code_assist_base_url, code_assist_api_version,
                 oauth_token_uri, oauth_client_id, oauth_client_secret, ca_file, project,
                 onboard_timeout, onboard_poll_interval,
@@ -30,7 +38,8 @@ File layout (every key optional):
                 capacity_cooldown, quota_cooldown
     [panel]     reports_dir = "reports/out"   (where the control panel finds the gate's reports)
 
-Environment: COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list), _ADMIN_KEY, _MAX_BODY_BYTES,
+Environment: COMPATKIT_CONFIG (the file), COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list),
+_ALLOW_ANY_KEY, _ADMIN_KEY, _MAX_BODY_BYTES,
 _PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
@@ -39,15 +48,25 @@ _RETRY_MAX_ATTEMPTS, _RETRY_V1_INTERVAL, _RETRY_CAPACITY_COOLDOWN, _RETRY_QUOTA_
 _PANEL_REPORTS_DIR,
 and one per flag in upper case (COMPATKIT_FF_RETRY_POLICY_V2=on).
 
-With no credentials configured anywhere, `Config.upstream` is None: the serve command then
-runs the emulator in-process.
+Any other COMPATKIT_* variable is an error naming the nearest known one (a typo such as
+COMPATKIT_PROXY_KEY must not leave the proxy open), except those of compatkit's other tools
+(OTHER_TOOLS_ENV). An empty key list is an error, as is a number outside RANGES or written
+with other than ASCII digits. Settings that conflict are errors; settings the chosen upstream
+does not use become `Config.warnings` (logged at start). `Config.sources` says where each
+value set came from (a file key or an environment variable).
+
+With no credentials configured anywhere, `Config.upstream` is None; `upstream.kind =
+"emulator"` (or `compatkit serve --demo`) sets `Config.demo`: the serve command then runs
+the emulator in-process. `check_servable` refuses neither-nor, and an open proxy not chosen.
 """
 
 from __future__ import annotations
 
 import codecs
+import difflib
 import fnmatch
 import ipaddress
+import math
 import os
 import re
 import stat
@@ -66,6 +85,46 @@ from server.state.redis import redacted_url
 UpstreamKind = Literal["gemini", "code_assist"]
 ENV_PREFIX = "COMPATKIT_"
 DEFAULT_STATE_PATH = "compatkit-state.sqlite3"
+DEMO_KIND = "emulator"
+
+OTHER_TOOLS_ENV = (
+    "COMPATKIT_LOCUST_",  # loadtests' Locust profiles
+    "COMPATKIT_EMULATOR_",  # compatkit emulate's workers
+    "COMPATKIT_BENCH_",  # .ci's benchmark lock
+    "COMPATKIT_GATE_",  # .ci's gate output
+    "COMPATKIT_LITELLM",  # the LiteLLM conformance test
+    "COMPATKIT_PANEL_SCREENSHOT",  # the panel's browser test
+)
+"""Prefixes of COMPATKIT_* variables other compatkit tools read: `serve` lets them be."""
+
+RANGES: Mapping[str, tuple[float, float]] = {
+    "server.port": (0, 65535),
+    "server.max_body_bytes": (1024, 1024**3),
+    "server.ping_interval": (0.5, 300.0),
+    "upstream.onboard_timeout": (1.0, 600.0),
+    "upstream.onboard_poll_interval": (0.01, 60.0),
+    "upstream.max_in_flight": (1, 10000),
+    "upstream.max_in_flight_wait": (0.01, 600.0),
+    "retry.base_delay": (0.01, 60.0),
+    "retry.max_delay": (0.01, 600.0),
+    "retry.deadline": (1.0, 3600.0),
+    "retry.max_attempts": (1, 20),
+    "retry.v1_interval": (0.01, 60.0),
+    "retry.capacity_cooldown": (0.1, 3600.0),
+    "retry.quota_cooldown": (0.1, 86400.0),
+}
+"""Inclusive bounds of every numeric setting (docs/server.md, section 2); outside is an error."""
+
+_CODE_ASSIST_ONLY = (
+    "code_assist_base_url",
+    "code_assist_api_version",
+    "oauth_token_uri",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "project",
+    "onboard_timeout",
+    "onboard_poll_interval",
+)
 
 _T = TypeVar("_T")
 _NONE: tuple[str, ...] = ()
@@ -176,6 +235,7 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8080
     proxy_keys: tuple[str, ...] = field(default=(), repr=False)
+    allow_any_key: bool = False  # the operator chose an open proxy (no proxy keys)
     admin_key: str | None = field(default=None, repr=False)
     max_body_bytes: int = 32 * 1024 * 1024
     ping_interval: float = 10.0
@@ -188,20 +248,30 @@ class Config:
     state_prefix: str = "compatkit:"
     panel_reports_dir: str = "reports/out"
     retry: RetryConfig = field(default_factory=RetryConfig)
+    demo: bool = False  # the upstream is the in-process emulator (`serve --demo`)
+    warnings: tuple[str, ...] = ()  # settings that are unused, said at start
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """"section.key" -> where its value came from ("COMPATKIT_PORT", "file.toml"), if set."""
 
 
 # --- loading -------------------------------------------------------------------------------
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read the TOML file at `path` (or $COMPATKIT_CONFIG, or none) and apply env overrides."""
+def load_config(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, *, demo: bool = False
+) -> Config:
+    """Read the TOML file at `path` (or $COMPATKIT_CONFIG, or none) and apply env overrides.
+
+    `demo` is `serve --demo`: the same as `upstream.kind = "emulator"`.
+    """
     env = os.environ if env is None else env
+    _check_env_names(env)
     path = path if path is not None else env.get(ENV_PREFIX + "CONFIG") or None
     data = _read_toml_file(path) if path is not None else {}
-    data.setdefault("state", {})
-    if isinstance(data["state"], dict):
-        data["state"].setdefault("path", DEFAULT_STATE_PATH)
-    return config_from_mapping(data, env)
+    config = config_from_mapping(data, env, origin=str(path) if path else "file", demo=demo)
+    if "state.path" not in config.sources:
+        config = replace(config, state_path=DEFAULT_STATE_PATH)
+    return config
 
 
 def _read_toml_file(path: str | Path) -> dict[str, Any]:
@@ -237,49 +307,150 @@ def _read_toml_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} nests arrays or inline tables too deeply") from None
 
 
-def config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
-    """Build a Config from a parsed TOML table and env overrides; raise ConfigError on bad input."""
-    reader = _Reader(data, env or {})
+def config_from_mapping(
+    data: Mapping[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    origin: str = "file",
+    demo: bool = False,
+) -> Config:
+    """Build a Config from a parsed TOML table and env overrides; raise ConfigError on bad input.
+
+    `origin` names the table in `Config.sources` (the file's path).
+    """
+    reader = _Reader(data, env or {}, origin)
     unknown = set(data) - {"server", "upstream", "models", "flags", "state", "retry", "panel"}
     if unknown:
         raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
     defaults = Config()
+    proxy_keys = reader.get("server", "proxy_keys", _str_list, _NONE)
+    allow_any_key = reader.get("server", "allow_any_key", _bool, False)
+    if proxy_keys and allow_any_key:
+        raise ConfigError(
+            f"{reader.where('server', 'proxy_keys')} and "
+            f"{reader.where('server', 'allow_any_key')} conflict: keys, or any client, not both"
+        )
+    demo, upstream = _read_upstream(reader, demo)
     config = Config(
-        host=reader.get("server", "host", "HOST", _host, defaults.host),
-        port=reader.get("server", "port", "PORT", _port, defaults.port),
-        proxy_keys=reader.get("server", "proxy_keys", "PROXY_KEYS", _str_list, _NONE),
-        admin_key=reader.get("server", "admin_key", "ADMIN_KEY", _str, None),
-        max_body_bytes=reader.get(
-            "server", "max_body_bytes", "MAX_BODY_BYTES", _positive_int, defaults.max_body_bytes
-        ),
-        ping_interval=reader.get(
-            "server", "ping_interval", "PING_INTERVAL", _positive_float, defaults.ping_interval
-        ),
-        schema_mode=reader.get("server", "schema_mode", "SCHEMA_MODE", _schema_mode, "parameters"),
-        upstream=_read_upstream(reader),
+        host=reader.get("server", "host", _host, defaults.host),
+        port=reader.get("server", "port", parse_port, defaults.port),
+        proxy_keys=proxy_keys,
+        allow_any_key=allow_any_key,
+        admin_key=reader.get("server", "admin_key", _str, None),
+        max_body_bytes=reader.get("server", "max_body_bytes", _ranged_int, defaults.max_body_bytes),
+        ping_interval=reader.get("server", "ping_interval", _ranged_float, defaults.ping_interval),
+        schema_mode=reader.get("server", "schema_mode", _schema_mode, "parameters"),
+        upstream=upstream,
         models=_read_models(reader),
         flags=_read_flags(reader),
-        state_path=reader.get("state", "path", "STATE_PATH", _str, defaults.state_path),
-        state_url=reader.get("state", "url", "STATE_URL", _redis_url, None),
-        state_prefix=reader.get("state", "prefix", "STATE_PREFIX", _str, defaults.state_prefix),
-        panel_reports_dir=reader.get(
-            "panel", "reports_dir", "PANEL_REPORTS_DIR", _str, defaults.panel_reports_dir
-        ),
+        state_path=reader.get("state", "path", _str, defaults.state_path),
+        state_url=reader.get("state", "url", _redis_url, None),
+        state_prefix=reader.get("state", "prefix", _str, defaults.state_prefix),
+        panel_reports_dir=reader.get("panel", "reports_dir", _str, defaults.panel_reports_dir),
         retry=_read_retry(reader),
+        demo=demo,
     )
-    return config
+    return replace(config, warnings=_unused(reader, config), sources=dict(reader.sources))
 
 
-def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
+def check_servable(config: Config) -> None:
+    """What serving needs on top of valid values: ConfigError if it would fail open.
+
+    An upstream, or the demo emulator chosen explicitly; proxy keys, or any client accepted
+    by choice (`allow_any_key`; the demo accepts any client unless keys are set).
+    """
+    if config.upstream is None and not config.demo:
+        raise ConfigError(
+            "no upstream configured: set upstream.api_keys (COMPATKIT_API_KEYS) or "
+            "upstream.oauth_files (COMPATKIT_OAUTH_FILES), or run `compatkit serve --demo` "
+            "to try the proxy against its built-in emulator"
+        )
+    if not config.demo and not config.proxy_keys and not config.allow_any_key:
+        raise ConfigError(
+            "no proxy keys configured: set server.proxy_keys (COMPATKIT_PROXY_KEYS), or "
+            "server.allow_any_key = true (COMPATKIT_ALLOW_ANY_KEY=on) to accept any client"
+        )
+
+
+def known_keys() -> dict[str, str | None]:
+    """Every "section.key" the loader reads, with its environment variable (None: file only)."""
+    keys: dict[str, str | None] = {
+        f"{section}.{key}": ENV_PREFIX + _env_name(section, key)
+        for section, names in _Reader.SECTION_KEYS.items()
+        for key in sorted(names)
+    }
+    keys.update({f"flags.{name}": ENV_PREFIX + name.upper() for name in FLAG_NAMES})
+    keys.update({"models.map": None, "models.scarce": None})
+    return keys
+
+
+def _check_env_names(env: Mapping[str, str]) -> None:
+    """Refuse a COMPATKIT_* variable no part of compatkit reads, naming the nearest known one."""
+    known = {name for name in known_keys().values() if name} | {ENV_PREFIX + "CONFIG"}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(OTHER_TOOLS_ENV):
+            continue
+        suffixes = sorted(k.removeprefix(ENV_PREFIX) for k in known)  # the prefix is no match
+        nearest = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1)
+        hint = f" (did you mean {ENV_PREFIX}{nearest[0]}?)" if nearest else ""
+        raise ConfigError(f"unknown environment variable {name}{hint}")
+
+
+def _unused(reader: _Reader, config: Config) -> tuple[str, ...]:
+    """Settings that were given but that this configuration does not use."""
+    kind = config.upstream.kind if config.upstream is not None else None
+    unused = []
+    if kind != "code_assist":
+        unused += [
+            reader.where("upstream", k) for k in _CODE_ASSIST_ONLY if reader.given("upstream", k)
+        ]
+    if kind != "gemini" and reader.given("upstream", "gemini_base_url"):
+        unused.append(reader.where("upstream", "gemini_base_url"))
+    limit = config.upstream.max_in_flight if config.upstream is not None else None
+    if limit is None and reader.given("upstream", "max_in_flight_wait"):
+        unused.append(reader.where("upstream", "max_in_flight_wait") + " (without max_in_flight)")
+    if config.state_url is not None and reader.given("state", "path"):
+        unused.append(reader.where("state", "path") + " (state.url wins)")
+    if config.state_url is None and reader.given("state", "prefix"):
+        unused.append(reader.where("state", "prefix") + " (only the Redis store uses it)")
+    what = "the demo emulator" if config.demo else f"upstream kind {kind!r}"
+    return tuple(f"{item} is set but unused with {what}" for item in unused)
+
+
+def _read_upstream(reader: _Reader, demo: bool) -> tuple[bool, UpstreamConfig | None]:
+    """(demo, upstream): the demo emulator (chosen by `demo` or kind "emulator"), a real
+    upstream, or (False, None) when nothing is configured."""
     d = UpstreamConfig(kind="gemini")
-    api_keys = reader.get("upstream", "api_keys", "API_KEYS", _str_list, _NONE)
-    oauth_files = reader.get("upstream", "oauth_files", "OAUTH_FILES", _str_list, _NONE)
+    api_keys = reader.get("upstream", "api_keys", _str_list, _NONE)
+    oauth_files = reader.get("upstream", "oauth_files", _str_list, _NONE)
+    if api_keys and oauth_files:
+        raise ConfigError(
+            f"{reader.where('upstream', 'api_keys')} and {reader.where('upstream', 'oauth_files')} "
+            "conflict: one upstream kind at a time (API keys for gemini, OAuth files for "
+            "code_assist)"
+        )
     implied: str | None = "gemini" if api_keys else "code_assist" if oauth_files else None
-    kind = reader.get("upstream", "kind", "UPSTREAM", _str, implied)
+    kind = reader.get("upstream", "kind", _str, DEMO_KIND if demo else implied)
+    if demo and kind != DEMO_KIND:
+        raise ConfigError(f"--demo conflicts with {reader.where('upstream', 'kind')} = {kind!r}")
+    if kind == DEMO_KIND:
+        given = [
+            reader.where("upstream", k)
+            for k in ("api_keys", "oauth_files")
+            if reader.given("upstream", k)
+        ]
+        if given:
+            raise ConfigError(
+                f"the demo emulator uses no upstream credentials: {' and '.join(given)} "
+                "would be ignored"
+            )
+        return True, None
     if kind is None:
-        return None
+        return False, None
     if kind not in ("gemini", "code_assist"):
-        raise ConfigError(f"upstream kind must be 'gemini' or 'code_assist', got {kind!r}")
+        raise ConfigError(
+            f"upstream kind must be 'gemini', 'code_assist' or 'emulator', got {kind!r}"
+        )
     if kind == "gemini" and not api_keys:
         raise ConfigError("upstream kind 'gemini' needs at least one API key (upstream.api_keys)")
     if kind == "code_assist" and not oauth_files:
@@ -287,59 +458,35 @@ def _read_upstream(reader: _Reader) -> UpstreamConfig | None:
             "upstream kind 'code_assist' needs at least one OAuth credential file "
             "(upstream.oauth_files)"
         )
-    ca_file = reader.get("upstream", "ca_file", "CA_FILE", _str, None)
+    ca_file = reader.get("upstream", "ca_file", _str, None)
     if ca_file is not None and not Path(ca_file).expanduser().is_file():
         exists = Path(ca_file).expanduser().exists()
         raise ConfigError(
             f"upstream.ca_file {ca_file} {'is not a regular file' if exists else 'does not exist'}"
         )
-    return UpstreamConfig(
+    return False, UpstreamConfig(
         kind=kind,  # type: ignore[arg-type]
-        api_keys=api_keys if kind == "gemini" else (),
-        oauth_files=tuple(Path(p).expanduser() for p in oauth_files)
-        if kind == "code_assist"
-        else (),
-        gemini_base_url=reader.get(
-            "upstream", "gemini_base_url", "GEMINI_BASE_URL", _url, d.gemini_base_url
-        ),
+        api_keys=api_keys,
+        oauth_files=tuple(Path(p).expanduser() for p in oauth_files),
+        gemini_base_url=reader.get("upstream", "gemini_base_url", _url, d.gemini_base_url),
         code_assist_base_url=reader.get(
-            "upstream", "code_assist_base_url", "CODE_ASSIST_BASE_URL", _url, d.code_assist_base_url
+            "upstream", "code_assist_base_url", _url, d.code_assist_base_url
         ),
         code_assist_api_version=reader.get(
-            "upstream",
-            "code_assist_api_version",
-            "CODE_ASSIST_API_VERSION",
-            _str,
-            d.code_assist_api_version,
+            "upstream", "code_assist_api_version", _str, d.code_assist_api_version
         ),
-        oauth_token_uri=reader.get(
-            "upstream", "oauth_token_uri", "OAUTH_TOKEN_URI", _url, d.oauth_token_uri
-        ),
-        oauth_client_id=reader.get("upstream", "oauth_client_id", "OAUTH_CLIENT_ID", _str, None),
-        oauth_client_secret=reader.get(
-            "upstream", "oauth_client_secret", "OAUTH_CLIENT_SECRET", _str, None
-        ),
+        oauth_token_uri=reader.get("upstream", "oauth_token_uri", _url, d.oauth_token_uri),
+        oauth_client_id=reader.get("upstream", "oauth_client_id", _str, None),
+        oauth_client_secret=reader.get("upstream", "oauth_client_secret", _str, None),
         ca_file=Path(ca_file).expanduser() if ca_file is not None else None,
-        project=reader.get("upstream", "project", "PROJECT", _str, None),
-        onboard_timeout=reader.get(
-            "upstream", "onboard_timeout", "ONBOARD_TIMEOUT", _positive_float, d.onboard_timeout
-        ),
+        project=reader.get("upstream", "project", _str, None),
+        onboard_timeout=reader.get("upstream", "onboard_timeout", _ranged_float, d.onboard_timeout),
         onboard_poll_interval=reader.get(
-            "upstream",
-            "onboard_poll_interval",
-            "ONBOARD_POLL_INTERVAL",
-            _positive_float,
-            d.onboard_poll_interval,
+            "upstream", "onboard_poll_interval", _ranged_float, d.onboard_poll_interval
         ),
-        max_in_flight=reader.get(
-            "upstream", "max_in_flight", "MAX_IN_FLIGHT", _positive_int, d.max_in_flight
-        ),
+        max_in_flight=reader.get("upstream", "max_in_flight", _ranged_int, d.max_in_flight),
         max_in_flight_wait=reader.get(
-            "upstream",
-            "max_in_flight_wait",
-            "MAX_IN_FLIGHT_WAIT",
-            _positive_float,
-            d.max_in_flight_wait,
+            "upstream", "max_in_flight_wait", _ranged_float, d.max_in_flight_wait
         ),
     )
 
@@ -358,7 +505,9 @@ def _read_models(reader: _Reader) -> ModelMap:
             if not isinstance(target, str) or not target:
                 raise ConfigError(f"models.map[{pattern!r}] must be a model name, got {target!r}")
         routes = tuple(ModelRoute(str(p), str(t)) for p, t in mapping.items())
-    scarce = _str_list(table.get("scarce", []), "models.scarce")
+    scarce: tuple[str, ...] = ()
+    if table.get("scarce", []) != []:  # an empty list is "no scarce model"
+        scarce = _str_list(table["scarce"], "models.scarce")
     return ModelMap(routes=routes, scarce=frozenset(scarce))
 
 
@@ -369,7 +518,7 @@ def _read_flags(reader: _Reader) -> Flags:
         if name not in FLAG_NAMES:
             raise ConfigError(f"unknown flag {name!r} in [flags]; known: {', '.join(FLAG_NAMES)}")
     for name in FLAG_NAMES:
-        value = reader.get("flags", name, name.upper(), _bool, None)
+        value = reader.get("flags", name, _bool, None)
         if value is not None:
             values[name] = value
     return Flags.shipped().with_overrides(values)
@@ -379,15 +528,13 @@ def _read_retry(reader: _Reader) -> RetryConfig:
     d = RetryConfig()
 
     def number(key: str, default: float) -> float:
-        return reader.get("retry", key, "RETRY_" + key.upper(), _positive_float, default)
+        return reader.get("retry", key, _ranged_float, default)
 
     retry = RetryConfig(
         base_delay=number("base_delay", d.base_delay),
         max_delay=number("max_delay", d.max_delay),
         deadline=number("deadline", d.deadline),
-        max_attempts=reader.get(
-            "retry", "max_attempts", "RETRY_MAX_ATTEMPTS", _positive_int, d.max_attempts
-        ),
+        max_attempts=reader.get("retry", "max_attempts", _ranged_int, d.max_attempts),
         v1_interval=number("v1_interval", d.v1_interval),
         capacity_cooldown=number("capacity_cooldown", d.capacity_cooldown),
         quota_cooldown=number("quota_cooldown", d.quota_cooldown),
@@ -397,15 +544,27 @@ def _read_retry(reader: _Reader) -> RetryConfig:
     return retry
 
 
-class _Reader:
-    """Looks a key up in env (COMPATKIT_<NAME>) first, then in the file section."""
+def _env_name(section: str, key: str) -> str:
+    """The COMPATKIT_ variable of a key, without the prefix: server and upstream keys by
+    their own name (upstream.kind is UPSTREAM), other sections' with the section first."""
+    if (section, key) == ("upstream", "kind"):
+        return "UPSTREAM"
+    if section in ("server", "upstream", "flags"):
+        return key.upper()
+    return f"{section}_{key}".upper()
 
-    _SECTION_KEYS: Mapping[str, frozenset[str]] = {
+
+class _Reader:
+    """Looks a key up in env (COMPATKIT_<NAME>) first, then in the file section; remembers
+    where each value it returned came from (`sources`)."""
+
+    SECTION_KEYS: Mapping[str, frozenset[str]] = {
         "server": frozenset(
             {
                 "host",
                 "port",
                 "proxy_keys",
+                "allow_any_key",
                 "admin_key",
                 "max_body_bytes",
                 "ping_interval",
@@ -436,10 +595,12 @@ class _Reader:
         "retry": frozenset(RetryConfig.__dataclass_fields__),
     }
 
-    def __init__(self, data: Mapping[str, Any], env: Mapping[str, str]) -> None:
+    def __init__(self, data: Mapping[str, Any], env: Mapping[str, str], origin: str) -> None:
         self._data = data
         self._env = env
-        for name, keys in self._SECTION_KEYS.items():
+        self._origin = origin
+        self.sources: dict[str, str] = {}
+        for name, keys in self.SECTION_KEYS.items():
             unknown = set(self.section(name)) - keys
             if unknown:
                 raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
@@ -450,19 +611,23 @@ class _Reader:
             raise ConfigError(f"[{name}] must be a table")
         return table
 
-    def get(
-        self,
-        section: str,
-        key: str,
-        env_name: str,
-        convert: Callable[[Any, str], _T],
-        default: _T,
-    ) -> _T:
-        env_key = ENV_PREFIX + env_name
+    def given(self, section: str, key: str) -> bool:
+        """Whether the env or the file sets this key."""
+        return ENV_PREFIX + _env_name(section, key) in self._env or key in self.section(section)
+
+    def where(self, section: str, key: str) -> str:
+        """How an error names the key: its variable when the env sets it, else section.key."""
+        env_key = ENV_PREFIX + _env_name(section, key)
+        return env_key if env_key in self._env else f"{section}.{key}"
+
+    def get(self, section: str, key: str, convert: Callable[[Any, str], _T], default: _T) -> _T:
+        env_key = ENV_PREFIX + _env_name(section, key)
         if env_key in self._env:
+            self.sources[f"{section}.{key}"] = env_key
             return convert(self._env[env_key], env_key)
         table = self.section(section)
         if key in table:
+            self.sources[f"{section}.{key}"] = self._origin
             return convert(table[key], f"{section}.{key}")
         return default
 
@@ -513,33 +678,85 @@ def _schema_mode(value: Any, where: str) -> SchemaMode:
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    """A non-empty list: an empty one (`COMPATKIT_PROXY_KEYS=''`) is an error, never "none"."""
     if isinstance(value, str) and where.startswith(ENV_PREFIX):  # env: comma separated
-        items = [item.strip() for item in value.split(",")]
-        return tuple(item for item in items if item)
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        items = tuple(item.strip() for item in value.split(","))
+        if not any(items):
+            raise ConfigError(f"{where} is empty: give at least one value, or unset it")
+        if not all(items):  # never echo the value: a list of keys is a list of secrets
+            empty = items.index("") + 1
+            raise ConfigError(f"{where} has an empty item (item {empty} of {len(items)})")
+        return items
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ConfigError(f"{where} must be a list of non-empty strings")
-    return tuple(value)
+    if not value:
+        raise ConfigError(f"{where} is empty: give at least one value, or leave it out")
+    return tuple(v.strip() for v in value)
 
 
 def _int(value: Any, where: str) -> int:
+    """An integer: a TOML integer, or ASCII digits with an optional sign (no `１２`, no `1_0`)."""
     if isinstance(value, bool):
         raise ConfigError(f"{where} must be an integer, got {value!r}")
     if isinstance(value, int):
         return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{where} must be an integer, got {value!r}") from None
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text, flags=re.ASCII):
+        raise ConfigError(f"{where} must be an integer in ASCII digits, got {value!r}")
+    return int(text)
 
 
-def _positive_int(value: Any, where: str) -> int:
-    number = _int(value, where)
-    if number <= 0:
-        raise ConfigError(f"{where} must be positive, got {number}")
+def _float(value: Any, where: str) -> float:
+    """A finite number: a TOML number, or ASCII decimal notation (no `nan`, no `１`)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and re.fullmatch(_DECIMAL, value.strip(), flags=re.ASCII):
+        number = float(value.strip())
+    else:
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
     return number
 
 
-def _port(value: Any, where: str) -> int:
+_DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+
+
+def _in_range(number: float, where: str) -> None:
+    low, high = RANGES[_key_of(where)]
+    if not low <= number <= high:
+        raise ConfigError(
+            f"{where} must be between {_text(low)} and {_text(high)}, got {_text(number)}"
+        )
+
+
+def _text(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+
+def _key_of(where: str) -> str:
+    """The "section.key" an error location names (an env variable or the key itself)."""
+    if where.startswith(ENV_PREFIX):
+        return next(key for key, env in known_keys().items() if env == where)
+    return where
+
+
+def _ranged_int(value: Any, where: str) -> int:
+    number = _int(value, where)
+    _in_range(number, where)
+    return number
+
+
+def _ranged_float(value: Any, where: str) -> float:
+    number = _float(value, where)
+    _in_range(number, where)
+    return number
+
+
+def parse_port(value: Any, where: str) -> int:
+    """A port number 0-65535 in ASCII digits (`１２` is no port); ConfigError naming `where`."""
     number = _int(value, where)
     if not 0 <= number <= 65535:
         raise ConfigError(f"{where} must be a port number 0-65535, got {number}")
@@ -570,20 +787,8 @@ def listen_address_overridden(config: Config, host: str | None, port: str | None
     if host is not None:
         config = replace(config, host=_host(host, "--host"))
     if port is not None:
-        config = replace(config, port=_port(port, "--port"))
+        config = replace(config, port=parse_port(port, "--port"))
     return config
-
-
-def _positive_float(value: Any, where: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{where} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be a number, got {value!r}") from None
-    if not number > 0 or number == float("inf"):
-        raise ConfigError(f"{where} must be a positive finite number, got {value!r}")
-    return number
 
 
 def _bool(value: Any, where: str) -> bool:

@@ -16,10 +16,13 @@ hooks such as opening the state store): never a traceback, never a server that h
 The "compatkit proxy listening on <url>" log line comes once the proxy answers `GET /healthz`
 over HTTP/1.1 and HTTP/2 (hosting.wait_until_answering): a script waiting on it can send at once.
 
-With no upstream configured, `fallback_upstream` (a context manager factory yielding a base URL)
-provides one for the lifetime of the server: the CLI passes one that starts the emulator in-process,
-so `compatkit serve` with no configuration is a working demo. The server package itself never
-imports the emulator (docs/design.md#import-rules: only the CLI wires parts).
+`--demo` (or `upstream.kind = "emulator"`) serves against `fallback_upstream` (a context manager
+factory yielding a base URL) for the lifetime of the server: the CLI passes one that starts the
+emulator in-process, offered as DEMO_KEYS (several credentials, so one scripted 429 cools one
+of them, not the proxy), with the state in a temporary file unless one is configured. With
+neither an upstream nor `--demo`, or no proxy keys without `allow_any_key`, serve refuses to
+start (server.config.check_servable). The server package itself never imports the emulator
+(docs/design.md#import-rules: only the CLI wires parts).
 """
 
 from __future__ import annotations
@@ -28,13 +31,21 @@ import argparse
 import contextlib
 import dataclasses
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import NoReturn
 
 from server.app import create_app
-from server.config import Config, UpstreamConfig, listen_address_overridden, load_config
+from server.config import (
+    Config,
+    UpstreamConfig,
+    check_servable,
+    listen_address_overridden,
+    load_config,
+)
 from server.credentials.credential import load_credentials
 from server.errors import ServerError, StartupError
 from server.hosting import (
@@ -51,6 +62,9 @@ log = logging.getLogger("compatkit.server")
 
 FallbackUpstream = Callable[[], AbstractContextManager[str]]
 """Starts a stand-in upstream and yields its base URL (the emulator, wired by the CLI)."""
+
+DEMO_KEYS = ("emulator-key-1", "emulator-key-2", "emulator-key-3")
+"""The API keys the demo offers the emulator (which accepts any)."""
 
 
 MAX_WORKERS = 64
@@ -69,6 +83,11 @@ def main(
     """Parse arguments, load the configuration, serve until SIGINT/SIGTERM."""
     parser = _Parser(prog="compatkit serve", description="Run the reference proxy.")
     parser.add_argument("--config", help="TOML file (default: $COMPATKIT_CONFIG, else none)")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve against the built-in Gemini emulator (made-up answers, any client key)",
+    )
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", help="override server.port (0 picks a free port)")
     parser.add_argument("--certfile", help="serve HTTPS (h2 + http/1.1 by ALPN) with this cert")
@@ -84,6 +103,7 @@ def main(
         "state store)",
     )
     parser.add_argument("--worker-fd", type=int, help=argparse.SUPPRESS)  # set by server.workers
+    parser.add_argument("--demo-upstream", help=argparse.SUPPRESS)  # a worker: the parent's
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
@@ -96,7 +116,9 @@ def main(
 def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None) -> int:
     """Serve; a ServerError on the way names why it cannot (the checks come before anything
     starts: the configuration, the socket, the TLS files, the credentials)."""
-    config = listen_address_overridden(load_config(args.config), args.host, args.port)
+    demo = args.demo or args.demo_upstream is not None
+    config = listen_address_overridden(load_config(args.config, demo=demo), args.host, args.port)
+    check_servable(config)
     reason = why_not_workers(config, args.workers)
     if reason is not None:
         raise StartupError(reason)
@@ -106,11 +128,16 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
         sock = listening_socket(config.host, config.port)
     hypercorn = hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile)
     with contextlib.ExitStack() as stack:
-        worker_env: dict[str, str] = {}  # what workers need to know of the parent's emulator
-        if config.upstream is None and fallback_upstream is not None:
-            config, worker_env = _with_fallback_upstream(
-                config, stack.enter_context(fallback_upstream())
-            )
+        demo_argv: list[str] = []  # what workers need to know of the parent's emulator
+        if config.demo:
+            if args.demo_upstream is not None:
+                base_url = args.demo_upstream
+            elif fallback_upstream is not None:
+                base_url = stack.enter_context(fallback_upstream())
+            else:
+                raise StartupError("the demo needs the emulator: run compatkit serve --demo")
+            demo_argv = ["--demo-upstream", base_url]
+            config = _demo_config(config, base_url, stack)
         if config.upstream is not None:  # fail now, with the reason, not in a start-up hook
             load_credentials(config.upstream)
             ssl_verify(config.upstream)  # a ca_file that is not PEM, in the parent of workers too
@@ -118,10 +145,10 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
         log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
         if args.workers > 1 and args.worker_fd is None:
             return serve_workers(
-                _worker_argv(args),
+                _worker_argv(args) + demo_argv,
                 sock,
                 args.workers,
-                env=worker_env,
+                env={},
                 certified=bool(hypercorn.certfile),
                 on_ready=lambda url: log.info(
                     "compatkit proxy listening on %s (%d workers)", url, args.workers
@@ -135,13 +162,16 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
     return 0
 
 
-def _with_fallback_upstream(config: Config, base_url: str) -> tuple[Config, dict[str, str]]:
-    """`config` served against the stand-in upstream at `base_url`, and the environment that
-    tells workers the same."""
-    log.info("no upstream configured: serving against the in-process emulator at %s", base_url)
-    upstream = UpstreamConfig(kind="gemini", api_keys=("emulator-key",), gemini_base_url=base_url)
-    worker_env = {"COMPATKIT_API_KEYS": "emulator-key", "COMPATKIT_GEMINI_BASE_URL": base_url}
-    return dataclasses.replace(config, upstream=upstream), worker_env
+def _demo_config(config: Config, base_url: str, stack: contextlib.ExitStack) -> Config:
+    """The demo's configuration: the emulator as a Gemini API upstream with DEMO_KEYS, and
+    the state in a temporary file (gone at exit) unless a state path or URL is configured."""
+    log.info("demo: serving against the in-process emulator at %s", base_url)
+    upstream = UpstreamConfig(kind="gemini", api_keys=DEMO_KEYS, gemini_base_url=base_url)
+    config = dataclasses.replace(config, upstream=upstream)
+    if "state.path" in config.sources or "state.url" in config.sources:
+        return config
+    directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="compatkit-demo-"))
+    return dataclasses.replace(config, state_path=os.path.join(directory, "state.sqlite3"))
 
 
 def _workers(text: str) -> int:

@@ -8,6 +8,8 @@ Operations:
                                                  token is refreshed before its next use
         await .project(client) -> str | None     Code Assist project (None for API keys)
         .describe() -> dict                      for the admin API, secrets masked
+        .problem(now) -> str | None              why it cannot serve as configured (an OAuth
+                                                 token expired with no way to refresh it)
         .redact(text) -> str                     `text` with this credential's secrets masked
                                                  (Google quotes a refused key in its message)
     ApiKeyCredential(api_key)                    `x-goog-api-key`
@@ -114,6 +116,10 @@ class Credential(ABC):
     def describe(self) -> dict[str, Any]:
         """Safe facts for the admin API."""
         return {"id": self.id, "kind": self.kind}
+
+    def problem(self, now: float) -> str | None:
+        """Why this credential cannot serve as configured, or None (said at start, /readyz)."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
@@ -288,6 +294,20 @@ class OAuthCredential(Credential):
             raise CredentialUnusable(
                 f"{self.id}: Code Assist setup: {exc}", status=exc.status, error=exc.error
             ) from None
+
+    def problem(self, now: float) -> str | None:
+        """An expired access token that cannot be refreshed: no refresh token, or no client id
+        (neither in the file nor upstream.oauth_client_id)."""
+        if not self._token.expires_within(0.0, now):
+            return None
+        if not self._token.refresh_token:
+            return f"{self.id}: the access token expired and {self.path} has no refresh_token"
+        if not (self._token.client_id or self._client_id):
+            return (
+                f"{self.id}: the access token expired and no OAuth client id is configured to "
+                f"refresh it (set upstream.oauth_client_id, COMPATKIT_OAUTH_CLIENT_ID)"
+            )
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Id, kind, file, expiry and project (when known)."""

@@ -13,6 +13,9 @@ Modules:
     envelopes           a ProxyError in the route's envelope (Anthropic or OpenAI)
     model_catalogue     which client model names exist, and their Anthropic shapes
     services            `Services`: the parts of one app the routes share
+    start_report        what the proxy says about itself at start and on /readyz (mode,
+                        credentials, flags and their sources, state)
+    demo_marker         `x-compatkit-upstream: emulator` on every answer of the demo
 
 Everything the edge raises to answer a client is a `server.errors.ProxyError`.
 """

@@ -73,6 +73,7 @@ def test_grading_a_proxy_started_on_its_own_against_the_runners_emulator(tmp_pat
         COMPATKIT_API_KEYS=",".join(API_KEYS),
         COMPATKIT_GEMINI_BASE_URL=f"http://127.0.0.1:{emulator_port}",
         COMPATKIT_STATE_PATH=":memory:",
+        COMPATKIT_ALLOW_ANY_KEY="on",
     )
     proxy_port = free_port()
     proxy = subprocess.Popen(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -11,10 +12,12 @@ from hypothesis import strategies as st
 from server import flags
 from server.config import (
     DEFAULT_STATE_PATH,
+    RANGES,
     Config,
     ConfigError,
     ModelMap,
     ModelRoute,
+    check_servable,
     config_from_mapping,
     listen_address_overridden,
     load_config,
@@ -27,7 +30,7 @@ host = "0.0.0.0"
 port = 9000
 proxy_keys = ["client-key-one", "client-key-two"]
 admin_key = "admin-key-secret"
-max_body_bytes = 1000
+max_body_bytes = 4096
 ping_interval = 5
 
 [upstream]
@@ -64,7 +67,7 @@ def test_a_full_file_is_read_into_every_field(tmp_path: Path) -> None:
     assert (config.host, config.port, config.max_body_bytes, config.ping_interval) == (
         "0.0.0.0",
         9000,
-        1000,
+        4096,
         5.0,
     )
     assert config.proxy_keys == ("client-key-one", "client-key-two")
@@ -182,23 +185,29 @@ def test_secrets_are_masked_in_reprs(tmp_path: Path) -> None:
         ({"server": {"port": 70000}}, "server.port must be a port number"),
         ({"server": {"prot": 1}}, r"unknown key\(s\) in \[server\]: prot"),
         ({"serverr": {}}, r"unknown config section\(s\): serverr"),
-        ({"upstream": {"kind": "openai"}}, "upstream kind must be 'gemini' or 'code_assist'"),
+        (
+            {"upstream": {"kind": "openai"}},
+            "upstream kind must be 'gemini', 'code_assist' or 'emulator'",
+        ),
         ({"upstream": {"kind": "gemini"}}, "needs at least one API key"),
         ({"upstream": {"kind": "code_assist"}}, "needs at least one OAuth credential file"),
         ({"upstream": {"api_keys": "k"}}, "upstream.api_keys must be a list"),
         ({"upstream": {"api_keys": ["k"], "gemini_base_url": "ftp://x"}}, "must be an http"),
         ({"upstream": {"api_keys": ["k"], "ca_file": "/nonexistent/ca.pem"}}, "does not exist"),
-        ({"upstream": {"api_keys": ["k"], "max_in_flight": 0}}, "max_in_flight must be positive"),
+        (
+            {"upstream": {"api_keys": ["k"], "max_in_flight": 0}},
+            "upstream.max_in_flight must be between 1 and 10000",
+        ),
         (
             {"upstream": {"api_keys": ["k"], "max_in_flight_wait": -1}},
-            "max_in_flight_wait must be a positive",
+            "upstream.max_in_flight_wait must be between 0.01 and 600",
         ),
         ({"flags": {"ff_unknown": True}}, "unknown flag 'ff_unknown'"),
         (
             {"flags": {"ff_retry_policy_v2": "perhaps"}},
             "flags.ff_retry_policy_v2 must be true/false",
         ),
-        ({"retry": {"max_delay": -1}}, "retry.max_delay must be a positive"),
+        ({"retry": {"max_delay": -1}}, "retry.max_delay must be between 0.01 and 600"),
         ({"retry": {"base_delay": 20}}, "base_delay must not exceed"),
         ({"models": {"map": {"claude-*": 3}}}, r"models.map\['claude-\*'\] must be a model name"),
         ({"models": {"scarce": "gemini"}}, "models.scarce must be a list"),
@@ -308,3 +317,155 @@ def test_anything_else_is_refused_as_a_host(host: str) -> None:
 def test_a_command_line_port_is_checked_as_the_setting_is(port: str) -> None:
     with pytest.raises(ConfigError, match="--port must be"):
         listen_address_overridden(Config(), None, port)
+
+
+# --- failing closed (issues 17.7, 17.9, 16.3) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("COMPATKIT_PROXY_KEY", "did you mean COMPATKIT_PROXY_KEYS?"),
+        ("COMPATKIT_API_KEY", "did you mean COMPATKIT_API_KEYS?"),
+        ("COMPATKIT_FF_RETRY_POLICY_2", "did you mean COMPATKIT_FF_RETRY_POLICY_V2?"),
+        ("COMPATKIT_STATEPATH", "did you mean COMPATKIT_STATE_PATH?"),
+        ("COMPATKIT_ZZZ", r"unknown environment variable COMPATKIT_ZZZ$"),
+    ],
+)
+def test_an_unknown_compatkit_variable_is_an_error_naming_the_nearest(
+    name: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env={name: "x"})
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["COMPATKIT_LOCUST_MIX", "COMPATKIT_EMULATOR_CONFIG", "COMPATKIT_BENCH_LOCK",
+     "COMPATKIT_GATE_OUT", "COMPATKIT_LITELLM", "COMPATKIT_PANEL_SCREENSHOT", "PATH"],
+)  # fmt: skip
+def test_variables_of_compatkits_other_tools_are_left_alone(name: str) -> None:
+    load_config(env={name: "x"})
+
+
+@pytest.mark.parametrize(
+    ("data", "env", "message"),
+    [
+        ({}, {"COMPATKIT_PROXY_KEYS": ""}, "COMPATKIT_PROXY_KEYS is empty"),
+        ({}, {"COMPATKIT_API_KEYS": " "}, "COMPATKIT_API_KEYS is empty"),
+        ({}, {"COMPATKIT_OAUTH_FILES": ","}, "COMPATKIT_OAUTH_FILES is empty"),
+        ({"server": {"proxy_keys": []}}, {}, "server.proxy_keys is empty"),
+        ({"upstream": {"api_keys": []}}, {}, "upstream.api_keys is empty"),
+        ({"upstream": {"api_keys": [" "]}}, {}, "upstream.api_keys must be a list of non-empty"),
+    ],
+)
+def test_an_empty_key_list_is_an_error_not_none(
+    data: dict[str, Any], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping(data, env)
+
+
+def test_the_demo_and_an_open_proxy_are_chosen_explicitly() -> None:
+    with pytest.raises(ConfigError, match="no upstream configured"):
+        check_servable(load_config(env={}))
+    with pytest.raises(ConfigError, match="no proxy keys configured"):
+        check_servable(load_config(env={"COMPATKIT_API_KEYS": "k"}))
+    check_servable(load_config(env={"COMPATKIT_API_KEYS": "k", "COMPATKIT_ALLOW_ANY_KEY": "on"}))
+    demo = load_config(env={}, demo=True)
+    assert demo.demo and demo.upstream is None
+    check_servable(demo)
+    assert load_config(env={"COMPATKIT_UPSTREAM": "emulator"}).demo
+
+
+@pytest.mark.parametrize(
+    ("env", "unused"),
+    [
+        ({"COMPATKIT_API_KEYS": "k", "COMPATKIT_PROJECT": "p"}, "COMPATKIT_PROJECT"),
+        (
+            {"COMPATKIT_API_KEYS": "k", "COMPATKIT_OAUTH_CLIENT_ID": "c"},
+            "COMPATKIT_OAUTH_CLIENT_ID",
+        ),
+        (
+            {"COMPATKIT_OAUTH_FILES": "/x.json", "COMPATKIT_GEMINI_BASE_URL": "http://h"},
+            "COMPATKIT_GEMINI_BASE_URL",
+        ),
+        (
+            {"COMPATKIT_STATE_URL": "redis://h/0", "COMPATKIT_STATE_PATH": "s.db"},
+            "COMPATKIT_STATE_PATH (state.url wins)",
+        ),
+        ({"COMPATKIT_STATE_PREFIX": "p:"}, "COMPATKIT_STATE_PREFIX (only the Redis store"),
+        (
+            {"COMPATKIT_API_KEYS": "k", "COMPATKIT_MAX_IN_FLIGHT_WAIT": "5"},
+            "COMPATKIT_MAX_IN_FLIGHT_WAIT (without max_in_flight)",
+        ),
+        ({"COMPATKIT_UPSTREAM": "emulator", "COMPATKIT_PROJECT": "p"}, "unused with the demo"),
+    ],
+)
+def test_a_setting_the_configuration_does_not_use_is_a_warning_naming_it(
+    env: dict[str, str], unused: str
+) -> None:
+    [warning] = load_config(env=env).warnings
+    assert unused in warning and "unused" in warning
+
+
+def test_sources_say_where_each_value_came_from(tmp_path: Path) -> None:
+    path = write(tmp_path, "[server]\nport = 9000\nhost = '0.0.0.0'\n")
+    config = load_config(path, env={"COMPATKIT_PORT": "9001", "COMPATKIT_FF_RETRY_POLICY_V2": "on"})
+    assert config.sources == {
+        "server.port": "COMPATKIT_PORT",
+        "server.host": str(path),
+        "flags.ff_retry_policy_v2": "COMPATKIT_FF_RETRY_POLICY_V2",
+    }
+
+
+@pytest.mark.parametrize("key", sorted(RANGES))
+@given(data=st.data())
+def test_every_number_outside_its_range_is_refused_and_inside_accepted(
+    key: str, data: st.DataObject
+) -> None:
+    section, name = key.split(".")
+    low, high = RANGES[key]
+    integral = isinstance(low, int)  # the integer settings have integer bounds
+    inside = data.draw(st.integers(int(low), int(high)) if integral else st.floats(low, high))
+    outside = data.draw(
+        st.one_of(st.integers(max_value=int(low) - 1), st.integers(min_value=int(high) + 1))
+        if integral
+        else st.one_of(
+            st.floats(max_value=low, exclude_max=True), st.floats(min_value=high, exclude_min=True)
+        ),
+    )
+    base = {"upstream": {"kind": "code_assist", "oauth_files": ["/x.json"]}}
+    table = {**base, section: {**base.get(section, {}), name: inside}}
+    if key == "retry.base_delay":
+        table["retry"]["max_delay"] = 600.0
+    if key == "retry.max_delay":
+        table["retry"]["base_delay"] = 0.01
+    config_from_mapping(table, env={})
+    table[section][name] = outside
+    with pytest.raises(ConfigError, match=rf"{key} must be"):
+        config_from_mapping(table, env={})
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("１２", "in ASCII digits"),
+        ("٣", "in ASCII digits"),
+        ("1_0", "in ASCII digits"),
+        ("0x10", "in ASCII digits"),
+        (" 12 ", None),
+    ],
+)
+def test_an_integer_from_the_environment_is_ascii_digits(value: str, message: str | None) -> None:
+    if message is None:
+        assert config_from_mapping({}, {"COMPATKIT_PORT": value}).port == 12
+        return
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping({}, {"COMPATKIT_PORT": value})
+
+
+@pytest.mark.parametrize("value", ["１.5", "nan", "inf", "-inf", "1e999", "0x1p3", "1_0"])
+def test_a_number_from_the_environment_is_finite_ascii_decimal(value: str) -> None:
+    with pytest.raises(ConfigError, match="COMPATKIT_PING_INTERVAL must be"):
+        config_from_mapping({}, {"COMPATKIT_PING_INTERVAL": value})

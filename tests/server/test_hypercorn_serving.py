@@ -64,7 +64,7 @@ def _low_soft_limit() -> None:
 
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen[str], list[dict[str, object]]]]:
-    process = start_serve("--log-level", "info", preexec_fn=_low_soft_limit)
+    process = start_serve("--demo", "--log-level", "info", preexec_fn=_low_soft_limit)
     records: list[dict[str, object]] = []
     url = ""
     for record in json_lines(process):

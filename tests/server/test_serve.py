@@ -40,7 +40,7 @@ def json_lines(process: subprocess.Popen[str]) -> Iterator[dict[str, object]]:
 
 @pytest.fixture
 def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = start_serve("--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info")
     lines = json_lines(process)
     url = ""
     for record in lines:
@@ -54,15 +54,16 @@ def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     assert process.wait(timeout=20) == 0
 
 
-def test_serve_without_upstream_runs_against_the_in_process_emulator(
+def test_serve_demo_runs_against_the_in_process_emulator(
     served: tuple[str, subprocess.Popen[str]],
 ) -> None:
     url, process = served
     client = anthropic.Anthropic(base_url=url, api_key="cli-key", max_retries=0)
-    message = client.messages.create(
+    raw = client.messages.with_raw_response.create(
         model="claude-sonnet-4-6", max_tokens=16, messages=[{"role": "user", "content": "hi"}]
     )
-    assert message.content[0].text
+    assert raw.headers["x-compatkit-upstream"] == "emulator"  # made-up text, said so
+    assert raw.parse().content[0].text
     with httpx.Client(http1=False, http2=True) as h2c:  # HTTP/2 with prior knowledge
         response = h2c.get(url + "/healthz")
     assert response.http_version == "HTTP/2" and response.status_code == 200
@@ -85,7 +86,7 @@ def test_a_bad_configuration_exits_with_status_2(tmp_path: Path) -> None:
 
 def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() -> None:
     """Its readiness probes (GET /healthz over HTTP/1.1, then HTTP/2) are answered first."""
-    process = start_serve("--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info")
     try:
         before: list[dict[str, object]] = []
         for record in json_lines(process):

@@ -39,12 +39,13 @@ def _free_port() -> int:
 
 @contextmanager
 def demo_proxy(key: str) -> Iterator[str]:
-    """`compatkit serve` with no upstream: it runs the emulator in-process (the demo mode)."""
+    """`compatkit serve --demo`: it runs the emulator in-process."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPATKIT_")}
     env.update(COMPATKIT_PROXY_KEYS=key, COMPATKIT_STATE_PATH=":memory:")
     process = subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "compat_cli", "serve", "--demo", "--port", str(port),
+         "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip

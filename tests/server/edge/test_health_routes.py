@@ -2,19 +2,81 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from pathlib import Path
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
 
+from server.config import UpstreamConfig
 from tests.server.conftest import PROXY_KEY, RunningProxy
 
 
 def test_healthz_and_readyz_answer_when_serving(proxy: RunningProxy) -> None:
     assert httpx.get(proxy.url + "/healthz").json() == {"status": "ok"}
-    assert httpx.get(proxy.url + "/readyz").json() == {"status": "ready"}
+    assert httpx.get(proxy.url + "/readyz").json() == {
+        "status": "ready",
+        "mode": "upstream",
+        "upstream": "gemini",
+        "clients": "proxy keys",
+    }
+
+
+def test_a_demo_proxy_says_so_in_readyz_and_marks_every_answer(proxy_factory: Any) -> None:
+    """Made-up text must never pass for Gemini's (issue 17.7)."""
+    proxy = proxy_factory(demo=True, proxy_keys=(), allow_any_key=False)
+    ready = httpx.get(proxy.url + "/readyz")
+    assert ready.json() == {
+        "status": "ready",
+        "mode": "demo",
+        "upstream": "emulator",
+        "clients": "any key (demo)",
+    }
+    sdk = anthropic.Anthropic(base_url=proxy.url, api_key="anything", max_retries=0)
+    raw = sdk.messages.with_raw_response.create(
+        model="claude-sonnet-4-6", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    for response in (ready, raw, httpx.get(proxy.url + "/v1/models")):
+        assert response.headers["x-compatkit-upstream"] == "emulator"
+
+
+def test_a_proxy_with_an_upstream_marks_no_answer(proxy: RunningProxy) -> None:
+    assert "x-compatkit-upstream" not in httpx.get(proxy.url + "/readyz").headers
+
+
+def expired_oauth_upstream(tmp_path: Path, **changes: Any) -> UpstreamConfig:
+    """Code Assist with one credential file whose access token expired an hour ago."""
+    creds = tmp_path / "oauth_creds.json"
+    expired_ms = int((time.time() - 3600) * 1000)
+    token = {"access_token": "a", "refresh_token": "r", "expiry_date": expired_ms}
+    creds.write_text(json.dumps(token))
+    return UpstreamConfig(kind="code_assist", oauth_files=(creds,), **changes)
+
+
+def test_an_expired_oauth_token_without_a_client_id_is_not_ready(
+    proxy_factory: Any, tmp_path: Path
+) -> None:
+    """The first request would get a 502: /readyz says why before (issue 16.3)."""
+    upstream = expired_oauth_upstream(tmp_path)
+    response = httpx.get(proxy_factory(upstream=upstream).url + "/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["problems"] == ["no enabled upstream credential can authenticate"]
+    [warning] = body["warnings"]
+    assert "expired" in warning and "upstream.oauth_client_id" in warning
+
+
+def test_an_expired_oauth_token_with_a_client_id_is_ready(
+    proxy_factory: Any, tmp_path: Path
+) -> None:
+    """It refreshes on first use: nothing to warn of."""
+    upstream = expired_oauth_upstream(tmp_path, oauth_client_id="id")
+    body = httpx.get(proxy_factory(upstream=upstream).url + "/readyz").json()
+    assert body["status"] == "ready" and "warnings" not in body
 
 
 def test_readyz_is_503_without_an_upstream(proxy_factory: Any) -> None:

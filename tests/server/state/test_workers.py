@@ -103,6 +103,7 @@ def test_workers_stop_with_the_parent(emulator: RunningEmulator, redis_url: str)
         "COMPATKIT_STATE_URL": redis_url,
         "COMPATKIT_API_KEYS": "k",
         "COMPATKIT_GEMINI_BASE_URL": emulator.base_url,
+        "COMPATKIT_PROXY_KEYS": PROXY_KEY,
     }
     process, _ = serve("--workers", "3", "--log-level", "warning", env=env)
     try:
@@ -134,7 +135,7 @@ def test_workers_that_cannot_share_state_are_refused_in_one_line(
 ) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("COMPATKIT_")}
     process = subprocess.run(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", "--workers", workers],
+        [sys.executable, "-m", "compat_cli", "serve", "--demo", "--port=0", "--workers", workers],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
