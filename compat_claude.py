@@ -20,7 +20,9 @@ Plan
     `GET /healthz` there, use it (and say so, with /readyz's problems if it has any); otherwise
     start `compatkit serve` on that address as a child process in its own session, its log in
     a temporary file, and wait until it answers `GET /healthz` (or exits: its last log line is
-    the reason); with no client key configured, it accepts only a key made for the session. Mark the onboarding done (with it undone, interactive Claude Code first runs a
+    the reason); with no client key configured, it accepts only a key made for the session.
+    A proxy is started only for a configuration with an upstream, or the demo chosen
+    (COMPATKIT_UPSTREAM=emulator): never the emulator's made-up answers by default. Mark the onboarding done (with it undone, interactive Claude Code first runs a
     login flow that tries Anthropic's servers), run Claude Code with ARGS unchanged, and stop
     the proxy it started (SIGTERM to its process group, SIGKILL after STOP_TIMEOUT_S) once
     Claude Code exits. Ctrl-C belongs to Claude Code while it runs: the launcher ignores SIGINT
@@ -260,6 +262,7 @@ def _proxy(host: str, port: int, key: str | None, env: Mapping[str, str]) -> Ite
         _say(f"using the proxy already answering at {base_url}{note}")
         yield _Proxy(base_url, key or ANY_KEY)
         return
+    _check_upstream_chosen(env)
     serve_env = dict(env)
     if key is None:
         key = serve_env["COMPATKIT_PROXY_KEYS"] = "compatkit-session-" + secrets.token_urlsafe(24)
@@ -286,6 +289,19 @@ def _proxy(host: str, port: int, key: str | None, env: Mapping[str, str]) -> Ite
         _say(f"stopped the proxy; its log is kept: {log_path}")
     else:
         log_path.unlink(missing_ok=True)
+
+
+def _check_upstream_chosen(env: Mapping[str, str]) -> None:
+    """LaunchError unless the configuration names an upstream or chooses the demo."""
+    from server.config import load_config
+
+    config = load_config(env=env)  # already read once: a bad value was reported then
+    if config.upstream is None and not config.demo:
+        raise LaunchError(
+            "no upstream configured: set COMPATKIT_API_KEYS or COMPATKIT_OAUTH_FILES (or a "
+            "file in COMPATKIT_CONFIG), or COMPATKIT_UPSTREAM=emulator to try Claude Code "
+            "against the built-in emulator (made-up answers)"
+        )
 
 
 def _answers(base_url: str) -> bool:

@@ -94,6 +94,7 @@ OTHER_TOOLS_ENV = (
     "COMPATKIT_GATE_",  # .ci's gate output
     "COMPATKIT_LITELLM",  # the LiteLLM conformance test
     "COMPATKIT_PANEL_SCREENSHOT",  # the panel's browser test
+    "COMPATKIT_CLAUDE_CODE",  # compatkit claude: which Claude Code to run
 )
 """Prefixes of COMPATKIT_* variables other compatkit tools read: `serve` lets them be."""
 

@@ -191,6 +191,21 @@ def test_a_bad_proxy_configuration_is_one_line_and_exit_2(
     assert line.startswith("compatkit claude: COMPATKIT_PORT ") and "70000" in line
 
 
+def test_no_proxy_is_started_without_an_upstream_or_the_demo_chosen(
+    tmp_path: Path, fake_claude: Path
+) -> None:
+    """The emulator's made-up answers are never what Claude Code gets by default (issue 17.7)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing answers there: a proxy would be started
+    env = {"COMPATKIT_CLAUDE_CODE": str(fake_claude), "COMPATKIT_PORT": str(port)}
+    completed = run_launcher(env, tmp_path)
+    assert completed.returncode == 2
+    (line,) = completed.stderr.splitlines()
+    assert line.startswith("compatkit claude: no upstream configured: ")
+    assert "COMPATKIT_UPSTREAM=emulator" in line
+
+
 def test_a_proxy_that_cannot_start_is_one_line_naming_its_log_and_exit_2(
     tmp_path: Path, fake_claude: Path, silent_listener: int
 ) -> None:
@@ -198,6 +213,7 @@ def test_a_proxy_that_cannot_start_is_one_line_naming_its_log_and_exit_2(
         "COMPATKIT_CLAUDE_CODE": str(fake_claude),
         "COMPATKIT_PORT": str(silent_listener),
         "COMPATKIT_STATE_PATH": ":memory:",
+        "COMPATKIT_UPSTREAM": "emulator",
     }
     completed = run_launcher(env, tmp_path)
     assert completed.returncode == 2
@@ -254,6 +270,7 @@ def test_a_proxy_started_for_the_session_accepts_only_the_key_claude_code_got(
             "COMPATKIT_CLAUDE_CODE": str(stand_in),
             "COMPATKIT_PORT": str(port),
             "COMPATKIT_STATE_PATH": ":memory:",
+            "COMPATKIT_UPSTREAM": "emulator",
             "ANTHROPIC_API_KEY": "sk-ant-the-users-own-key",
         },
         cwd=tmp_path,

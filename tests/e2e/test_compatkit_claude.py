@@ -115,7 +115,7 @@ def test_it_starts_the_demo_proxy_runs_a_bash_call_through_it_and_stops_the_prox
             "--output-format",
             "json",
         ],
-        launcher_env(home, port),
+        launcher_env(home, port, COMPATKIT_UPSTREAM="emulator"),
         home,
     )
     assert completed.returncode == 0, completed.stderr[-3000:] + completed.stdout[-2000:]

@@ -342,7 +342,8 @@ def test_an_unknown_compatkit_variable_is_an_error_naming_the_nearest(
 @pytest.mark.parametrize(
     "name",
     ["COMPATKIT_LOCUST_MIX", "COMPATKIT_EMULATOR_CONFIG", "COMPATKIT_BENCH_LOCK",
-     "COMPATKIT_GATE_OUT", "COMPATKIT_LITELLM", "COMPATKIT_PANEL_SCREENSHOT", "PATH"],
+     "COMPATKIT_GATE_OUT", "COMPATKIT_LITELLM", "COMPATKIT_PANEL_SCREENSHOT",
+     "COMPATKIT_CLAUDE_CODE", "PATH"],
 )  # fmt: skip
 def test_variables_of_compatkits_other_tools_are_left_alone(name: str) -> None:
     load_config(env={name: "x"})

@@ -261,7 +261,7 @@ def test_with_both_tls_files_it_serves_https_and_says_so(files: Files) -> None:
     cert.private_key_pem.write_to_path(files / "served-key.pem")
     args = ["--certfile", files / "served-cert.pem", "--keyfile", files / "served-key.pem"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "compat_cli", "serve", "--demo", "--port", "0", *args],
         cwd=files.dir,
         env={
             **os.environ,
