@@ -41,7 +41,7 @@ class Exchange:
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[tuple[str, int]]:
-    process = start_serve("--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info")
     url = ""
     for record in json_lines(process):
         if "listening on" in str(record["message"]):

@@ -26,7 +26,7 @@ class Proxy:
 
     def __init__(self, tmp_path: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "compat_cli", "serve", "--port", "0"],
+            [sys.executable, "-m", "compat_cli", "serve", "--demo", "--port", "0"],
             cwd=tmp_path,
             env={
                 **os.environ,
