@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 from server.config import Config
+from server.errors import StartupError
 from server.hosting import NotAnswering, base_url, wait_until_answering
 from server.metrics import MULTIPROCESS_ENV
 
@@ -54,8 +55,13 @@ def why_not_workers(config: Config, workers: int) -> str | None:
 
 
 def inherited_socket(fd: int) -> socket.socket:
-    """The listening socket a worker inherited from the parent as file descriptor `fd`."""
-    return socket.socket(fileno=fd)
+    """The listening socket a worker inherited from the parent as file descriptor `fd`
+    (StartupError if `fd` is no socket)."""
+    try:
+        return socket.socket(fileno=fd)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StartupError(f"--worker-fd {fd} is not an inherited socket ({reason})") from None
 
 
 def serve_workers(

@@ -205,6 +205,10 @@ CASES: dict[str, tuple[Case, str]] = {
         lambda f: (["--workers", "2"], {}),
         "--workers 2 needs the shared state store",
     ),
+    "worker fd not a socket": (
+        lambda f: (["--worker-fd", "999"], {}),
+        "--worker-fd 999 is not an inherited socket",
+    ),
     "unknown option": (lambda f: (["--frobnicate"], {}), "unrecognized arguments: --frobnicate"),
 }
 
