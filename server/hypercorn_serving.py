@@ -140,6 +140,8 @@ async def serve_hypercorn(
         task.add_done_callback(connections.discard)
         try:
             await _Connection(wrapped, loop, config, context, state, reader, writer)
+        except asyncio.CancelledError:  # still open when the shutdown's grace period ended:
+            return  # Hypercorn closed it; asyncio (3.11) would log the cancellation as an error
         except Exception as exc:  # one connection ends, never the server
             _log_connection_failure(exc, writer)
 

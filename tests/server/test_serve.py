@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -98,3 +99,24 @@ def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_a_connection_still_open_at_shutdown_leaves_no_traceback() -> None:
+    """SIGTERM with a request whose body never comes: after the 2 s grace period the
+    connection is closed; the log has no traceback and the exit status is 0."""
+    process = start_serve("--log-level", "info")
+    url = ""
+    for record in json_lines(process):
+        if "listening on" in str(record["message"]):
+            url = str(record["message"]).rsplit(" ", 1)[1]
+            break
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nhost: proxy\r\nx-api-key: cli-key\r\n"
+            b"content-type: application/json\r\ncontent-length: 100\r\n\r\n{"
+        )
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in rest and all(line.startswith("{") for line in rest.splitlines())

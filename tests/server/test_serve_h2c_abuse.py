@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Proxy:
-    """A `compatkit serve` process; `log()` stops it and returns its whole stderr."""
+    """A `compatkit serve` process whose stderr is read as it comes (a full pipe would block
+    the proxy's logging); `log()` stops it and returns every line."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.process = subprocess.Popen(
@@ -37,19 +39,22 @@ class Proxy:
             text=True,
         )
         assert self.process.stderr is not None
-        self.head: list[str] = []
+        self.lines: list[str] = []
         for line in self.process.stderr:
-            self.head.append(line)
+            self.lines.append(line)
             if "listening on" in line:
                 self.url = json.loads(line)["message"].rsplit(" ", 1)[1]
                 break
         host, port = self.url.removeprefix("http://").rsplit(":", 1)
         self.address = (host, int(port))
+        self._reader = threading.Thread(target=self.lines.extend, args=(self.process.stderr,))
+        self._reader.start()
 
     def log(self) -> list[str]:
         self.process.send_signal(signal.SIGTERM)
-        _, rest = self.process.communicate(timeout=30)
-        return [*self.head, *rest.splitlines(keepends=True)]
+        self.process.wait(timeout=30)
+        self._reader.join(10)
+        return self.lines
 
 
 @pytest.fixture
