@@ -104,7 +104,7 @@ def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() 
 def test_a_connection_still_open_at_shutdown_leaves_no_traceback() -> None:
     """SIGTERM with a request whose body never comes: after the 2 s grace period the
     connection is closed; the log has no traceback and the exit status is 0."""
-    process = start_serve("--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info")
     url = ""
     for record in json_lines(process):
         if "listening on" in str(record["message"]):
