@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadtests._bench._plan import Limits
-from loadtests._bench._validity import rates, reasons
+from loadtests._bench._validity import rates, reasons, send_lag_limit_ms
 
 LIMITS = Limits(client_cpu_share=0.85, achieved_rate_ratio=0.95, send_lag_p99_ms=5.0)
 
@@ -26,12 +26,33 @@ def test_a_healthy_block_is_valid() -> None:
     [
         ({"client_cpu_share": 0.9}, "the client used 90% of a core (limit 85%)"),
         ({"achieved_rate": 9.0}, "achieved 9.0/s, 90% of the intended 10.0/s (limit 95%)"),
-        ({"send_lag_p99_ms": 7.25}, "send lag p99 7.25 ms > 5 ms"),
+        ({"send_lag_p99_ms": 10.5}, "send lag p99 10.50 ms > 10 ms"),
+        (
+            {"intended_rate": 60.0, "achieved_rate": 60.0, "send_lag_p99_ms": 7.25},
+            "send lag p99 7.25 ms > 5 ms",
+        ),
         ({"samples": 0}, "no measured requests"),
     ],
 )
 def test_each_limit_gives_its_reason(overrides: dict[str, object], expected: str) -> None:
     assert _reasons(**overrides) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("intended_rate", "limit_ms"),
+    [(None, 5.0), (1000.0, 5.0), (60.0, 5.0), (20.0, 5.0), (10.0, 10.0), (8.0, 12.5), (1.0, 100.0)],
+)
+def test_the_lag_limit_is_the_plans_or_a_tenth_of_the_mean_send_gap(
+    intended_rate: float | None, limit_ms: float
+) -> None:
+    assert send_lag_limit_ms(LIMITS, intended_rate) == pytest.approx(limit_ms)
+
+
+def test_a_slow_schedule_tolerates_a_late_wake_up_that_a_fast_one_does_not() -> None:
+    assert _reasons(intended_rate=8.0, achieved_rate=8.0, send_lag_p99_ms=11.0) == []
+    assert _reasons(intended_rate=60.0, achieved_rate=60.0, send_lag_p99_ms=11.0) == [
+        "send lag p99 11.00 ms > 5 ms"
+    ]
 
 
 def test_a_closed_loop_has_no_rate_or_lag_to_judge() -> None:
