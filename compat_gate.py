@@ -51,12 +51,19 @@ def gate(argv: Sequence[str], *, prog: str = "compatkit gate") -> int:
         "2 bad usage or a run that could not go on. docs/gate.md explains it all.",
     )
     parser.add_argument("--tracks", default="all", help=f"all, or some of: {', '.join(TRACKS)}")
-    parser.add_argument("--baseline-root", metavar="DIR",
-                        help="judge this tree against the compatkit tree in DIR (a code change)")
-    parser.add_argument("--quick", action="store_true",
-                        help="the plans' CI sizes: all four tracks in about three minutes")
-    parser.add_argument("--out", metavar="DIR",
-                        help="reports and result files (default: reports/out/<UTC stamp>/)")
+    parser.add_argument(
+        "--baseline-root",
+        metavar="DIR",
+        help="judge this tree against the compatkit tree in DIR (a code change)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the plans' CI sizes: all four tracks in about three minutes",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="reports and result files (default: reports/out/<UTC stamp>/)"
+    )
     parser.add_argument("--policy", metavar="FILE", help="tolerances and expected wins")
     parser.add_argument("--seed", type=int, help="the runs' seed (default: each plan's own)")
     try:
@@ -66,14 +73,22 @@ def gate(argv: Sequence[str], *, prog: str = "compatkit gate") -> int:
     tracks = list(TRACKS) if args.tracks == "all" else [t.strip() for t in args.tracks.split(",")]
     unknown = [t for t in tracks if t not in TRACKS]
     if unknown or not tracks:
-        print(f"{prog}: --tracks: unknown track {', '.join(unknown) or '(none)'} "
-              f"(all, {', '.join(TRACKS)})", file=sys.stderr)
+        print(
+            f"{prog}: --tracks: unknown track {', '.join(unknown) or '(none)'} "
+            f"(all, {', '.join(TRACKS)})",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out) if args.out else Path("reports", "out", _stamp())
     try:
         report = run_gate(
-            tracks, load_policy(args.policy), out, quick=args.quick, seed=args.seed,
-            baseline_root=args.baseline_root, progress=make_progress(sys.stderr),
+            tracks,
+            load_policy(args.policy),
+            out,
+            quick=args.quick,
+            seed=args.seed,
+            baseline_root=args.baseline_root,
+            progress=make_progress(sys.stderr),
             budget_s=QUICK_BUDGET_S if args.quick else math.inf,
         )
     except (BenchError, PlanError, PolicyError) as exc:
@@ -82,7 +97,9 @@ def gate(argv: Sequence[str], *, prog: str = "compatkit gate") -> int:
     report.command = [prog, *argv]
     directory = write_reports(report, out)
     sys.stdout.write(summary_markdown(report))
-    sys.stdout.write(f"\n{report.headline} (exit code {report.exit_code}); reports in {directory}/\n")
+    sys.stdout.write(
+        f"\n{report.headline} (exit code {report.exit_code}); reports in {directory}/\n"
+    )
     return report.exit_code
 
 
@@ -107,8 +124,14 @@ def run_gate(
         # each track may spend on added rounds its share of what the budget has left
         share = (end - time.monotonic()) / (len(tracks) - index)
         judgement, track_notes = judge_plan(
-            track_plan(track), book.for_track(track), out / track, quick=quick, seed=seed,
-            baseline_root=baseline_root, progress=progress, deadline=time.monotonic() + share,
+            track_plan(track),
+            book.for_track(track),
+            out / track,
+            quick=quick,
+            seed=seed,
+            baseline_root=baseline_root,
+            progress=progress,
+            deadline=time.monotonic() + share,
         )
         judgements.append(judgement)
         notes += track_notes
@@ -137,19 +160,26 @@ def judge_plan(
         began = time.monotonic()
         paths.append(
             run_plan(
-                plan, out / f"run-{len(paths) + 1}", quick=quick,
+                plan,
+                out / f"run-{len(paths) + 1}",
+                quick=quick,
                 seed=(plan.seed if seed is None else seed) + len(paths),
-                baseline_root=baseline_root, progress=progress,
+                baseline_root=baseline_root,
+                progress=progress,
             )
         )
         judgement = judge(load_sources(paths), policy, name=plan.name)
         more = _rounds_asked(judgement, policy.max_extra_rounds - added)
         if more == 0:
             return judgement, notes
-        per_round = (time.monotonic() - began) / (plan.quick_version() if quick else plan).load.rounds
+        per_round = (time.monotonic() - began) / (
+            plan.quick_version() if quick else plan
+        ).load.rounds
         if time.monotonic() + more * per_round > deadline:
-            notes.append(f"{plan.name}: HOLD asked for {more} more round(s); the time budget "
-                         "had no room for them")
+            notes.append(
+                f"{plan.name}: HOLD asked for {more} more round(s); the time budget "
+                "had no room for them"
+            )
             return judgement, notes
         progress.note(f"{plan.name}: HOLD after {judgement.rounds} round(s): {more} more")
         plan = _with_rounds(plan.quick_version() if quick else plan, more)

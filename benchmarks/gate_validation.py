@@ -88,12 +88,15 @@ def validation_plan(candidate_env: dict[str, str]) -> Plan:
             "emulator": {"scenarios": {"short": {"text_tokens": 12, "chunk_tokens": 4}}},
             "arms": [
                 {"name": "baseline", "role": "baseline", "kind": "process"},
-                {"name": "candidate", "role": "candidate", "kind": "process",
-                 "env": candidate_env},
+                {"name": "candidate", "role": "candidate", "kind": "process", "env": candidate_env},
             ],
             "load": {
-                "mode": "open", "schedule": "poisson", "rate": 60.0, "requests": 600,
-                "warmup": 50, "rounds": 6,
+                "mode": "open",
+                "schedule": "poisson",
+                "rate": 60.0,
+                "requests": 600,
+                "warmup": 50,
+                "rounds": 6,
                 "workloads": [{"workload": "small_chat", "scenario": "short"}],
             },
             "quick": {"requests": 120, "warmup": 20, "rounds": 3},
@@ -126,7 +129,9 @@ def baseline_twice(track: str) -> Plan:
     return dataclasses.replace(plan, arms=arms)
 
 
-def rates(args: argparse.Namespace, added: Sequence[float], deadline: float) -> dict[float, list[Run]]:
+def rates(
+    args: argparse.Namespace, added: Sequence[float], deadline: float
+) -> dict[float, list[Run]]:
     """Up to `args.runs` gate runs per slowdown in `added` (0: A/A), in turn, none started
     past `deadline` (when the slowest run so far would end after it)."""
     runs: dict[float, list[Run]] = {ms: [] for ms in added}
@@ -137,8 +142,10 @@ def rates(args: argparse.Namespace, added: Sequence[float], deadline: float) -> 
             for ms, plan in plans.items():
                 longest = max((r.seconds for done in runs.values() for r in done), default=0.0)
                 if time.monotonic() + longest > deadline:
-                    print(f"the time budget has no room for run {index + 1} of "
-                          f"{_kind(ms)}: stopping", flush=True)
+                    print(
+                        f"the time budget has no room for run {index + 1} of {_kind(ms)}: stopping",
+                        flush=True,
+                    )
                     return runs
                 runs[ms].append(_one_run(args, plan, ms, index))
     return runs
@@ -154,9 +161,13 @@ def _plan_for(args: argparse.Namespace, site: str, added_ms: float) -> Plan:
 def _one_run(args: argparse.Namespace, plan: Plan, added_ms: float, index: int) -> Run:
     began = time.monotonic()
     judgement, _ = judge_plan(
-        plan, load_policy().for_track(plan.track),
-        args.out / f"{_kind(added_ms).replace(' ', '-')}" / f"run-{index + 1}", quick=True,
-        seed=1000 + index, baseline_root=None, progress=make_progress(sys.stderr, quiet=True),
+        plan,
+        load_policy().for_track(plan.track),
+        args.out / f"{_kind(added_ms).replace(' ', '-')}" / f"run-{index + 1}",
+        quick=True,
+        seed=1000 + index,
+        baseline_root=None,
+        progress=make_progress(sys.stderr, quiet=True),
         deadline=time.monotonic() + args.budget_s,
     )
     run = _run(added_ms, index, judgement, time.monotonic() - began)
@@ -167,8 +178,14 @@ def _one_run(args: argparse.Namespace, plan: Plan, added_ms: float, index: int) 
 def wins(args: argparse.Namespace, budget_s: float) -> list[dict[str, Any]]:
     """`compatkit gate` on the tracks; each track's expected win and verdict."""
     report = run_gate(
-        args.tracks, load_policy(), args.out, quick=args.quick, seed=None, baseline_root=None,
-        progress=make_progress(sys.stderr), budget_s=budget_s,
+        args.tracks,
+        load_policy(),
+        args.out,
+        quick=args.quick,
+        seed=None,
+        baseline_root=None,
+        progress=make_progress(sys.stderr),
+        budget_s=budget_s,
     )
     write_reports(report, args.out)
     found = []
@@ -176,9 +193,12 @@ def wins(args: argparse.Namespace, budget_s: float) -> list[dict[str, Any]]:
         for check in judgement.checks:
             if check.kind == "win":
                 found.append(_win(judgement, check))
-                print(f"{judgement.name}: {check.id}: {check.verdict.value}: "
-                      f"{check.decision.reason} (track {judgement.verdict.value}, "
-                      f"{judgement.rounds} rounds)", flush=True)
+                print(
+                    f"{judgement.name}: {check.id}: {check.verdict.value}: "
+                    f"{check.decision.reason} (track {judgement.verdict.value}, "
+                    f"{judgement.rounds} rounds)",
+                    flush=True,
+                )
     return found
 
 
@@ -187,21 +207,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=(__doc__ or "").split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("what", choices=["rates", "aa", "power", "wins"],
-                        help="rates: A/A and each --added-ms in turn; aa; power; wins")
+    parser.add_argument(
+        "what",
+        choices=["rates", "aa", "power", "wins"],
+        help="rates: A/A and each --added-ms in turn; aa; power; wins",
+    )
     parser.add_argument("--runs", type=int, default=20, help="runs of each kind (default 20)")
-    parser.add_argument("--added-ms", type=float, nargs="+", default=None,
-                        help="the candidate's slowdowns (rates: 0.5 0.2; power: 0.5)")
-    parser.add_argument("--budget-s", type=float, default=QUICK_BUDGET_S / len(TRACKS),
-                        help="rates, aa, power: one run's time budget for added rounds "
-                        "(default: a track's share of --quick's, %(default).1f s)")
-    parser.add_argument("--time-budget-min", type=float, default=None,
-                        help="the whole command's budget in minutes (default: none)")
+    parser.add_argument(
+        "--added-ms",
+        type=float,
+        nargs="+",
+        default=None,
+        help="the candidate's slowdowns (rates: 0.5 0.2; power: 0.5)",
+    )
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=QUICK_BUDGET_S / len(TRACKS),
+        help="rates, aa, power: one run's time budget for added rounds "
+        "(default: a track's share of --quick's, %(default).1f s)",
+    )
+    parser.add_argument(
+        "--time-budget-min",
+        type=float,
+        default=None,
+        help="the whole command's budget in minutes (default: none)",
+    )
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
-    parser.add_argument("--tracks", default="all", help=f"wins: all, or some of {', '.join(TRACKS)}")
-    parser.add_argument("--track", choices=TRACKS,
-                        help="aa: that track's plan with the baseline's flags in both arms "
-                        "(default: the validation plan, two proxies of this tree)")
+    parser.add_argument(
+        "--tracks", default="all", help=f"wins: all, or some of {', '.join(TRACKS)}"
+    )
+    parser.add_argument(
+        "--track",
+        choices=TRACKS,
+        help="aa: that track's plan with the baseline's flags in both arms "
+        "(default: the validation plan, two proxies of this tree)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.track and args.what != "aa":
@@ -211,8 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.tracks = list(TRACKS) if args.tracks == "all" else args.tracks.split(",")
     if unknown := [t for t in args.tracks if t not in TRACKS]:
         parser.error(f"--tracks: unknown track {', '.join(unknown)}")
-    added = {"aa": [0.0], "power": args.added_ms or [0.5],
-             "rates": [0.0, *(args.added_ms or [0.5, 0.2])], "wins": []}[args.what]
+    added = {
+        "aa": [0.0],
+        "power": args.added_ms or [0.5],
+        "rates": [0.0, *(args.added_ms or [0.5, 0.2])],
+        "wins": [],
+    }[args.what]
     if any(ms < 0 for ms in added):
         parser.error("--added-ms must not be negative")
     added = list(dict.fromkeys(added))
@@ -223,7 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     summary: dict[str, Any] = {}
     if args.what == "wins":
-        results: list[Any] = wins(args, QUICK_BUDGET_S if args.quick and budget_s == math.inf else budget_s)
+        results: list[Any] = wins(
+            args, QUICK_BUDGET_S if args.quick and budget_s == math.inf else budget_s
+        )
     else:
         by_kind = rates(args, added, began + budget_s)
         results = [run.__dict__ for runs in by_kind.values() for run in runs]
@@ -232,15 +279,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in _summary_lines(_kind(ms), summary[_kind(ms)]):
                 print(line)
     load_after = os.getloadavg()
-    print(f"load average before {_load(load_before)}, after {_load(load_after)}; "
-          f"{time.monotonic() - began:.0f} s")
+    print(
+        f"load average before {_load(load_before)}, after {_load(load_after)}; "
+        f"{time.monotonic() - began:.0f} s"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "validation.json").write_text(json.dumps({
-        "what": args.what, "added_ms": added, "runs": args.runs, "track": args.track,
-        "time_budget_min": args.time_budget_min, "summary": summary, "results": results,
-        "seconds": time.monotonic() - began,
-        "load_average": {"before": load_before, "after": load_after},
-    }, indent=1) + "\n", "utf-8")
+    (args.out / "validation.json").write_text(
+        json.dumps(
+            {
+                "what": args.what,
+                "added_ms": added,
+                "runs": args.runs,
+                "track": args.track,
+                "time_budget_min": args.time_budget_min,
+                "summary": summary,
+                "results": results,
+                "seconds": time.monotonic() - began,
+                "load_average": {"before": load_before, "after": load_after},
+            },
+            indent=1,
+        )
+        + "\n",
+        "utf-8",
+    )
     return 0
 
 
@@ -249,15 +310,23 @@ def _kind(added_ms: float) -> str:
 
 
 def _run(added_ms: float, index: int, judgement: Judgement, seconds: float) -> Run:
-    ttft = next(
-        (c for c in judgement.checks if (c.metric, c.stat) == ("ttft", "p50")), None
-    )
+    ttft = next((c for c in judgement.checks if (c.metric, c.stat) == ("ttft", "p50")), None)
     interval = ttft.interval if ttft else None
     return Run(
-        added_ms, index, judgement.verdict.value, judgement.decision.reason, judgement.rounds, seconds,
-        {} if interval is None else {
-            "baseline_ms": interval.baseline, "candidate_ms": interval.candidate,
-            "ratio": interval.ratio, "low": interval.low, "high": interval.high,
+        added_ms,
+        index,
+        judgement.verdict.value,
+        judgement.decision.reason,
+        judgement.rounds,
+        seconds,
+        {}
+        if interval is None
+        else {
+            "baseline_ms": interval.baseline,
+            "candidate_ms": interval.candidate,
+            "ratio": interval.ratio,
+            "low": interval.low,
+            "high": interval.high,
             "difference_ms": interval.difference,
         },
     )
@@ -266,21 +335,35 @@ def _run(added_ms: float, index: int, judgement: Judgement, seconds: float) -> R
 def _win(judgement: Judgement, check: Check) -> dict[str, Any]:
     i = check.interval
     return {
-        "track": judgement.name, "check": check.id, "verdict": check.verdict.value,
-        "track_verdict": judgement.verdict.value, "rounds": judgement.rounds,
-        "baseline": i.baseline, "candidate": i.candidate, "ratio": i.ratio, "low": i.low,
-        "high": i.high, "difference": i.difference, "difference_low": i.difference_low,
-        "difference_high": i.difference_high, "reason": check.decision.reason,
+        "track": judgement.name,
+        "check": check.id,
+        "verdict": check.verdict.value,
+        "track_verdict": judgement.verdict.value,
+        "rounds": judgement.rounds,
+        "baseline": i.baseline,
+        "candidate": i.candidate,
+        "ratio": i.ratio,
+        "low": i.low,
+        "high": i.high,
+        "difference": i.difference,
+        "difference_low": i.difference_low,
+        "difference_high": i.difference_high,
+        "reason": check.decision.reason,
     }
 
 
 def _line(run: Run) -> str:
     t = run.ttft_p50
-    ttft = (f"TTFT p50 {t['baseline_ms']:.2f} -> {t['candidate_ms']:.2f} ms "
-            f"({t['difference_ms']:+.2f} ms, ratio {t['ratio']:.3f} [{t['low']:.3f}, {t['high']:.3f}])"
-            if t else "no TTFT")
-    return (f"{_kind(run.added_ms)} run {run.index + 1}: {run.verdict} after {run.rounds} rounds, {run.seconds:.0f} s; "
-            f"{ttft}; {run.reason}")
+    ttft = (
+        f"TTFT p50 {t['baseline_ms']:.2f} -> {t['candidate_ms']:.2f} ms "
+        f"({t['difference_ms']:+.2f} ms, ratio {t['ratio']:.3f} [{t['low']:.3f}, {t['high']:.3f}])"
+        if t
+        else "no TTFT"
+    )
+    return (
+        f"{_kind(run.added_ms)} run {run.index + 1}: {run.verdict} after {run.rounds} rounds, {run.seconds:.0f} s; "
+        f"{ttft}; {run.reason}"
+    )
 
 
 def _summary(runs: Sequence[Run]) -> dict[str, Any]:

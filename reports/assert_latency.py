@@ -45,7 +45,10 @@ from reports.vocabulary import (
 )
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
 }
 _TIME_UNITS = {"ms": 1.0, "s": 1000.0, "us": 0.001, "µs": 0.001}
 _METRICS = (*LATENCY_METRICS, CPU_METRIC, *RATE_METRICS, THROUGHPUT_METRIC)
@@ -102,13 +105,17 @@ def parse_objective(text: str) -> Objective:
     if metric in LATENCY_METRICS or metric == CPU_METRIC:
         stat = _statistic(where, metric, stat)
         if unit not in _TIME_UNITS:
-            raise ObjectiveError(f"{where} is a time: give a unit (ms, s or us), not {unit or 'none'!r}")
+            raise ObjectiveError(
+                f"{where} is a time: give a unit (ms, s or us), not {unit or 'none'!r}"
+            )
         threshold = number * _TIME_UNITS[unit]
     elif metric in RATE_METRICS:
         if stat is not None:
             raise ObjectiveError(f"{where} takes no statistic (drop .{stat})")
         if unit not in ("", "%"):
-            raise ObjectiveError(f"{where} is a share: give a percentage (0.1%) or a fraction (0.001)")
+            raise ObjectiveError(
+                f"{where} is a share: give a percentage (0.1%) or a fraction (0.001)"
+            )
         threshold = number / 100 if unit == "%" else number
         if threshold > 1:
             raise ObjectiveError(f"{where}: {number:g}{unit} is more than all requests")
@@ -129,7 +136,9 @@ def evaluate(
     notes: list[str] = []
     for objective in objectives:
         arm = _arm(source, objective)
-        conditions, arm_notes = measure_arm([source], ArmRef(0, arm), coordinated_omission=coordinated_omission)
+        conditions, arm_notes = measure_arm(
+            [source], ArmRef(0, arm), coordinated_omission=coordinated_omission
+        )
         notes += [n for n in arm_notes if n not in notes]
         if not conditions:
             outcomes.append(Outcome(objective, "(no valid block)", math.nan, 0, "nothing measured"))
@@ -165,12 +174,17 @@ def _measure(objective: Objective, condition: str, rounds: Sequence[RoundData]) 
         assert stat is not None
         q = parse_quantile(stat)
         return Outcome(
-            objective, condition, statistics.quantile(values, q), values.size,
+            objective,
+            condition,
+            statistics.quantile(values, q),
+            values.size,
             _too_few(values.size, q, stat),
         )
     if metric == CPU_METRIC:
         if any(r.proxy_cpu_s is None for r in rounds) or not requests:
-            return Outcome(objective, condition, math.nan, requests, "proxy CPU not measured per arm")
+            return Outcome(
+                objective, condition, math.nan, requests, "proxy CPU not measured per arm"
+            )
         cpu_ms = sum(r.proxy_cpu_s or 0.0 for r in rounds) * 1000
         return Outcome(objective, condition, cpu_ms / requests, requests)
     if metric in RATE_METRICS:

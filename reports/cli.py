@@ -64,16 +64,26 @@ def rollout_guard(argv: Sequence[str], *, prog: str = "rollout-guard") -> int:
         "arm: PROMOTE (exit 0), ROLLBACK (1), HOLD (3: not enough evidence either way).",
     )
     parser.add_argument(
-        "results", nargs="+", metavar="RESULTS.json",
+        "results",
+        nargs="+",
+        metavar="RESULTS.json",
         help="a result file with both arms, or two: the baseline's, then the candidate's",
     )
-    parser.add_argument("--policy", metavar="POLICY.toml", help="tolerances and expected wins "
-                        "(default: the embedded policy; docs/gate.md)")
-    parser.add_argument("--track", help="the policy's [tracks.NAME] to use (default: the plan's track)")
+    parser.add_argument(
+        "--policy",
+        metavar="POLICY.toml",
+        help="tolerances and expected wins (default: the embedded policy; docs/gate.md)",
+    )
+    parser.add_argument(
+        "--track", help="the policy's [tracks.NAME] to use (default: the plan's track)"
+    )
     parser.add_argument("--baseline", metavar="ARM", help="the baseline arm's name (default: role)")
-    parser.add_argument("--candidate", metavar="ARM", help="the candidate arm's name (default: role)")
-    parser.add_argument("--out", metavar="DIR", help="where the reports go "
-                        "(default: reports/out/<UTC stamp>/)")
+    parser.add_argument(
+        "--candidate", metavar="ARM", help="the candidate arm's name (default: role)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="where the reports go (default: reports/out/<UTC stamp>/)"
+    )
     args = parser.parse(argv)
     if isinstance(args, int):
         return args
@@ -105,21 +115,28 @@ def assert_latency(argv: Sequence[str], *, prog: str = "assert-latency") -> int:
         "'candidate.error_rate <= 0.1%%', 'baseline.throughput >= 40/s' (docs/gate.md)",
     )
     parser.add_argument("results", metavar="RESULTS.json")
-    parser.add_argument("--slo", action="append", required=True, metavar="OBJECTIVE",
-                        help="an objective; repeat for several")
-    parser.add_argument("--service-time", action="store_true",
-                        help="open-loop latencies from the actual send, not the intended one")
-    parser.add_argument("--out", metavar="DIR", help="where the reports go "
-                        "(default: reports/out/<UTC stamp>/)")
+    parser.add_argument(
+        "--slo",
+        action="append",
+        required=True,
+        metavar="OBJECTIVE",
+        help="an objective; repeat for several",
+    )
+    parser.add_argument(
+        "--service-time",
+        action="store_true",
+        help="open-loop latencies from the actual send, not the intended one",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="where the reports go (default: reports/out/<UTC stamp>/)"
+    )
     args = parser.parse(argv)
     if isinstance(args, int):
         return args
     try:
         objectives = [parse_objective(text) for text in args.slo]
         [source] = load_sources([args.results])
-        outcomes, notes = evaluate(
-            source, objectives, coordinated_omission=not args.service_time
-        )
+        outcomes, notes = evaluate(source, objectives, coordinated_omission=not args.service_time)
     except _INPUT_ERRORS as exc:
         return _input_error(prog, exc)
     return _finish(
@@ -176,7 +193,9 @@ def _finish(report: Report, out_dir: str | None, prog: str) -> int:
         sys.stderr.write(f"{prog}: cannot write the reports to {exc.filename}: {exc.strerror}\n")
         return USAGE_ERROR
     sys.stdout.write(summary_markdown(report))
-    sys.stdout.write(f"\n{report.headline} (exit code {report.exit_code}); reports in {directory}/\n")
+    sys.stdout.write(
+        f"\n{report.headline} (exit code {report.exit_code}); reports in {directory}/\n"
+    )
     return report.exit_code
 
 

@@ -211,7 +211,9 @@ def measure_arm(
     collected = _collect(
         sources, [arm], condition_names(sources), len(sources) > 1, coordinated_omission, measured
     )
-    rounds = {c: [by_key[k] for k in sorted(by_key, key=_sort_key)] for c, by_key in collected.items()}
+    rounds = {
+        c: [by_key[k] for k in sorted(by_key, key=_sort_key)] for c, by_key in collected.items()
+    }
     return rounds, measured.notes
 
 
@@ -262,8 +264,11 @@ def condition_names(sources: Sequence[Source]) -> dict[tuple[int, int], str]:
         for i, block in enumerate(source.document["blocks"])
     }
     rates = sorted(
-        {b["intended_rate"] for b in blocks.values() if b["mode"] == "open"
-         and b.get("intended_rate") is not None}
+        {
+            b["intended_rate"]
+            for b in blocks.values()
+            if b["mode"] == "open" and b.get("intended_rate") is not None
+        }
     )
     level: dict[float, float] = {}
     group: list[float] = []
@@ -340,15 +345,22 @@ def _round(
     latency = {}
     for metric in _PER_REQUEST:
         values = np.array(
-            [s.get(f"{metric}_ms") if s.get(f"{metric}_ms") is not None else math.nan
-             for s in samples],
+            [
+                s.get(f"{metric}_ms") if s.get(f"{metric}_ms") is not None else math.nan
+                for s in samples
+            ],
             dtype=np.float64,
         )
         values[~ok] = math.nan
         if metric in _FROM_SEND:
             values = values + np.where(shifted, lag, 0.0)
         latency[metric] = values
-    itl = [(owner, gap) for owner, s in enumerate(samples) if ok[owner] for gap in s.get("itl_ms") or ()]
+    itl = [
+        (owner, gap)
+        for owner, s in enumerate(samples)
+        if ok[owner]
+        for gap in s.get("itl_ms") or ()
+    ]
     cpu = [block["resources"].get("proxy_cpu_s") for block in blocks]
     return RoundData(
         label=_round_label(sources, key),

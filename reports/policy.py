@@ -150,7 +150,9 @@ def load_policy(path: str | Path | None = None) -> PolicyBook:
     return book
 
 
-def _check_keys(table: Mapping[str, Any], source: str, prefix: str, *, allow_tracks: bool = True) -> None:
+def _check_keys(
+    table: Mapping[str, Any], source: str, prefix: str, *, allow_tracks: bool = True
+) -> None:
     known = {*_SCALARS, *_LISTS, *_TABLES} | ({"tracks"} if allow_tracks else set())
     for key in table:
         if key not in known:

@@ -203,11 +203,27 @@ def _latency_checks(
         return []
     levels = sorted({parse_quantile(q) for stats in present.values() for q in stats})
     seed = (policy.seed, condition.name, "latency")
-    pooled = _quantile_ratios(condition.baseline, condition.candidate, present, levels, policy,
-                              seed, labels, policy.resamples)
+    pooled = _quantile_ratios(
+        condition.baseline,
+        condition.candidate,
+        present,
+        levels,
+        policy,
+        seed,
+        labels,
+        policy.resamples,
+    )
     per_round = [
-        _quantile_ratios([b], [c], present, levels, policy, (*seed, index), labels,
-                         max(100, policy.resamples // 4))
+        _quantile_ratios(
+            [b],
+            [c],
+            present,
+            levels,
+            policy,
+            (*seed, index),
+            labels,
+            max(100, policy.resamples // 4),
+        )
         for index, (b, c) in enumerate(zip(condition.baseline, condition.candidate, strict=True))
     ]
     rounds = len(condition.baseline)
@@ -232,8 +248,17 @@ def _latency_checks(
                 decision = verdicts.regression(interval, tolerance, floor, rounds)
             checks.append(
                 Check(
-                    condition.name, metric, stat, "win" if floor is None else "regression", "ms",
-                    interval, tolerance, floor, decision, rank, rounds_of,
+                    condition.name,
+                    metric,
+                    stat,
+                    "win" if floor is None else "regression",
+                    "ms",
+                    interval,
+                    tolerance,
+                    floor,
+                    decision,
+                    rank,
+                    rounds_of,
                 )
             )
     return checks
@@ -274,8 +299,19 @@ def _cpu_checks(condition: ConditionData, policy: Policy, notes: list[str]) -> l
             return []
         missing = Interval(*(math.nan,) * 8, policy.confidence)
         decision = Decision(Verdict.HOLD, "expected win: no CPU measured per arm", math.inf)
-        return [Check(condition.name, CPU_METRIC, "mean", "win", "ms", missing,
-                      policy.min_improvement, None, decision)]
+        return [
+            Check(
+                condition.name,
+                CPU_METRIC,
+                "mean",
+                "win",
+                "ms",
+                missing,
+                policy.min_improvement,
+                None,
+                decision,
+            )
+        ]
     interval = statistics.paired_ratio(
         [(r.proxy_cpu_s * 1000, r.requests) for r in condition.baseline],  # type: ignore[operator]
         [(r.proxy_cpu_s * 1000, r.requests) for r in condition.candidate],  # type: ignore[operator]
@@ -284,12 +320,37 @@ def _cpu_checks(condition: ConditionData, policy: Policy, notes: list[str]) -> l
     count = len(condition.baseline)
     if expected:
         decision = verdicts.win(interval, policy.min_improvement, count)
-        return [Check(condition.name, CPU_METRIC, "mean", "win", "ms", interval,
-                      policy.min_improvement, None, decision)]
-    tolerance, floor = policy.tolerance_for(CPU_METRIC, "mean"), policy.floor_for(CPU_METRIC, "mean")
+        return [
+            Check(
+                condition.name,
+                CPU_METRIC,
+                "mean",
+                "win",
+                "ms",
+                interval,
+                policy.min_improvement,
+                None,
+                decision,
+            )
+        ]
+    tolerance, floor = (
+        policy.tolerance_for(CPU_METRIC, "mean"),
+        policy.floor_for(CPU_METRIC, "mean"),
+    )
     decision = verdicts.regression(interval, tolerance, floor, count)
-    return [Check(condition.name, CPU_METRIC, "mean", "regression", "ms", interval, tolerance,
-                  floor, decision)]
+    return [
+        Check(
+            condition.name,
+            CPU_METRIC,
+            "mean",
+            "regression",
+            "ms",
+            interval,
+            tolerance,
+            floor,
+            decision,
+        )
+    ]
 
 
 def _error_checks(condition: ConditionData, policy: Policy) -> list[Check]:
@@ -302,9 +363,17 @@ def _error_checks(condition: ConditionData, policy: Policy) -> list[Check]:
         cand_errors, cand_n, base_errors, base_n, policy.confidence
     )
     checks = [
-        Check(condition.name, "error_rate", "rate", "errors", "%", errors,
-              policy.error_rate_max_increase, None,
-              verdicts.errors(errors, policy.error_rate_max_increase, rounds))
+        Check(
+            condition.name,
+            "error_rate",
+            "rate",
+            "errors",
+            "%",
+            errors,
+            policy.error_rate_max_increase,
+            None,
+            verdicts.errors(errors, policy.error_rate_max_increase, rounds),
+        )
     ]
     for metric in ("success_rate", "error_rate"):
         if not policy.expects(metric):
@@ -316,8 +385,19 @@ def _error_checks(condition: ConditionData, policy: Policy) -> list[Check]:
         decision = verdicts.rate_win(
             interval, policy.min_improvement, rounds, higher_is_better=metric == "success_rate"
         )
-        checks.append(Check(condition.name, metric, "rate", "win", "%", interval,
-                            policy.min_improvement, None, decision))
+        checks.append(
+            Check(
+                condition.name,
+                metric,
+                "rate",
+                "win",
+                "%",
+                interval,
+                policy.min_improvement,
+                None,
+                decision,
+            )
+        )
     return checks
 
 
@@ -334,11 +414,33 @@ def _throughput_checks(condition: ConditionData, policy: Policy, notes: list[str
     )
     if expected:
         decision = verdicts.win(interval, policy.min_improvement, rounds, higher_is_better=True)
-        return [Check(condition.name, THROUGHPUT_METRIC, "rate", "win", "req/s", interval,
-                      policy.min_improvement, None, decision)]
+        return [
+            Check(
+                condition.name,
+                THROUGHPUT_METRIC,
+                "rate",
+                "win",
+                "req/s",
+                interval,
+                policy.min_improvement,
+                None,
+                decision,
+            )
+        ]
     decision = verdicts.throughput(interval, policy.throughput_max_decrease, rounds)
-    return [Check(condition.name, THROUGHPUT_METRIC, "rate", "throughput", "req/s", interval,
-                  policy.throughput_max_decrease, None, decision)]
+    return [
+        Check(
+            condition.name,
+            THROUGHPUT_METRIC,
+            "rate",
+            "throughput",
+            "req/s",
+            interval,
+            policy.throughput_max_decrease,
+            None,
+            decision,
+        )
+    ]
 
 
 def _values(rounds: Sequence[RoundData], metric: str) -> np.ndarray:

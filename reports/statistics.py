@@ -188,7 +188,14 @@ def paired_ratio(
     d_low, d_high = _t_interval(differences, confidence)
     ratio = float(np.exp(logs.mean())) if np.isfinite(logs).all() else math.nan
     return Interval(
-        point_b, point_c, ratio, math.exp(low), math.exp(high), point_c - point_b, d_low, d_high,
+        point_b,
+        point_c,
+        ratio,
+        math.exp(low),
+        math.exp(high),
+        point_c - point_b,
+        d_low,
+        d_high,
         confidence,
     )
 
@@ -238,7 +245,9 @@ def _half_width(scale: Any, low: float, high: float) -> float:
         return math.nan
 
 
-def _between_rounds(estimates: Sequence[float], half_widths: Sequence[float], confidence: float) -> float:
+def _between_rounds(
+    estimates: Sequence[float], half_widths: Sequence[float], confidence: float
+) -> float:
     """Half-width to add for the variance between rounds beyond their sampling noise.
 
     `half_widths` are the rounds' own intervals at `confidence`; 0 when the rounds agree or
@@ -412,7 +421,9 @@ class _OneValuePerUnit:
         if self.pooled.size == 0:
             return np.full((rows, levels), np.nan)
         shape = (rows, levels, self.units.size)
-        share = np.divide(self.sizes, self.units, out=np.zeros(self.units.size), where=self.units > 0)
+        share = np.divide(
+            self.sizes, self.units, out=np.zeros(self.units.size), where=self.units > 0
+        )
         # the draws that land on a unit with a value (a failed request has none)
         count_high = rng.binomial(
             np.broadcast_to((picks * self.units)[:, None, :], shape), np.broadcast_to(share, shape)

@@ -95,7 +95,11 @@ def regression(
         interval.low, interval.high, interval.ratio, limit, rounds, log_scale=True
     )
     by_floor = extra_rounds(
-        interval.difference_low, interval.difference_high, interval.difference, floor, rounds,
+        interval.difference_low,
+        interval.difference_high,
+        interval.difference,
+        floor,
+        rounds,
         log_scale=False,
     )
     # rolling back needs both bounds cleared; promoting needs either
@@ -112,7 +116,11 @@ def _floor_only(interval: Interval, floor: float, rounds: int, unit: str) -> Dec
     if interval.difference_high <= floor:
         return Decision(Verdict.PROMOTE, f"within the {floor:g} {unit} floor: {shown}")
     needed = extra_rounds(
-        interval.difference_low, interval.difference_high, interval.difference, floor, rounds,
+        interval.difference_low,
+        interval.difference_high,
+        interval.difference,
+        floor,
+        rounds,
         log_scale=False,
     )
     return _hold(f"undecided against the {floor:g} {unit} floor: {shown}", needed)
@@ -137,7 +145,9 @@ def win(
         return Decision(Verdict.PROMOTE, f"expected win shown: {shown}")
     if interval.low >= target:
         return Decision(Verdict.ROLLBACK, f"expected win absent ({wanted} wanted): {shown}")
-    needed = extra_rounds(interval.low, interval.high, interval.ratio, target, rounds, log_scale=True)
+    needed = extra_rounds(
+        interval.low, interval.high, interval.ratio, target, rounds, log_scale=True
+    )
     return _hold(f"expected win not established ({wanted} wanted): {shown}", needed)
 
 
@@ -153,7 +163,9 @@ def rate_win(
         return Decision(Verdict.PROMOTE, f"expected win shown: {shown}")
     if high <= min_improvement:
         return Decision(Verdict.ROLLBACK, f"expected win absent ({wanted} wanted): {shown}")
-    needed = extra_rounds(low, high, sign * interval.difference, min_improvement, rounds, log_scale=False)
+    needed = extra_rounds(
+        low, high, sign * interval.difference, min_improvement, rounds, log_scale=False
+    )
     return _hold(f"expected win not established ({wanted} wanted): {shown}", needed)
 
 
@@ -171,8 +183,12 @@ def errors(interval: Interval, max_increase: float, rounds: int) -> Decision:
     if interval.difference <= max_increase:
         return Decision(Verdict.PROMOTE, f"within {allowed}: {shown}")
     needed = extra_rounds(
-        interval.difference_low, interval.difference_high, interval.difference, max_increase,
-        rounds, log_scale=False,
+        interval.difference_low,
+        interval.difference_high,
+        interval.difference,
+        max_increase,
+        rounds,
+        log_scale=False,
     )
     return _hold(f"more errors, not established beyond {allowed}: {shown}", needed)
 
@@ -187,7 +203,9 @@ def throughput(interval: Interval, max_decrease: float, rounds: int) -> Decision
         return Decision(Verdict.ROLLBACK, f"fewer successful responses per second: {shown}")
     if interval.ratio >= floor:
         return Decision(Verdict.PROMOTE, f"within -{max_decrease:.1%}: {shown}")
-    needed = extra_rounds(interval.low, interval.high, interval.ratio, floor, rounds, log_scale=True)
+    needed = extra_rounds(
+        interval.low, interval.high, interval.ratio, floor, rounds, log_scale=True
+    )
     return _hold(f"fewer per second, not established: {shown}", needed)
 
 
@@ -229,9 +247,15 @@ def _hold(reason: str, needed: float) -> Decision:
 def _inverted(interval: Interval) -> Interval:
     """The baseline/candidate reading of a candidate/baseline interval."""
     return Interval(
-        interval.candidate, interval.baseline, 1 / interval.ratio, 1 / interval.high,
-        1 / interval.low, -interval.difference, -interval.difference_high,
-        -interval.difference_low, interval.confidence,
+        interval.candidate,
+        interval.baseline,
+        1 / interval.ratio,
+        1 / interval.high,
+        1 / interval.low,
+        -interval.difference,
+        -interval.difference_high,
+        -interval.difference_low,
+        interval.confidence,
     )
 
 

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GATE_STEP = ROOT / ".ci" / "gate"
 
 
-def ci_gate(tmp_path: Path, *args: str, compatkit: str | None = None) -> subprocess.CompletedProcess[str]:
+def ci_gate(
+    tmp_path: Path, *args: str, compatkit: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run .ci/gate as CI does, its reports and lock in `tmp_path`."""
     env = {
         **os.environ,
@@ -30,7 +32,11 @@ def ci_gate(tmp_path: Path, *args: str, compatkit: str | None = None) -> subproc
     if compatkit is not None:
         env["COMPATKIT"] = compatkit
     return subprocess.run(
-        ["bash", str(GATE_STEP), *args], env=env, capture_output=True, text=True, timeout=600,
+        ["bash", str(GATE_STEP), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
         check=False,
     )
 
@@ -56,16 +62,28 @@ def stand_in(tmp_path: Path, status: int) -> str:
 def test_the_gate_status_is_ci_status_except_hold_which_passes_with_a_warning(
     tmp_path: Path, gate_status: int, ci_status: int, says: str
 ) -> None:
-    done = ci_gate(tmp_path, "--tracks", "ff_http2_pool_tuning", compatkit=stand_in(tmp_path, gate_status))
+    done = ci_gate(
+        tmp_path, "--tracks", "ff_http2_pool_tuning", compatkit=stand_in(tmp_path, gate_status)
+    )
     assert done.returncode == ci_status
     assert says in done.stderr
     argv = (tmp_path / "argv").read_text("utf-8").split()
-    assert argv == ["gate", "--quick", "--out", str(tmp_path / "out"), "--tracks", "ff_http2_pool_tuning"]
+    assert argv == [
+        "gate",
+        "--quick",
+        "--out",
+        str(tmp_path / "out"),
+        "--tracks",
+        "ff_http2_pool_tuning",
+    ]
 
 
 def test_ci_runs_the_gate_after_the_tests() -> None:
-    steps = [line for line in (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
-             if line and not line.startswith(("#", "set ", "cd "))]
+    steps = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text("utf-8").splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
     assert steps == ["bash scripts/install.sh", "bash scripts/test.sh", "bash .ci/gate"]
 
 
@@ -82,11 +100,13 @@ def _policy(tmp_path: Path, table: str) -> str:
         ("min_rounds = 50\nmax_extra_rounds = 0", 0, "HOLD"),
     ],
 )
-def test_a_real_hold_passes(
-    tmp_path: Path, table: str, ci_status: int, verdict: str
-) -> None:
+def test_a_real_hold_passes(tmp_path: Path, table: str, ci_status: int, verdict: str) -> None:
     done = ci_gate(
-        tmp_path, "--tracks", "ff_converter_fast_path", "--policy", _policy(tmp_path, table),
+        tmp_path,
+        "--tracks",
+        "ff_converter_fast_path",
+        "--policy",
+        _policy(tmp_path, table),
         compatkit=str(Path(sys.executable).parent / "compatkit"),  # this environment's
     )
     assert done.returncode == ci_status, done.stderr[-2000:]

@@ -27,8 +27,13 @@ TINY = {
         {"name": "on", "role": "candidate", "flags": {"ff_converter_fast_path": True}},
     ],
     "load": {
-        "mode": "closed", "concurrency": 2, "requests": 16, "warmup": 2, "rounds": 1,
-        "interleave": "block", "workloads": [{"workload": "small_chat", "scenario": "short"}],
+        "mode": "closed",
+        "concurrency": 2,
+        "requests": 16,
+        "warmup": 2,
+        "rounds": 1,
+        "interleave": "block",
+        "workloads": [{"workload": "small_chat", "scenario": "short"}],
     },
 }
 
@@ -36,17 +41,26 @@ TINY = {
 def test_a_hold_for_too_few_rounds_runs_the_rounds_it_asks_for(tmp_path: Path) -> None:
     policy = dataclasses.replace(load_policy().for_track(None), min_rounds=2, resamples=200)
     judgement, notes = judge_plan(
-        parse_plan(TINY), policy, tmp_path, quick=False, seed=None, baseline_root=None,
-        progress=make_progress(quiet=True), deadline=time.monotonic() + 600,
+        parse_plan(TINY),
+        policy,
+        tmp_path,
+        quick=False,
+        seed=None,
+        baseline_root=None,
+        progress=make_progress(quiet=True),
+        deadline=time.monotonic() + 600,
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-1", "run-2"]
     assert [s.name for s in judgement.sources] == [
-        str(tmp_path / "run-1" / "results.json"), str(tmp_path / "run-2" / "results.json")
+        str(tmp_path / "run-1" / "results.json"),
+        str(tmp_path / "run-2" / "results.json"),
     ]
     assert judgement.rounds == 2  # one round from each run, judged together
     assert judgement.decision.reason != "1 paired valid round(s), the policy needs 2 before judging"
-    seeds = [json.loads((tmp_path / r / "results.json").read_text())["plan"]["seed"]
-             for r in ("run-1", "run-2")]
+    seeds = [
+        json.loads((tmp_path / r / "results.json").read_text())["plan"]["seed"]
+        for r in ("run-1", "run-2")
+    ]
     assert seeds == [3, 4]  # the added round is a fresh draw, not a replay
     assert notes == []
 
@@ -54,18 +68,33 @@ def test_a_hold_for_too_few_rounds_runs_the_rounds_it_asks_for(tmp_path: Path) -
 def test_no_time_left_means_no_added_rounds_and_a_note(tmp_path: Path) -> None:
     policy = dataclasses.replace(load_policy().for_track(None), min_rounds=2, resamples=200)
     judgement, notes = judge_plan(
-        parse_plan(TINY), policy, tmp_path, quick=False, seed=None, baseline_root=None,
-        progress=make_progress(quiet=True), deadline=time.monotonic(),
+        parse_plan(TINY),
+        policy,
+        tmp_path,
+        quick=False,
+        seed=None,
+        baseline_root=None,
+        progress=make_progress(quiet=True),
+        deadline=time.monotonic(),
     )
     assert judgement.verdict is Verdict.HOLD
     assert notes == ["tiny: HOLD asked for 1 more round(s); the time budget had no room for them"]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--tracks", "ff_nope"], "compatkit gate: --tracks: unknown track ff_nope (all, ff_retry_policy_v2, "),
-    (["--policy", "missing.toml"], "compatkit gate: missing.toml: cannot read: No such file or directory"),
-    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--tracks", "ff_nope"],
+            "compatkit gate: --tracks: unknown track ff_nope (all, ff_retry_policy_v2, ",
+        ),
+        (
+            ["--policy", "missing.toml"],
+            "compatkit gate: missing.toml: cannot read: No such file or directory",
+        ),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
 def test_bad_usage_exits_2_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:

@@ -61,7 +61,7 @@ def report_html(report: Report) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{escape(report.title)}</h1>",
         f'<div class="banner" id="verdict" style="background:{colour}">{escape(report.headline)}'
-        f" <span style=\"font-size:14px;font-weight:normal\">(exit code {report.exit_code})</span></div>",
+        f' <span style="font-size:14px;font-weight:normal">(exit code {report.exit_code})</span></div>',
         f'<p class="muted">Created {escape(report.created)}'
         + (f" by <code>{escape(' '.join(report.command))}</code>" if report.command else "")
         + "</p>",
@@ -81,7 +81,7 @@ def report_html(report: Report) -> str:
 def _overview(judgements: Sequence[Judgement]) -> str:
     rows = "".join(
         f'<tr><td><a href="#comparison-{i}">{escape(j.name)}</a></td><td>{_badge(j.verdict.value)}'
-        f"</td><td>{escape(j.decision.reason)}</td><td class=\"num\">{j.rounds}</td></tr>"
+        f'</td><td>{escape(j.decision.reason)}</td><td class="num">{j.rounds}</td></tr>'
         for i, j in enumerate(judgements)
     )
     return (
@@ -109,7 +109,9 @@ def _judgement(judgement: Judgement, index: int) -> str:
     parts.append("<h3>Environment</h3>")
     parts += [_environment(source.name, source.document) for source in judgement.sources]
     parts.append("<h3>Validity notes</h3>")
-    parts.append(_list(judgement.notes) if judgement.notes else "<p>None: every block was valid.</p>")
+    parts.append(
+        _list(judgement.notes) if judgement.notes else "<p>None: every block was valid.</p>"
+    )
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -118,7 +120,7 @@ def _checks_table(checks: Sequence[Check]) -> str:
     if not checks:
         return "<p>No check had data in both arms.</p>"
     header = (
-        "<table class=\"checks\"><tr><th>check</th><th>baseline</th>"
+        '<table class="checks"><tr><th>check</th><th>baseline</th>'
         "<th>candidate</th><th>change [interval]</th><th>interval against tolerance</th>"
         "<th>allowed</th><th>verdict</th><th>why</th></tr>"
     )
@@ -165,15 +167,18 @@ def _check_bar(check: Check) -> str:
 
 
 def _condition(condition: ConditionData, judgement: Judgement) -> str:
-    metrics = [m for m in LATENCY_METRICS if any(c.metric == m for c in judgement.checks
-                                                 if c.condition == condition.name)]
+    metrics = [
+        m
+        for m in LATENCY_METRICS
+        if any(c.metric == m for c in judgement.checks if c.condition == condition.name)
+    ]
     parts = [f"<h3>{escape(condition.name)}</h3>", '<div class="charts">']
     for metric in metrics:
         parts.append(_cdf(condition, metric, judgement))
-    parts.append("</div><div class=\"charts\">")
+    parts.append('</div><div class="charts">')
     for metric in metrics:
         parts.append(_per_round(condition, metric, judgement))
-    parts.append("</div><div class=\"charts\">")
+    parts.append('</div><div class="charts">')
     parts.append(_over_time(condition, judgement, metrics))
     parts.append(_rate_over_time(condition, judgement))
     parts.append("</div>")
@@ -186,7 +191,15 @@ def _cdf(condition: ConditionData, metric: str, judgement: Judgement) -> str:
         values = np.concatenate([r.clustered(metric).values for r in rounds])
         if values.size:
             xs = np.quantile(values, _CDF_LEVELS, method="inverted_cdf")
-            series.append(Series(f"{name} (n={values.size})", colour, xs.tolist(), _CDF_LEVELS.tolist(), step=True))
+            series.append(
+                Series(
+                    f"{name} (n={values.size})",
+                    colour,
+                    xs.tolist(),
+                    _CDF_LEVELS.tolist(),
+                    step=True,
+                )
+            )
     return line_chart(
         series,
         title=f"{metric.upper()}: distribution per arm",
@@ -204,15 +217,27 @@ def _per_round(condition: ConditionData, metric: str, judgement: Judgement) -> s
             continue
         colour = VERDICT_COLOURS[check.verdict.value]
         for label, interval in check.per_round:
-            rows.append(IntervalRow(f"{check.stat} {label}", *_percent(interval.ratio, interval.low,
-                                                                        interval.high), colour="#718096"))
-        rows.append(IntervalRow(f"{check.stat} all rounds", *_percent(
-            check.interval.ratio, check.interval.low, check.interval.high), colour=colour, bold=True))
+            rows.append(
+                IntervalRow(
+                    f"{check.stat} {label}",
+                    *_percent(interval.ratio, interval.low, interval.high),
+                    colour="#718096",
+                )
+            )
+        rows.append(
+            IntervalRow(
+                f"{check.stat} all rounds",
+                *_percent(check.interval.ratio, check.interval.low, check.interval.high),
+                colour=colour,
+                bold=True,
+            )
+        )
         if check.kind == "regression":
             tolerances.setdefault(check.tolerance * 100, []).append(check.stat)
     marks = [Mark(0, "no change", dashed=False)]
     marks += [
-        Mark(limit, f"{'/'.join(stats)} tolerance", "#c53030") for limit, stats in tolerances.items()
+        Mark(limit, f"{'/'.join(stats)} tolerance", "#c53030")
+        for limit, stats in tolerances.items()
     ]
     return interval_chart(
         rows,
@@ -243,14 +268,17 @@ def _over_time(condition: ConditionData, judgement: Judgement, metrics: Sequence
 
 def _rate_over_time(condition: ConditionData, judgement: Judgement) -> str:
     series = []
-    starts_all = np.concatenate([r.start_s for side in (condition.baseline, condition.candidate)
-                                 for r in side])
+    starts_all = np.concatenate(
+        [r.start_s for side in (condition.baseline, condition.candidate) for r in side]
+    )
     if starts_all.size == 0:
         return ""
     edges = np.arange(np.floor(starts_all.min()), np.ceil(starts_all.max()) + 2.0)
     for name, rounds, colour in _arms(condition, judgement):
         counts, _ = np.histogram(np.concatenate([r.start_s for r in rounds]), bins=edges)
-        series.append(Series(name, colour, edges[:-1].tolist(), counts.astype(float).tolist(), step=True))
+        series.append(
+            Series(name, colour, edges[:-1].tolist(), counts.astype(float).tolist(), step=True)
+        )
     return line_chart(
         series,
         title="Requests sent per second (achieved rate)",
@@ -284,12 +312,18 @@ def _environment(name: str, document: dict[str, Any]) -> str:
     plan = document["plan"]
     rows = [
         ("file", name),
-        ("written by", f"{document['tool']['name']} {document['tool']['version']} at {document['created']}"),
+        (
+            "written by",
+            f"{document['tool']['name']} {document['tool']['version']} at {document['created']}",
+        ),
         ("plan", ", ".join(f"{k} {v}" for k, v in plan.items() if not isinstance(v, dict | list))),
         ("machine", ", ".join(f"{k} {v}" for k, v in machine.items())),
         ("load average", f"before {load['before']}, after {load['after']}"),
         ("python", environment["python"]),
-        ("packages", ", ".join(f"{k} {v}" for k, v in environment["packages"].items()) or "not recorded"),
+        (
+            "packages",
+            ", ".join(f"{k} {v}" for k, v in environment["packages"].items()) or "not recorded",
+        ),
         ("network", ", ".join(f"{k} {v}" for k, v in environment["network"].items())),
     ]
     for tree, about in environment["trees"].items():
@@ -298,7 +332,7 @@ def _environment(name: str, document: dict[str, Any]) -> str:
         details = {k: v for k, v in arm.items() if k != "name"}
         rows.append((f"arm {arm['name']}", json.dumps(details, sort_keys=True)))
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
-    return f"<table class=\"environment\">{cells}</table>"
+    return f'<table class="environment">{cells}</table>'
 
 
 def _objectives(report: Report) -> str:

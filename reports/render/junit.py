@@ -20,14 +20,18 @@ def junit_xml(report: Report) -> str:
             case = ElementTree.SubElement(
                 suite, "testcase", classname=f"{judgement.name}.{check.condition}", name=check.label
             )
-            detail = f"{check.id}: {change(check)}, allowed {allowed(check)}: {check.decision.reason}"
+            detail = (
+                f"{check.id}: {change(check)}, allowed {allowed(check)}: {check.decision.reason}"
+            )
             _outcome(case, check.verdict.value, detail)
         _count(suite)
     if report.outcomes:
         suite = _suite(root, "objectives")
         for outcome in report.outcomes:
             case = ElementTree.SubElement(
-                suite, "testcase", classname=f"objectives.{outcome.condition}",
+                suite,
+                "testcase",
+                classname=f"objectives.{outcome.condition}",
                 name=outcome.objective.text,
             )
             value = format_value(outcome.value, unit_of(outcome.objective.metric))

@@ -157,7 +157,9 @@ def interval_chart(
                 f'y2="{y:.1f}" stroke="{row.colour}" stroke-width="2"/>'
             )
         if math.isfinite(row.point):
-            body.append(f'<circle cx="{frame.x(row.point):.1f}" cy="{y:.1f}" r="3.2" fill="{row.colour}"/>')
+            body.append(
+                f'<circle cx="{frame.x(row.point):.1f}" cy="{y:.1f}" r="3.2" fill="{row.colour}"/>'
+            )
     return _svg(title, body, height=height)
 
 

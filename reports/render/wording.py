@@ -26,7 +26,9 @@ def allowed(check: Check) -> str:
     if check.kind == "win":
         if check.tolerance == 0:
             return "must improve"
-        amount = f"{check.tolerance * 100:.2g} points" if check.unit == "%" else f"{check.tolerance:.1%}"
+        amount = (
+            f"{check.tolerance * 100:.2g} points" if check.unit == "%" else f"{check.tolerance:.1%}"
+        )
         return f"must improve by {amount}"
     if check.kind == "errors":
         return f"at most +{check.tolerance * 100:.2g} points"

@@ -58,8 +58,18 @@ def comparison(
         ):
             reason = (inconclusive or {}).get((arm, round_))
             blocks.append(
-                _block(rng, shape, arm, round_, drift * factor, shift, error_rate,
-                       cpu_ms * drift, float(len(blocks) * requests), reason)
+                _block(
+                    rng,
+                    shape,
+                    arm,
+                    round_,
+                    drift * factor,
+                    shift,
+                    error_rate,
+                    cpu_ms * drift,
+                    float(len(blocks) * requests),
+                    reason,
+                )
             )
     return document(blocks, plan={"name": "synthetic", "seed": seed, "track": track})
 
@@ -97,10 +107,18 @@ def _block(
     e2e = ttft + np.array([gap.sum() for gap in itl])
     open_loop = shape.mode == "open"
     return block(
-        arm, round_, e2e, ttft_ms=ttft, ttfb_ms=ttfb, tpot_ms=[gap.mean() for gap in itl],
-        itl_ms=itl, failed=list(rng.random(n) < error_rate), mode=shape.mode,
+        arm,
+        round_,
+        e2e,
+        ttft_ms=ttft,
+        ttfb_ms=ttfb,
+        tpot_ms=[gap.mean() for gap in itl],
+        itl_ms=itl,
+        failed=list(rng.random(n) < error_rate),
+        mode=shape.mode,
         intended_rate=10.0 if open_loop else None,
         lag_ms=list(rng.exponential(0.05, n)) if open_loop else None,
-        proxy_cpu_s=cpu_ms * n / 1000, started_s=started_s,
+        proxy_cpu_s=cpu_ms * n / 1000,
+        started_s=started_s,
         inconclusive=[inconclusive] if inconclusive else (),
     )

@@ -30,8 +30,13 @@ from tests.result_format.documents import block, document
 )
 def test_objectives_parse(text: str, expected: tuple) -> None:
     objective = parse_objective(text)
-    assert (objective.arm, objective.metric, objective.stat, objective.operator,
-            objective.threshold) == pytest.approx(expected)
+    assert (
+        objective.arm,
+        objective.metric,
+        objective.stat,
+        objective.operator,
+        objective.threshold,
+    ) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -69,13 +74,37 @@ def test_any_text_either_parses_or_is_refused_cleanly(text: str) -> None:
 
 
 def source() -> Source:
-    return Source("r.json", document([
-        block("baseline", 0, [10.0] * 99 + [100.0], ttft_ms=[1.0] * 100, proxy_cpu_s=0.1,
-              workload="small_chat"),
-        block("baseline", 1, [10.0] * 100, ttft_ms=[3.0] * 100, proxy_cpu_s=0.1, workload="small_chat"),
-        block("baseline", 0, [20.0] * 100, failed=[i < 5 for i in range(100)], workload="agent_turn"),
-        block("candidate", 0, [5.0] * 10, inconclusive=["loader CPU 97 %"]),
-    ]))
+    return Source(
+        "r.json",
+        document(
+            [
+                block(
+                    "baseline",
+                    0,
+                    [10.0] * 99 + [100.0],
+                    ttft_ms=[1.0] * 100,
+                    proxy_cpu_s=0.1,
+                    workload="small_chat",
+                ),
+                block(
+                    "baseline",
+                    1,
+                    [10.0] * 100,
+                    ttft_ms=[3.0] * 100,
+                    proxy_cpu_s=0.1,
+                    workload="small_chat",
+                ),
+                block(
+                    "baseline",
+                    0,
+                    [20.0] * 100,
+                    failed=[i < 5 for i in range(100)],
+                    workload="agent_turn",
+                ),
+                block("candidate", 0, [5.0] * 10, inconclusive=["loader CPU 97 %"]),
+            ]
+        ),
+    )
 
 
 def outcome_values(text: str) -> dict[str, float]:
@@ -104,7 +133,10 @@ def test_met_and_missed_follow_the_operator() -> None:
 
 def test_a_quantile_from_too_few_values_is_flagged() -> None:
     outcomes, _ = evaluate(source(), [parse_objective("baseline.e2e.p99 <= 50ms")])
-    assert outcomes[0].note == "p99 from 200 values: a distribution-free 95 % interval needs 368; read it as rough"
+    assert (
+        outcomes[0].note
+        == "p99 from 200 values: a distribution-free 95 % interval needs 368; read it as rough"
+    )
     outcomes, _ = evaluate(source(), [parse_objective("baseline.e2e.p50 <= 50ms")])
     assert outcomes[0].note == ""
 
@@ -112,8 +144,10 @@ def test_a_quantile_from_too_few_values_is_flagged() -> None:
 def test_only_valid_blocks_count_and_the_left_out_ones_are_noted() -> None:
     outcomes, notes = evaluate(source(), [parse_objective("candidate.e2e.p50 <= 1ms")])
     assert [(o.condition, o.met) for o in outcomes] == [("(no valid block)", False)]
-    assert notes == ["r.json: blocks[3] (candidate, round 0, small_chat, closed, 1 in flight): "
-                     "inconclusive, not judged (loader CPU 97 %)"]
+    assert notes == [
+        "r.json: blocks[3] (candidate, round 0, small_chat, closed, 1 in flight): "
+        "inconclusive, not judged (loader CPU 97 %)"
+    ]
 
 
 def test_an_arm_may_be_named_by_its_role_but_must_exist() -> None:

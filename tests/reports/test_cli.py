@@ -30,16 +30,27 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("results")
     return {
         "same": results(tmp, "same.json", comparison(1, rounds=4, requests=300)),
-        "slower": results(tmp, "slower.json", comparison(2, Arms(factor=1.3), rounds=4, requests=300)),
+        "slower": results(
+            tmp, "slower.json", comparison(2, Arms(factor=1.3), rounds=4, requests=300)
+        ),
         "few": results(tmp, "few.json", comparison(3, rounds=2, requests=100)),
     }
 
 
-@pytest.mark.parametrize(("name", "code", "headline"), [
-    ("same", 0, "PROMOTE"), ("slower", 1, "ROLLBACK"), ("few", 3, "HOLD"),
-])
+@pytest.mark.parametrize(
+    ("name", "code", "headline"),
+    [
+        ("same", 0, "PROMOTE"),
+        ("slower", 1, "ROLLBACK"),
+        ("few", 3, "HOLD"),
+    ],
+)
 def test_the_exit_code_is_the_verdict(
-    files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, code: int,
+    files: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    code: int,
     headline: str,
 ) -> None:
     assert rollout_guard([files[name], "--out", str(tmp_path)]) == code
@@ -47,7 +58,10 @@ def test_the_exit_code_is_the_verdict(
     assert out.startswith(f"## rollout-guard: {headline}")
     assert f"{headline} (exit code {code}); reports in {tmp_path}/" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "junit.xml", "report.html", "summary.md", "verdict.json"
+        "junit.xml",
+        "report.html",
+        "summary.md",
+        "verdict.json",
     ]
     assert json.loads((tmp_path / "verdict.json").read_text())["exit_code"] == code
 
@@ -61,19 +75,36 @@ def test_an_invalid_file_is_one_line_naming_the_file_and_field(
     path.write_text(json.dumps(doc))
     assert rollout_guard([str(path), "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
-    assert error == f"rollout-guard: {path}: blocks[1].samples[3].ttft_ms: -1 is less than the minimum of 0\n"
+    assert (
+        error
+        == f"rollout-guard: {path}: blocks[1].samples[3].ttft_ms: -1 is less than the minimum of 0\n"
+    )
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["missing.json"], "rollout-guard: missing.json: cannot read: No such file or directory\n"),
-    ([], "rollout-guard: the following arguments are required: RESULTS.json (see --help)\n"),
-    (["a.json", "b.json", "c.json"],
-     "rollout-guard: give one result file, or two (the baseline's, then the candidate's) (see --help)\n"),
-    (["{same}", "--baseline", "nobody"], "rollout-guard: {same}: no arm 'nobody' (arms: baseline, candidate)\n"),
-    (["{same}", "--policy", "missing.toml"], "rollout-guard: missing.toml: cannot read: No such file or directory\n"),
-    (["{same}", "--frobnicate"], "rollout-guard: unrecognized arguments: --frobnicate (see --help)\n"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["missing.json"], "rollout-guard: missing.json: cannot read: No such file or directory\n"),
+        ([], "rollout-guard: the following arguments are required: RESULTS.json (see --help)\n"),
+        (
+            ["a.json", "b.json", "c.json"],
+            "rollout-guard: give one result file, or two (the baseline's, then the candidate's) (see --help)\n",
+        ),
+        (
+            ["{same}", "--baseline", "nobody"],
+            "rollout-guard: {same}: no arm 'nobody' (arms: baseline, candidate)\n",
+        ),
+        (
+            ["{same}", "--policy", "missing.toml"],
+            "rollout-guard: missing.toml: cannot read: No such file or directory\n",
+        ),
+        (
+            ["{same}", "--frobnicate"],
+            "rollout-guard: unrecognized arguments: --frobnicate (see --help)\n",
+        ),
+    ],
+)
 def test_bad_usage_exits_2_with_one_line(
     files: dict[str, str], capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
@@ -89,7 +120,10 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_policy_file_changes_the_verdict(files: dict[str, str], tmp_path: Path) -> None:
     lenient = tmp_path / "lenient.toml"
     lenient.write_text("[tolerance]\np50 = 0.5\np90 = 0.5\np99 = 0.5\n")
-    assert rollout_guard([files["slower"], "--policy", str(lenient), "--out", str(tmp_path / "o")]) == 0
+    assert (
+        rollout_guard([files["slower"], "--policy", str(lenient), "--out", str(tmp_path / "o")])
+        == 0
+    )
 
 
 def test_two_files_are_one_per_arm(tmp_path: Path) -> None:
@@ -131,7 +165,12 @@ def test_assert_latency_exits_0_when_met_and_1_when_missed(
     met = ["--slo", "candidate.e2e.p50 <= 1s", "--slo", "candidate.error_rate <= 0.1%"]
     assert assert_latency([files["same"], *met, "--out", str(tmp_path / "a")]) == 0
     assert "## assert-latency: SLOs MET" in capsys.readouterr().out
-    assert assert_latency([files["same"], "--slo", "baseline.ttft.p99 < 1ms", "--out", str(tmp_path / "b")]) == 1
+    assert (
+        assert_latency(
+            [files["same"], "--slo", "baseline.ttft.p99 < 1ms", "--out", str(tmp_path / "b")]
+        )
+        == 1
+    )
     junit = (tmp_path / "b" / "junit.xml").read_text()
     assert 'failures="1"' in junit
 
@@ -156,7 +195,13 @@ def test_the_console_scripts_and_the_compatkit_subcommands_are_installed(
         ([str(BIN / "assert-latency"), files["same"], "--slo", "candidate.ttft.p50 <= 1us"], 1),
         ([str(BIN / "compatkit"), "assert-latency", files["same"], "--slo", "x.y"], 2),
     ]:
-        done = subprocess.run([*argv, "--out", str(tmp_path / "o")], capture_output=True, text=True,
-                              env=env, timeout=120, check=False)
+        done = subprocess.run(
+            [*argv, "--out", str(tmp_path / "o")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == code, done.stderr
         assert "Traceback" not in done.stderr

@@ -21,7 +21,8 @@ def refs(sources: list[Source]) -> tuple[list[ArmRef], list[ArmRef]]:
 
 def test_an_inconclusive_block_is_left_out_with_its_reasons_and_its_partner_too() -> None:
     sources = two_arms(
-        block("baseline", 0, [1, 2]), block("candidate", 0, [1, 2]),
+        block("baseline", 0, [1, 2]),
+        block("candidate", 0, [1, 2]),
         block("baseline", 1, [1, 2]),
         block("candidate", 1, [1, 2], inconclusive=["client CPU share 0.91 > 0.85"]),
     )
@@ -39,7 +40,9 @@ def test_an_inconclusive_block_is_left_out_with_its_reasons_and_its_partner_too(
 
 def test_failed_requests_count_as_requests_but_carry_no_latency() -> None:
     sources = two_arms(
-        block("baseline", 0, [1.0, 50.0, 3.0], ttft_ms=[0.5, 0.1, 0.7], failed=[False, True, False]),
+        block(
+            "baseline", 0, [1.0, 50.0, 3.0], ttft_ms=[0.5, 0.1, 0.7], failed=[False, True, False]
+        ),
         block("candidate", 0, [1.0, 2.0, 3.0]),
     )
     [condition] = measure(sources, *refs(sources)).conditions
@@ -53,10 +56,18 @@ def test_failed_requests_count_as_requests_but_carry_no_latency() -> None:
 
 def test_open_loop_latencies_are_measured_from_the_intended_send() -> None:
     open_block = block(
-        "baseline", 0, [10.0, 10.0], ttft_ms=[4.0, 4.0], tpot_ms=[1.0, 1.0], lag_ms=[0.0, 5.0],
-        mode="open", intended_rate=2.0,
+        "baseline",
+        0,
+        [10.0, 10.0],
+        ttft_ms=[4.0, 4.0],
+        tpot_ms=[1.0, 1.0],
+        lag_ms=[0.0, 5.0],
+        mode="open",
+        intended_rate=2.0,
     )
-    sources = two_arms(open_block, block("candidate", 0, [1.0, 1.0], mode="open", intended_rate=2.0))
+    sources = two_arms(
+        open_block, block("candidate", 0, [1.0, 1.0], mode="open", intended_rate=2.0)
+    )
     [corrected] = measure(sources, *refs(sources)).conditions
     assert corrected.baseline[0].latency["e2e"].tolist() == [10.0, 15.0]
     assert corrected.baseline[0].latency["ttft"].tolist() == [4.0, 9.0]
@@ -73,14 +84,20 @@ def test_itl_gaps_belong_to_their_request() -> None:
     )
     [condition] = measure(sources, *refs(sources)).conditions
     gaps = condition.baseline[0].clustered("itl")
-    assert (gaps.values.tolist(), gaps.owners.tolist(), gaps.units) == ([0.1, 0.2, 0.3], [0, 0, 2], 3)
+    assert (gaps.values.tolist(), gaps.owners.tolist(), gaps.units) == (
+        [0.1, 0.2, 0.3],
+        [0, 0, 2],
+        3,
+    )
     assert condition.has("itl") and not condition.has("ttfb")
 
 
 def test_conditions_are_compared_separately() -> None:
     sources = two_arms(
-        block("baseline", 0, [1.0], workload="small_chat"), block("candidate", 0, [1.0], workload="small_chat"),
-        block("baseline", 0, [9.0], workload="agent_turn"), block("candidate", 0, [9.0], workload="agent_turn"),
+        block("baseline", 0, [1.0], workload="small_chat"),
+        block("candidate", 0, [1.0], workload="small_chat"),
+        block("baseline", 0, [9.0], workload="agent_turn"),
+        block("candidate", 0, [9.0], workload="agent_turn"),
     )
     names = [c.name for c in measure(sources, *refs(sources)).conditions]
     assert names == ["small_chat, closed, 1 in flight", "agent_turn, closed, 1 in flight"]
@@ -88,7 +105,8 @@ def test_conditions_are_compared_separately() -> None:
 
 def test_blocks_of_one_arm_round_and_condition_are_merged() -> None:
     sources = two_arms(
-        block("baseline", 0, [1.0, 2.0], proxy_cpu_s=0.5), block("baseline", 0, [3.0], proxy_cpu_s=0.25),
+        block("baseline", 0, [1.0, 2.0], proxy_cpu_s=0.5),
+        block("baseline", 0, [3.0], proxy_cpu_s=0.25),
         block("candidate", 0, [1.0], proxy_cpu_s=None),
     )
     [condition] = measure(sources, *refs(sources)).conditions
@@ -107,7 +125,9 @@ def test_runs_of_one_plan_add_their_rounds_up() -> None:
 def test_one_file_per_arm_pairs_rounds_by_number() -> None:
     locust = [{"name": "locust", "role": "other", "kind": "locust"}]
     sources = [
-        Source("a.json", document([block("locust", 0, [1.0]), block("locust", 1, [1.0])], arms=locust)),
+        Source(
+            "a.json", document([block("locust", 0, [1.0]), block("locust", 1, [1.0])], arms=locust)
+        ),
         Source("b.json", document([block("locust", 1, [2.0])], arms=locust)),
     ]
     base, cand = arms_across(sources)
@@ -121,11 +141,21 @@ def test_one_file_per_arm_pairs_rounds_by_number() -> None:
 @pytest.mark.parametrize(
     ("arms", "call", "message"),
     [
-        (ARMS, lambda s: arms_within(s, baseline="ghost"), "r.json: no arm 'ghost' (arms: baseline, candidate)"),
-        (ARMS, lambda s: arms_within(s, baseline="candidate"),
-         "r.json: the baseline and the candidate are the same arm 'candidate'"),
-        ([{**ARMS[0]}, {**ARMS[1], "role": "baseline"}], arms_within,
-         "r.json: arms: 2 arms have role 'baseline' (baseline, candidate); name the arm with --baseline"),
+        (
+            ARMS,
+            lambda s: arms_within(s, baseline="ghost"),
+            "r.json: no arm 'ghost' (arms: baseline, candidate)",
+        ),
+        (
+            ARMS,
+            lambda s: arms_within(s, baseline="candidate"),
+            "r.json: the baseline and the candidate are the same arm 'candidate'",
+        ),
+        (
+            [{**ARMS[0]}, {**ARMS[1], "role": "baseline"}],
+            arms_within,
+            "r.json: arms: 2 arms have role 'baseline' (baseline, candidate); name the arm with --baseline",
+        ),
     ],
 )
 def test_arms_that_cannot_be_found_are_named(arms: list, call: object, message: str) -> None:
@@ -149,8 +179,12 @@ def test_open_loop_rates_within_a_fifth_of_each_other_are_one_load_level() -> No
         return block(arm, round_, [1.0], mode="open", intended_rate=rate)
 
     sources = two_arms(
-        at("baseline", 0, 59.6), at("candidate", 0, 60.8), at("baseline", 1, 61.0),
-        at("candidate", 1, 58.9), at("baseline", 0, 9.8), at("candidate", 0, 10.3),
+        at("baseline", 0, 59.6),
+        at("candidate", 0, 60.8),
+        at("baseline", 1, 61.0),
+        at("candidate", 1, 58.9),
+        at("baseline", 0, 9.8),
+        at("candidate", 0, 10.3),
     )
     names = [(c.name, len(c.baseline)) for c in measure(sources, *refs(sources)).conditions]
     assert names == [("small_chat, open 60 req/s", 2), ("small_chat, open 10 req/s", 1)]

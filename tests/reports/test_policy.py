@@ -34,7 +34,10 @@ def test_the_default_policy_has_a_table_for_each_track_with_its_expected_win() -
 
 def test_tolerances_and_floors_fall_back_from_metric_to_statistic(tmp_path: Path) -> None:
     policy = load_policy(
-        write(tmp_path, "[tolerance]\np99 = 0.2\n[tolerance.itl]\np99 = 0.3\n[floor_ms.ttft]\np50 = 1\n")
+        write(
+            tmp_path,
+            "[tolerance]\np99 = 0.2\n[tolerance.itl]\np99 = 0.3\n[floor_ms.ttft]\np50 = 1\n",
+        )
     ).for_track(None)
     assert policy.tolerance_for("ttft", "p99") == 0.2
     assert policy.tolerance_for("itl", "p99") == 0.3
@@ -45,7 +48,10 @@ def test_tolerances_and_floors_fall_back_from_metric_to_statistic(tmp_path: Path
 
 def test_a_track_table_overrides_the_top_level_key_by_key(tmp_path: Path) -> None:
     book = load_policy(
-        write(tmp_path, "confidence = 0.9\n[tracks.mine]\nmin_rounds = 5\n[tracks.mine.tolerance]\np50 = 0.01\n")
+        write(
+            tmp_path,
+            "confidence = 0.9\n[tracks.mine]\nmin_rounds = 5\n[tracks.mine.tolerance]\np50 = 0.01\n",
+        )
     )
     mine = book.for_track("mine")
     assert (mine.confidence, mine.min_rounds, mine.tolerance_for("ttft", "p50")) == (0.9, 5, 0.01)
@@ -74,14 +80,22 @@ def test_quantiles_parse_as_fractions() -> None:
         ("improve = ['ttfb.p9x']", "policy.toml: improve: 'ttfb.p9x': 'p9x' is not a quantile"),
         ("[tolerance]\np50 = -0.1", "policy.toml: tolerance.p50: -0.1 is not a number >= 0"),
         ("[tolerance.latency]\np50 = 0.1", "policy.toml: tolerance.latency: not a judged metric"),
-        ("[tracks.x]\nconfidence = 2.0", "policy.toml: tracks.x.confidence: 2.0 is not in [0.5, 1)"),
+        (
+            "[tracks.x]\nconfidence = 2.0",
+            "policy.toml: tracks.x.confidence: 2.0 is not in [0.5, 1)",
+        ),
         ("[tracks.x]\ntracks = 1", "policy.toml: tracks.x.tracks: unknown key"),
         ("tracks = 3", "policy.toml: tracks: must be a table"),
-        ("error_rate_max_increase = 2", "policy.toml: error_rate_max_increase: 2 is not a fraction"),
+        (
+            "error_rate_max_increase = 2",
+            "policy.toml: error_rate_max_increase: 2 is not a fraction",
+        ),
         ("confidence = ", "policy.toml: not TOML: "),
     ],
 )
-def test_a_mistake_is_one_line_naming_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+def test_a_mistake_is_one_line_naming_the_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
     with pytest.raises(PolicyError) as raised:
         load_policy(write(tmp_path, text))
     assert str(raised.value).startswith(str(tmp_path / message.split(":")[0]))

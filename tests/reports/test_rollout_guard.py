@@ -50,8 +50,11 @@ def copied_arm(doc: dict[str, Any]) -> dict[str, Any]:
 @JUDGED
 @given(st.integers(0, 10_000), st.integers(2, 5), st.floats(0.05, 0.6))
 def test_identical_arms_never_roll_back(seed: int, rounds: int, sigma: float) -> None:
-    strict = dataclasses.replace(LEAN, tolerance={"p50": 0.0, "p99": 0.0, "mean": 0.0},
-                                 floor_ms={"p50": 0.0, "p99": 0.0, "mean": 0.0})
+    strict = dataclasses.replace(
+        LEAN,
+        tolerance={"p50": 0.0, "p99": 0.0, "mean": 0.0},
+        floor_ms={"p50": 0.0, "p99": 0.0, "mean": 0.0},
+    )
     judgement = run(copied_arm(comparison(seed, rounds=rounds, requests=60, sigma=sigma)), strict)
     assert judgement.verdict is not Verdict.ROLLBACK
     for check in latency_checks(judgement):
@@ -62,8 +65,12 @@ def test_alike_arms_roll_back_a_check_no_more_often_than_its_alpha() -> None:
     # tolerance and floor 0: the check rolls back whenever its interval lies above 1, which
     # for alike arms should happen at most alpha/2 of the time (one side of a 90 % interval)
     policy = dataclasses.replace(
-        LEAN, metrics=("ttft",), quantiles=("p50",), confidence=0.9,
-        tolerance={"p50": 0.0, "mean": 0.0}, floor_ms={"p50": 0.0, "mean": 0.0},
+        LEAN,
+        metrics=("ttft",),
+        quantiles=("p50",),
+        confidence=0.9,
+        tolerance={"p50": 0.0, "mean": 0.0},
+        floor_ms={"p50": 0.0, "mean": 0.0},
     )
     trials = 200
     rollbacks = sum(
@@ -90,7 +97,8 @@ def test_alike_arms_under_the_default_policy_do_not_roll_back() -> None:
 @given(st.integers(0, 10_000), st.floats(3, 6), st.floats(0.03, 0.15))
 def test_a_shift_of_k_times_the_tolerance_rolls_back(seed: int, k: float, tolerance: float) -> None:
     policy = dataclasses.replace(
-        LEAN, tolerance={"p50": tolerance, "p99": tolerance, "mean": tolerance},
+        LEAN,
+        tolerance={"p50": tolerance, "p99": tolerance, "mean": tolerance},
         floor_ms={"p50": 0.0, "p99": 0.0, "mean": 0.0},
     )
     doc = comparison(seed, Arms(factor=1 + k * tolerance), rounds=4, requests=200)
@@ -149,8 +157,10 @@ def test_more_errors_in_the_candidate_roll_back() -> None:
 
 
 def test_cpu_per_request_is_judged_per_round_totals() -> None:
-    judgement = run(comparison(6, Arms(candidate_cpu_ms=1.5), rounds=4, requests=100),
-                    dataclasses.replace(LEAN, metrics=("cpu_per_request",)))
+    judgement = run(
+        comparison(6, Arms(candidate_cpu_ms=1.5), rounds=4, requests=100),
+        dataclasses.replace(LEAN, metrics=("cpu_per_request",)),
+    )
     [cpu] = [c for c in judgement.checks if c.metric == "cpu_per_request"]
     assert cpu.interval.ratio == pytest.approx(1.5)
     assert cpu.verdict is Verdict.ROLLBACK
@@ -162,14 +172,18 @@ def test_inconclusive_blocks_are_never_judged() -> None:
     fast = comparison(8, rounds=4, requests=100)
     marked = [
         {**b, "validity": {"status": "inconclusive", "reasons": ["achieved rate 80 % of target"]}}
-        if b["arm"] == "candidate" and b["round"] < 2 else b
+        if b["arm"] == "candidate" and b["round"] < 2
+        else b
         for b in doc["blocks"]
     ]
     fast_rounds = [b for b in fast["blocks"] if b["round"] >= 2]
     doc["blocks"] = [b for b in marked if b["round"] < 2] + fast_rounds
     judgement = run(doc)
     assert judgement.rounds == 2
-    assert sum("inconclusive, not judged (achieved rate 80 % of target)" in n for n in judgement.notes) == 2
+    assert (
+        sum("inconclusive, not judged (achieved rate 80 % of target)" in n for n in judgement.notes)
+        == 2
+    )
     assert judgement.verdict is not Verdict.ROLLBACK
     everything_marked = copy.deepcopy(doc)
     for b in everything_marked["blocks"]:

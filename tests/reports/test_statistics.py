@@ -13,7 +13,9 @@ from reports import statistics
 from reports.statistics import Clustered
 
 
-def _lognormal_rounds(rng: np.random.Generator, factor: float, rounds: int, n: int) -> list[Clustered]:
+def _lognormal_rounds(
+    rng: np.random.Generator, factor: float, rounds: int, n: int
+) -> list[Clustered]:
     return [Clustered.per_unit(rng.lognormal(np.log(5), 0.3, n) * factor) for _ in range(rounds)]
 
 
@@ -102,8 +104,15 @@ def test_the_interval_covers_a_known_ratio_at_least_about_as_often_as_it_claims(
 
 def _interval_of(ratio: float, half: float, difference: float = 0.0) -> statistics.Interval:
     return statistics.Interval(
-        1.0, ratio, ratio, ratio * np.exp(-half), ratio * np.exp(half), difference,
-        difference - half, difference + half, 0.9,
+        1.0,
+        ratio,
+        ratio,
+        ratio * np.exp(-half),
+        ratio * np.exp(half),
+        difference,
+        difference - half,
+        difference + half,
+        0.9,
     )
 
 
@@ -116,10 +125,19 @@ def test_rounds_that_agree_leave_the_pooled_interval_as_it_is() -> None:
 
 def test_rounds_that_disagree_beyond_their_noise_widen_it_both_ways() -> None:
     pooled = _interval_of(1.1, 0.02, difference=0.5)
-    rounds = [_interval_of(1.0, 0.01, 0.0), _interval_of(1.2, 0.01, 1.0), _interval_of(1.1, 0.01, 0.5)]
+    rounds = [
+        _interval_of(1.0, 0.01, 0.0),
+        _interval_of(1.2, 0.01, 1.0),
+        _interval_of(1.1, 0.01, 0.5),
+    ]
     widened = statistics.with_round_spread(pooled, rounds)
     assert widened.low < pooled.low and widened.high > pooled.high
-    assert widened.difference_low < pooled.difference_low < pooled.difference_high < widened.difference_high
+    assert (
+        widened.difference_low
+        < pooled.difference_low
+        < pooled.difference_high
+        < widened.difference_high
+    )
     assert widened.ratio == pooled.ratio
     # mirrored rounds give the mirrored widening
     mirrored = statistics.with_round_spread(
@@ -136,16 +154,19 @@ def test_widened_intervals_cover_when_each_arms_rounds_drift_apart() -> None:
     covered, covered_alone, trials = 0, 0, 100
     for trial in range(trials):
         base, cand = (
-            [Clustered.per_unit(rng.lognormal(np.log(5) + rng.normal(0, 0.08), 0.3, 120))
-             for _ in range(4)]
+            [
+                Clustered.per_unit(rng.lognormal(np.log(5) + rng.normal(0, 0.08), 0.3, 120))
+                for _ in range(4)
+            ]
             for _ in range(2)
         )
         pooled = statistics.quantile_ratios(
             {"m": base}, {"m": cand}, [0.5], confidence=0.9, resamples=300, seed=(trial,)
         )["m"][0]
         rounds = [
-            statistics.quantile_ratios({"m": [b]}, {"m": [c]}, [0.5], confidence=0.9,
-                                       resamples=100, seed=(trial, k))["m"][0]
+            statistics.quantile_ratios(
+                {"m": [b]}, {"m": [c]}, [0.5], confidence=0.9, resamples=100, seed=(trial, k)
+            )["m"][0]
             for k, (b, c) in enumerate(zip(base, cand, strict=True))
         ]
         widened = statistics.with_round_spread(pooled, rounds)
@@ -160,8 +181,12 @@ def test_swapping_the_arms_mirrors_every_interval(seed: int, rounds: int, factor
     rng = np.random.default_rng(seed)
     a, b = _lognormal_rounds(rng, 1.0, rounds, 40), _lognormal_rounds(rng, factor, rounds, 40)
     kwargs = {"confidence": 0.9, "resamples": 200, "seed": (seed,)}
-    forward = statistics.quantile_ratios({"m": a}, {"m": b}, [0.5, 0.99], labels=("a", "b"), **kwargs)
-    backward = statistics.quantile_ratios({"m": b}, {"m": a}, [0.5, 0.99], labels=("b", "a"), **kwargs)
+    forward = statistics.quantile_ratios(
+        {"m": a}, {"m": b}, [0.5, 0.99], labels=("a", "b"), **kwargs
+    )
+    backward = statistics.quantile_ratios(
+        {"m": b}, {"m": a}, [0.5, 0.99], labels=("b", "a"), **kwargs
+    )
     for there, back in zip(forward["m"], backward["m"], strict=True):
         assert there.low == pytest.approx(1 / back.high, rel=1e-12)
         assert there.high == pytest.approx(1 / back.low, rel=1e-12)
@@ -202,9 +227,13 @@ def test_wilson_and_newcombe_intervals_match_newcombes_published_values() -> Non
     # Newcombe (1998), Statistics in Medicine 17:857-872: 81/263 (Wilson) and method 10
     assert statistics.wilson_interval(81, 263, 0.95) == pytest.approx((0.2553, 0.3662), abs=1e-4)
     first = statistics.proportion_difference(56, 70, 48, 80, 0.95)
-    assert (first.difference_low, first.difference_high) == pytest.approx((0.0524, 0.3339), abs=1e-4)
+    assert (first.difference_low, first.difference_high) == pytest.approx(
+        (0.0524, 0.3339), abs=1e-4
+    )
     second = statistics.proportion_difference(9, 10, 3, 10, 0.95)
-    assert (second.difference_low, second.difference_high) == pytest.approx((0.1705, 0.8090), abs=1e-4)
+    assert (second.difference_low, second.difference_high) == pytest.approx(
+        (0.1705, 0.8090), abs=1e-4
+    )
 
 
 def test_a_proportion_without_trials_is_all_uncertainty() -> None:

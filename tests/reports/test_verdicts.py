@@ -14,8 +14,15 @@ from reports.verdicts import Decision, Verdict
 def ratio(point: float, low: float, high: float, baseline: float = 10.0) -> Interval:
     """A ratio interval on a baseline of `baseline` ms (differences follow from it)."""
     return Interval(
-        baseline, baseline * point, point, low, high,
-        baseline * (point - 1), baseline * (low - 1), baseline * (high - 1), 0.95,
+        baseline,
+        baseline * point,
+        point,
+        low,
+        high,
+        baseline * (point - 1),
+        baseline * (low - 1),
+        baseline * (high - 1),
+        0.95,
     )
 
 
@@ -65,7 +72,9 @@ def test_an_interval_straddling_the_tolerance_holds_with_the_rounds_it_needs() -
 
 def test_no_interval_holds_with_no_promise_of_rounds() -> None:
     nan = math.nan
-    decision = verdicts.regression(Interval(1, nan, nan, nan, nan, nan, nan, nan, 0.95), 0.05, 0.1, 4)
+    decision = verdicts.regression(
+        Interval(1, nan, nan, nan, nan, nan, nan, nan, 0.95), 0.05, 0.1, 4
+    )
     assert decision == Decision(Verdict.HOLD, "no interval: too few values in an arm", math.inf)
 
 
@@ -87,8 +96,14 @@ def test_a_win_can_ask_for_a_minimum_improvement() -> None:
 
 
 def test_a_throughput_win_reads_the_ratio_the_other_way() -> None:
-    assert verdicts.win(ratio(1.25, 1.2, 1.3), 0.0, 4, higher_is_better=True).verdict is Verdict.PROMOTE
-    assert verdicts.win(ratio(0.9, 0.85, 0.95), 0.0, 4, higher_is_better=True).verdict is Verdict.ROLLBACK
+    assert (
+        verdicts.win(ratio(1.25, 1.2, 1.3), 0.0, 4, higher_is_better=True).verdict
+        is Verdict.PROMOTE
+    )
+    assert (
+        verdicts.win(ratio(0.9, 0.85, 0.95), 0.0, 4, higher_is_better=True).verdict
+        is Verdict.ROLLBACK
+    )
 
 
 def test_a_success_rate_win_is_judged_in_points() -> None:
@@ -96,8 +111,10 @@ def test_a_success_rate_win_is_judged_in_points() -> None:
     assert verdicts.rate_win(up, 0.0, 4, higher_is_better=True).verdict is Verdict.PROMOTE
     flat = points(0.8, 0.8, -0.03, 0.0)
     assert verdicts.rate_win(flat, 0.0, 4, higher_is_better=True).verdict is Verdict.ROLLBACK
-    assert verdicts.rate_win(points(0.2, 0.02, -0.21, -0.15), 0.0, 4, higher_is_better=False).verdict \
+    assert (
+        verdicts.rate_win(points(0.2, 0.02, -0.21, -0.15), 0.0, 4, higher_is_better=False).verdict
         is Verdict.PROMOTE
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,7 +144,9 @@ def test_throughput_may_drop_only_by_its_tolerance(interval: Interval, expected:
 
 def test_overall_rolls_back_on_any_rollback_and_promotes_only_when_all_promote() -> None:
     promote, hold, rollback = (
-        Decision(Verdict.PROMOTE, "ok"), Decision(Verdict.HOLD, "?", 3.2), Decision(Verdict.ROLLBACK, "no")
+        Decision(Verdict.PROMOTE, "ok"),
+        Decision(Verdict.HOLD, "?", 3.2),
+        Decision(Verdict.ROLLBACK, "no"),
     )
     assert verdicts.overall([promote, hold, rollback], 4, 3, 6).verdict is Verdict.ROLLBACK
     assert verdicts.overall([promote, promote], 4, 3, 6).verdict is Verdict.PROMOTE

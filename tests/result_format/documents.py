@@ -76,6 +76,7 @@ def block(
     `failed[i]` makes sample i a 429 with a rate_limit_error; `inconclusive` reasons mark
     the block as the runner marks a block it does not trust.
     """
+
     def at(values: Sequence[Any] | None, index: int) -> Any:
         return None if values is None else values[index]
 
@@ -183,8 +184,12 @@ def _blocks(draw: st.DrawFn, arm_names: Sequence[str]) -> dict[str, Any]:
 def result_documents(draw: st.DrawFn) -> dict[str, Any]:
     """Valid version-1 documents, blocks and samples of every shape the schema allows."""
     names = draw(
-        st.lists(st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True), min_size=1, max_size=3,
-                 unique=True)
+        st.lists(
+            st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
     )
     roles = ["baseline", "candidate", "other"]
     arms = [

@@ -34,13 +34,19 @@ def test_the_schema_is_a_2020_12_schema_of_version_1() -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["blocks"][1]["samples"][1].update(ttft_ms=-1),
-         "blocks[1].samples[1].ttft_ms: -1 is less than the minimum of 0"),
+        (
+            lambda d: d["blocks"][1]["samples"][1].update(ttft_ms=-1),
+            "blocks[1].samples[1].ttft_ms: -1 is less than the minimum of 0",
+        ),
         (lambda d: d["blocks"][0].pop("validity"), "blocks[0]: 'validity' is a required property"),
-        (lambda d: d["blocks"][0]["samples"][0].update(status=700),
-         "blocks[0].samples[0].status: 700 is greater than the maximum of 599"),
-        (lambda d: d["blocks"][0]["samples"][0].update(error={"kind": "boom", "type": "x"}),
-         "blocks[0].samples[0].error"),
+        (
+            lambda d: d["blocks"][0]["samples"][0].update(status=700),
+            "blocks[0].samples[0].status: 700 is greater than the maximum of 599",
+        ),
+        (
+            lambda d: d["blocks"][0]["samples"][0].update(error={"kind": "boom", "type": "x"}),
+            "blocks[0].samples[0].error",
+        ),
         (lambda d: d.update(format="something-else"), "format: 'compatkit-results' was expected"),
         (lambda d: d["arms"][0].update(role="control"), "arms[0].role: 'control' is not one of"),
         (lambda d: d.update(surprise=1), "(top level): Additional properties are not allowed"),
@@ -59,17 +65,30 @@ def test_a_schema_violation_names_the_field(mutate: Any, expected: str) -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["blocks"][0].update(arm="ghost"),
-         "blocks[0].arm: 'ghost' is not a declared arm (baseline, candidate)"),
-        (lambda d: d["arms"].append(copy.deepcopy(d["arms"][0])),
-         "arms[2].name: 'baseline' is declared twice"),
-        (lambda d: d["arms"][0].update(tree="base"), "arms[0].tree: 'base' is not in environment.trees"),
-        (lambda d: d["blocks"][0].update(started_s=10.0, ended_s=5.0),
-         "blocks[0].ended_s: 5.0 is before started_s 10.0"),
-        (lambda d: d["blocks"][0]["samples"][0].update(e2e_ms=float("nan")),
-         "blocks[0].samples[0].e2e_ms: nan is not a finite number"),
-        (lambda d: d["blocks"][0]["samples"][0].update(lag_ms=float("inf")),
-         "blocks[0].samples[0].lag_ms: inf is not a finite number"),
+        (
+            lambda d: d["blocks"][0].update(arm="ghost"),
+            "blocks[0].arm: 'ghost' is not a declared arm (baseline, candidate)",
+        ),
+        (
+            lambda d: d["arms"].append(copy.deepcopy(d["arms"][0])),
+            "arms[2].name: 'baseline' is declared twice",
+        ),
+        (
+            lambda d: d["arms"][0].update(tree="base"),
+            "arms[0].tree: 'base' is not in environment.trees",
+        ),
+        (
+            lambda d: d["blocks"][0].update(started_s=10.0, ended_s=5.0),
+            "blocks[0].ended_s: 5.0 is before started_s 10.0",
+        ),
+        (
+            lambda d: d["blocks"][0]["samples"][0].update(e2e_ms=float("nan")),
+            "blocks[0].samples[0].e2e_ms: nan is not a finite number",
+        ),
+        (
+            lambda d: d["blocks"][0]["samples"][0].update(lag_ms=float("inf")),
+            "blocks[0].samples[0].lag_ms: inf is not a finite number",
+        ),
     ],
 )
 def test_what_a_schema_cannot_say_is_checked_too(mutate: Any, expected: str) -> None:

@@ -26,13 +26,18 @@ def open_report(browser: Any, directory: Path) -> tuple[Any, list[str], list[str
     problems: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
     page.goto((directory / "report.html").as_uri())
     page.wait_for_load_state("load")
     return page, requests, problems
 
 
-def test_the_page_shows_the_verdict_every_check_and_loads_nothing(browser: Any, tmp_path: Path) -> None:
+def test_the_page_shows_the_verdict_every_check_and_loads_nothing(
+    browser: Any, tmp_path: Path
+) -> None:
     report = gate_report()
     page, requests, problems = open_report(browser, write_reports(report, tmp_path))
     assert requests == [(tmp_path / "report.html").as_uri()]
@@ -55,8 +60,12 @@ def test_the_page_shows_the_verdict_every_check_and_loads_nothing(browser: Any, 
 def test_the_charts_render_with_titles(browser: Any, tmp_path: Path) -> None:
     page, _, _ = open_report(browser, write_reports(gate_report(), tmp_path))
     titles = page.locator("svg.chart > title").all_text_contents()
-    for wanted in ("TTFT: distribution per arm", "E2E: candidate/baseline per round",
-                   "TTFT of each request over time", "Requests sent per second (achieved rate)"):
+    for wanted in (
+        "TTFT: distribution per arm",
+        "E2E: candidate/baseline per round",
+        "TTFT of each request over time",
+        "Requests sent per second (achieved rate)",
+    ):
         assert wanted in titles
     chart = page.locator("svg.chart").first
     assert chart.bounding_box()["height"] > 100

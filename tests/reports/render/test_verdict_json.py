@@ -16,7 +16,16 @@ def test_the_verdict_document_is_strict_json_with_every_check() -> None:
     checks = [c for comparison in document["comparisons"] for c in comparison["checks"]]
     assert len(checks) == report.checks_total
     ttft = next(c for c in checks if c["metric"] == "ttft" and c["statistic"] == "p50")
-    assert {"ratio", "low", "high", "difference_low", "tolerance", "floor", "rank_test", "per_round"} <= set(ttft)
+    assert {
+        "ratio",
+        "low",
+        "high",
+        "difference_low",
+        "tolerance",
+        "floor",
+        "rank_test",
+        "per_round",
+    } <= set(ttft)
     assert len(ttft["per_round"]) == 3
     retry = document["comparisons"][1]
     assert retry["policy"]["improve"] == ["success_rate"]
@@ -26,6 +35,7 @@ def test_the_verdict_document_is_strict_json_with_every_check() -> None:
 def test_objectives_carry_their_values() -> None:
     document = verdict_json(slo_report())
     assert [o["objective"] for o in document["objectives"]] == [
-        "candidate.ttft.p50 <= 5ms", "candidate.error_rate <= 0.1%"
+        "candidate.ttft.p50 <= 5ms",
+        "candidate.error_rate <= 0.1%",
     ]
     assert document["objectives"][1]["value"] == 0.0

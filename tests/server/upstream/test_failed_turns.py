@@ -62,12 +62,15 @@ def test_a_failure_after_thinking_was_streamed_ends_the_stream_with_an_error_eve
     client = sdk(proxy, flags)
     messages: Any = [{"role": "user", "content": f"{scenario('thinking_then_malformed')} go"}]
     seen: list[Any] = []
-    with pytest.raises(anthropic.APIStatusError) as raised, client.messages.stream(
-        model="claude-sonnet-4-6",
-        max_tokens=2048,
-        thinking={"type": "enabled", "budget_tokens": 1024},
-        messages=messages,
-    ) as events:
+    with (
+        pytest.raises(anthropic.APIStatusError) as raised,
+        client.messages.stream(
+            model="claude-sonnet-4-6",
+            max_tokens=2048,
+            thinking={"type": "enabled", "budget_tokens": 1024},
+            messages=messages,
+        ) as events,
+    ):
         seen.extend(events)
     kinds = [event.type for event in seen]
     assert kinds[0] == "message_start" and "thinking" in kinds and "message_stop" not in kinds
