@@ -27,7 +27,8 @@ File layout (every key optional):
                 oauth_token_uri, oauth_client_id, oauth_client_secret, ca_file, project,
                 onboard_timeout, onboard_poll_interval,
                 max_in_flight (leases per credential at once, across every instance sharing
-                the state), max_in_flight_wait (seconds to wait for a free slot)
+                the state), max_in_flight_wait (seconds to wait for a free slot),
+                http2_prior_knowledge (the pooled arm speaks HTTP/2 to an http:// upstream)
     [models]    map = { "claude-*haiku*" = "gemini-2.5-flash", ... }   (order kept)
                 scarce = ["gemini-2.5-pro", ...]
     [flags]     ff_retry_policy_v2 = true, ...
@@ -43,7 +44,7 @@ _ALLOW_ANY_KEY, _ADMIN_KEY, _MAX_BODY_BYTES,
 _PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
-_ONBOARD_POLL_INTERVAL, _MAX_IN_FLIGHT, _MAX_IN_FLIGHT_WAIT, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
+_ONBOARD_POLL_INTERVAL, _MAX_IN_FLIGHT, _MAX_IN_FLIGHT_WAIT, _HTTP2_PRIOR_KNOWLEDGE, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
 _RETRY_MAX_ATTEMPTS, _RETRY_V1_INTERVAL, _RETRY_CAPACITY_COOLDOWN, _RETRY_QUOTA_COOLDOWN,
 _PANEL_REPORTS_DIR,
 and one per flag in upper case (COMPATKIT_FF_RETRY_POLICY_V2=on).
@@ -199,6 +200,7 @@ class UpstreamConfig:
     onboard_poll_interval: float = 5.0
     max_in_flight: int | None = None
     max_in_flight_wait: float = 10.0
+    http2_prior_knowledge: bool = False  # h2c to an http:// upstream (the pooled arm only)
 
     def __repr__(self) -> str:
         keys = ", ".join(mask_secret(k) for k in self.api_keys)
@@ -410,12 +412,25 @@ def _unused(reader: _Reader, config: Config) -> tuple[str, ...]:
     limit = config.upstream.max_in_flight if config.upstream is not None else None
     if limit is None and reader.given("upstream", "max_in_flight_wait"):
         unused.append(reader.where("upstream", "max_in_flight_wait") + " (without max_in_flight)")
+    if reader.given("upstream", "http2_prior_knowledge") and not _cleartext(config.upstream):
+        unused.append(
+            reader.where("upstream", "http2_prior_knowledge")
+            + " (only for an http:// upstream URL)"
+        )
     if config.state_url is not None and reader.given("state", "path"):
         unused.append(reader.where("state", "path") + " (state.url wins)")
     if config.state_url is None and reader.given("state", "prefix"):
         unused.append(reader.where("state", "prefix") + " (only the Redis store uses it)")
     what = "the demo emulator" if config.demo else f"upstream kind {kind!r}"
     return tuple(f"{item} is set but unused with {what}" for item in unused)
+
+
+def _cleartext(upstream: UpstreamConfig | None) -> bool:
+    """Whether the upstream's base URL is http:// (where HTTP/2 needs prior knowledge)."""
+    if upstream is None:  # the demo: its emulator's URL is the proxy's own choice
+        return False
+    base = upstream.gemini_base_url if upstream.kind == "gemini" else upstream.code_assist_base_url
+    return base.startswith("http://")
 
 
 def _read_upstream(reader: _Reader, demo: bool) -> tuple[bool, UpstreamConfig | None]:
@@ -488,6 +503,9 @@ def _read_upstream(reader: _Reader, demo: bool) -> tuple[bool, UpstreamConfig | 
         max_in_flight=reader.get("upstream", "max_in_flight", _ranged_int, d.max_in_flight),
         max_in_flight_wait=reader.get(
             "upstream", "max_in_flight_wait", _ranged_float, d.max_in_flight_wait
+        ),
+        http2_prior_knowledge=reader.get(
+            "upstream", "http2_prior_knowledge", _bool, d.http2_prior_knowledge
         ),
     )
 
@@ -589,6 +607,7 @@ class _Reader:
                 "onboard_poll_interval",
                 "max_in_flight",
                 "max_in_flight_wait",
+                "http2_prior_knowledge",
             }
         ),
         "state": frozenset({"path", "url", "prefix"}),

@@ -84,6 +84,7 @@ class Request:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     route: str = ""  # the path with `/v1/` read as `/v1beta/` (Google serves both)
+    http_version: str = "1.1"  # as the server saw it: "1.1", or "2" (TLS h2 or h2c)
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.headers:
@@ -643,6 +644,7 @@ class Emulator:
             status=handled.status,
             reply=reply,
             fault={"kind": fault.kind, "after_chunks": fault.after_chunks} if fault else None,
+            http_version=request.http_version,
         )
 
     async def _transmit(self, request: Request, handled: Handled, send: Send) -> None:
@@ -708,7 +710,10 @@ async def _read_request(scope: Scope, receive: Receive) -> Request | None:
             break
     raw_query = scope.get("query_string", b"")
     query = dict(parse_qsl(raw_query.decode("latin-1"))) if raw_query else {}
-    return Request(scope["method"], scope["path"], query, scope["headers"], b"".join(chunks))
+    return Request(
+        scope["method"], scope["path"], query, scope["headers"], b"".join(chunks),
+        http_version=scope.get("http_version", "1.1"),
+    )  # fmt: skip
 
 
 def _parse_json(body: bytes) -> Any:

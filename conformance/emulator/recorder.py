@@ -3,8 +3,9 @@
 Operations:
 - `Recorder.record(...)`: keep one request (method, path, query, headers without secrets, body,
   surface, credential id (a hash, see app.credential_id), model, scenario, verdict, HTTP status,
-  and for a generate or count call the reply (or error) and the wire fault it got); also append it
-  as one JSON line to a file if asked.
+  the HTTP version it came over ("1.1", or "2" for TLS h2 and h2c: what a test of the client's
+  transport asserts), and for a generate or count call the reply (or error) and the wire fault it
+  got); also append it as one JSON line to a file if asked.
 - `Recorder.snapshot(since=0)`: the records with sequence number > `since`, oldest first.
 - `Recorder.reset()`: forget everything (the JSONL file is truncated too).
 
@@ -91,6 +92,7 @@ class Recorder:
         status: int,
         reply: bytes | tuple[bytes, ...] | None = None,
         fault: dict[str, Any] | None = None,
+        http_version: str = "1.1",
     ) -> None:
         """Keep one request; `verdict` says what the emulator made of it (see app.py)."""
         entry = {
@@ -109,6 +111,7 @@ class Recorder:
             "status": status,
             "reply": reply,
             "fault": fault,
+            "http_version": http_version,
         }
         if self._jsonl is not None:
             entry["reply"] = _decoded_reply(reply)

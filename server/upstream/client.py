@@ -93,7 +93,9 @@ class Upstream:
         self.config = config
         self.surface = surface_for(upstream_config)
         self.transport = Transports(
-            lambda: ssl_verify(upstream_config), timeouts or UpstreamTimeouts()
+            lambda: ssl_verify(upstream_config),
+            timeouts or UpstreamTimeouts(),
+            http2_prior_knowledge=upstream_config.http2_prior_knowledge,
         )
         self.schedulers = schedulers
         self.metrics = metrics

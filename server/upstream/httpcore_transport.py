@@ -2,7 +2,8 @@
 speaking our connection classes.
 
 Operations:
-    HttpcoreTransport(http2=, limits=, verify=)   an `httpx.AsyncBaseTransport`;
+    HttpcoreTransport(http2=, limits=, verify=, http2_prior_knowledge=False)
+                                                  an `httpx.AsyncBaseTransport`;
         await .handle_async_request(request) -> httpx.Response   (body streamed)
         await .aclose()
         .pool -> server.upstream.pool.ConnectionPool             (for tests: `.connections`)
@@ -12,6 +13,8 @@ exceptions as httpx's, the response body streamed), over our own pool
 (server.upstream.pool: a request finds a connection without walking the others; httpcore's
 walks every pooled connection on each request and response, issue 11) of our
 `server.upstream.connections.Connection` on `AsyncioBackend` (the loop's own sockets).
+With `http2_prior_knowledge` (and `http2`), an http:// origin is spoken to in HTTP/2 from the
+first byte (h2c, no HTTP/1.1 fallback); an https:// origin still negotiates by ALPN.
 Nothing outside this transport changes: httpx's own transports, and every other client in
 the process, keep stock httpcore and its pool on anyio.
 """
@@ -50,12 +53,19 @@ _HTTPX_ERRORS: dict[type[Exception], type[httpx.HTTPError]] = {
 class HttpcoreTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over our httpcore pool."""
 
-    def __init__(self, *, http2: bool, limits: httpx.Limits, verify: ssl.SSLContext | bool) -> None:
+    def __init__(
+        self,
+        *,
+        http2: bool,
+        limits: httpx.Limits,
+        verify: ssl.SSLContext | bool,
+        http2_prior_knowledge: bool = False,
+    ) -> None:
         create_connection = _connection_maker(
             ssl_context=httpx.create_ssl_context(verify=verify),
             keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
             http2=http2,
+            cleartext_http2=http2 and http2_prior_knowledge,
         )
         self._pool = ConnectionPool(
             create_connection,
@@ -99,12 +109,19 @@ class HttpcoreTransport(httpx.AsyncBaseTransport):
 
 
 def _connection_maker(
-    *, ssl_context: ssl.SSLContext, keepalive_expiry: float | None, http1: bool, http2: bool
+    *,
+    ssl_context: ssl.SSLContext,
+    keepalive_expiry: float | None,
+    http2: bool,
+    cleartext_http2: bool,
 ) -> Callable[[httpcore.Origin], Connection]:
-    """Our connections to an origin, on the loop's own sockets (`AsyncioBackend`)."""
+    """Our connections to an origin, on the loop's own sockets (`AsyncioBackend`): HTTP/1.1 or,
+    with `http2`, HTTP/2 by ALPN; HTTP/2 only (prior knowledge) to an http:// origin with
+    `cleartext_http2`."""
     backend = AsyncioBackend()
 
     def create_connection(origin: httpcore.Origin) -> Connection:
+        http1 = not (cleartext_http2 and origin.scheme == b"http")
         return Connection(
             origin=origin, ssl_context=ssl_context, keepalive_expiry=keepalive_expiry,
             http1=http1, http2=http2, network_backend=backend,

@@ -1,8 +1,10 @@
 """Upstream transports: the two arms of `ff_http2_pool_tuning`, and a control client.
 
 Operations:
-    Transports(verify, timeouts)         one per upstream client; `await .aclose()`
+    Transports(verify, timeouts, http2_prior_knowledge=False)
+                                         one per upstream client; `await .aclose()`
         .pooled -> transport             on: one long-lived pooled HTTP/2 transport, tuned limits
+                                         (h2c to an http:// upstream with prior knowledge)
         .new_transport() -> transport    off: a fresh HTTP/1.1 transport per attempt (the baseline)
         .control -> httpx.AsyncClient    token refreshes and Code Assist setup (in neither arm)
         .request(url, body, headers) -> httpx.Request
@@ -54,13 +56,20 @@ class Transports:
     The transports are the proxy's own (server.upstream.httpcore_transport: the loop's own
     sockets, asyncio locks, HTTP/2 streams that wait for their own events) unless proxy
     environment variables ask for httpx's proxy support. Each arm has its own TLS context:
-    httpcore sets the context's ALPN protocols on every connect.
+    httpcore sets the context's ALPN protocols on every connect. `http2_prior_knowledge`
+    (upstream.http2_prior_knowledge) makes the pooled arm speak h2c to an http:// upstream;
+    the per-request arm, the flag's baseline, stays HTTP/1.1.
     """
 
     def __init__(
-        self, verify: Callable[[], ssl.SSLContext | bool], timeouts: UpstreamTimeouts
+        self,
+        verify: Callable[[], ssl.SSLContext | bool],
+        timeouts: UpstreamTimeouts,
+        *,
+        http2_prior_knowledge: bool = False,
     ) -> None:
         self._verify = {True: verify(), False: verify()}  # by arm: pooled HTTP/2 or not
+        self._prior_knowledge = http2_prior_knowledge
         self._timeout = timeouts.httpx()
         self._extensions = {"timeout": self._timeout.as_dict()}
         self._pooled: httpx.AsyncBaseTransport | None = None
@@ -85,12 +94,16 @@ class Transports:
 
     def _transport(self, *, http2: bool, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
         verify = self._verify[http2]
-        if _env_proxies:
+        prior_knowledge = http2 and self._prior_knowledge
+        if _env_proxies:  # httpx's client: without HTTP/1.1, h2c to http:// (TLS offers h2 only)
             client = httpx.AsyncClient(
-                http2=http2, limits=limits, timeout=self._timeout, verify=verify
-            )
+                http1=not prior_knowledge, http2=http2, limits=limits, timeout=self._timeout,
+                verify=verify,
+            )  # fmt: skip
             return ClientTransport(client)
-        return HttpcoreTransport(http2=http2, limits=limits, verify=verify)
+        return HttpcoreTransport(
+            http2=http2, limits=limits, verify=verify, http2_prior_knowledge=prior_knowledge
+        )
 
     def request(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Request:
         """A POST with httpx's default headers and the upstream timeouts."""

@@ -26,6 +26,7 @@ def test_plain_listener_speaks_http_1_1(emulator: RunningEmulator) -> None:
         response = client.post(STREAM, json=HELLO)
     assert response.http_version == "HTTP/1.1"
     assert len(events(response.text)) == 3
+    assert [r["http_version"] for r in emulator.requests()] == ["1.1"]  # the record says so
 
 
 def test_plain_listener_speaks_h2c_with_prior_knowledge(emulator: RunningEmulator) -> None:
@@ -33,6 +34,7 @@ def test_plain_listener_speaks_h2c_with_prior_knowledge(emulator: RunningEmulato
         responses = [client.post(STREAM, json=HELLO) for _ in range(3)]
     assert {r.http_version for r in responses} == {"HTTP/2"}
     assert all(len(events(r.text)) == 3 for r in responses)
+    assert [r["http_version"] for r in emulator.requests()] == ["2", "2", "2"]
 
 
 def test_tls_listener_negotiates_h2_with_the_generated_ca() -> None:
@@ -137,9 +139,22 @@ def test_emulator_process_helper_runs_granian_and_reads_records_over_http() -> N
         context = ssl.create_default_context(cafile=str(emu.ca_path))
         with httpx.Client(http2=True, verify=context) as client:
             assert client.post(emu.url(STREAM), json=HELLO, headers=KEY).http_version == "HTTP/2"
-        assert [r["verdict"] for r in emu.requests()] == ["ok"]
+        assert [(r["verdict"], r["http_version"]) for r in emu.requests()] == [("ok", "2")]
         emu.reset()
         assert emu.requests() == []
+
+
+def test_emulator_process_speaks_h2c_with_prior_knowledge_and_records_it() -> None:
+    """granian's plain listener (what `compatkit emulate` runs) serves HTTP/1.1 and h2c alike, and
+    each record says which one a request came over (what the proxy's h2c upstream test reads)."""
+    from conformance.emulator.testing import emulator_process
+
+    with emulator_process() as emu:
+        with httpx.Client(http1=False, http2=True) as client:
+            assert client.post(emu.url(STREAM), json=HELLO, headers=KEY).http_version == "HTTP/2"
+        with httpx.Client() as client:
+            assert client.post(emu.url(STREAM), json=HELLO, headers=KEY).http_version == "HTTP/1.1"
+        assert [r["http_version"] for r in emu.requests()] == ["2", "1.1"]
 
 
 def test_emulator_process_keeps_answering_after_many_dropped_connections() -> None:

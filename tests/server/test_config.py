@@ -202,6 +202,10 @@ def test_secrets_are_masked_in_reprs(tmp_path: Path) -> None:
             {"upstream": {"api_keys": ["k"], "max_in_flight_wait": -1}},
             "upstream.max_in_flight_wait must be between 0.01 and 600",
         ),
+        (
+            {"upstream": {"api_keys": ["k"], "http2_prior_knowledge": "h2c"}},
+            "upstream.http2_prior_knowledge must be true/false",
+        ),
         ({"flags": {"ff_unknown": True}}, "unknown flag 'ff_unknown'"),
         (
             {"flags": {"ff_retry_policy_v2": "perhaps"}},
@@ -292,6 +296,18 @@ def test_a_credentials_concurrency_limit_is_off_unless_configured() -> None:
     )
     assert limited.upstream is not None
     assert (limited.upstream.max_in_flight, limited.upstream.max_in_flight_wait) == (4, 2.5)
+
+
+def test_h2c_to_an_http_upstream_is_off_unless_configured() -> None:
+    plain = {"upstream": {"api_keys": ["k"], "gemini_base_url": "http://sidecar:8089"}}
+    default = config_from_mapping(plain, env={})
+    assert default.upstream is not None and default.upstream.http2_prior_knowledge is False
+    chosen = load_config(env={"COMPATKIT_API_KEYS": "k",
+                              "COMPATKIT_GEMINI_BASE_URL": "http://sidecar:8089",
+                              "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE": "on"})  # fmt: skip
+    assert chosen.upstream is not None and chosen.upstream.http2_prior_knowledge is True
+    assert chosen.warnings == ()
+    assert chosen.sources["upstream.http2_prior_knowledge"] == "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE"
 
 
 @pytest.mark.parametrize(
@@ -401,6 +417,14 @@ def test_the_demo_and_an_open_proxy_are_chosen_explicitly() -> None:
             "COMPATKIT_MAX_IN_FLIGHT_WAIT (without max_in_flight)",
         ),
         ({"COMPATKIT_UPSTREAM": "emulator", "COMPATKIT_PROJECT": "p"}, "unused with the demo"),
+        (  # https negotiates HTTP/2 by ALPN: prior knowledge is for cleartext only
+            {"COMPATKIT_API_KEYS": "k", "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE": "on"},
+            "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE (only for an http:// upstream URL)",
+        ),
+        (
+            {"COMPATKIT_OAUTH_FILES": "/x.json", "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE": "on"},
+            "COMPATKIT_HTTP2_PRIOR_KNOWLEDGE (only for an http:// upstream URL)",
+        ),
     ],
 )
 def test_a_setting_the_configuration_does_not_use_is_a_warning_naming_it(

@@ -3,6 +3,8 @@
 Rules checked:
 - both arms run on the proxy's own transport and connections, over TLS with HTTP/2
   negotiated by ALPN for the pooled arm, and the emulator's answers arrive whole;
+- over cleartext the pooled arm speaks h2c with `http2_prior_knowledge`, HTTP/1.1 without; the
+  per-request arm speaks HTTP/1.1 either way (it is the flag's baseline);
 - with proxy environment variables the arms keep httpx's full client (and its NO_PROXY).
 """
 
@@ -46,6 +48,34 @@ async def test_both_arms_run_on_our_transport_and_connections_over_tls(pooled: b
             assert response.http_version == ("HTTP/2" if pooled else "HTTP/1.1")
         finally:
             await transport.aclose()
+            await transports.aclose()
+
+
+@pytest.mark.parametrize(
+    ("pooled", "prior_knowledge", "version"),
+    [(True, True, "HTTP/2"), (True, False, "HTTP/1.1"), (False, True, "HTTP/1.1")],
+    ids=["pooled-h2c", "pooled-http1", "per-request-http1-regardless"],
+)
+async def test_over_cleartext_the_pooled_arm_speaks_h2c_with_prior_knowledge(
+    pooled: bool, prior_knowledge: bool, version: str
+) -> None:
+    with running_emulator(EMULATOR_SCENARIOS) as emulator:
+        assert emulator.base_url.startswith("http://")
+        transports = Transports(
+            lambda: True, UpstreamTimeouts(), http2_prior_knowledge=prior_knowledge
+        )
+        transport = transports.pooled if pooled else transports.new_transport()
+        try:
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:generateContent"
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})
+            request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+            response = await transport.handle_async_request(request)
+            assert response.http_version == version and response.status_code == 200
+            assert b"candidates" in await response.aread()
+            assert [r["http_version"] for r in emulator.requests()] == [version[5:]]
+        finally:
+            if not pooled:
+                await transport.aclose()
             await transports.aclose()
 
 
