@@ -2,8 +2,8 @@
 
     flock /tmp/compatkit-bench.lock .venv/bin/python benchmarks/proxy_overhead.py \
         [--quick] [--rounds N] [--requests N] [--concurrency N] [--seed N]
-        [--baseline-root DIR] [--only sequential|steady|saturation] [--plain-upstream]
-        [--out DIR]
+        [--baseline-root DIR] [--only sequential|steady|saturation]
+        [--upstream tls,http1,h2c | --plain-upstream] [--out DIR]
 
 The measuring is `compatkit bench`'s (loadtests._bench): this script only picks two plans,
 benchmarks/plans/overhead_{sequential,steady,saturation}.toml, sizes them from the command line, runs
@@ -18,8 +18,13 @@ measured directly against the emulator, same load, same run (the design's defini
                 and the proxy's CPU per stream under load
     saturation  64 short streams back to back, zero-latency emulator, arms in ABBA blocks:
                 requests per second (an arm's requests over its blocks' time), CPU per
-                request, TTFT (issue 11); `--plain-upstream` asks the emulator over plain
-                HTTP/1.1 instead of TLS with ALPN h2
+                request, TTFT (issue 11)
+`--upstream` chooses how the proxy reaches the emulator, one run of each plan per transport
+named (a comma list, in that order): `tls` (the default: TLS with ALPN h2 for the pooled arm),
+`http1` (plain HTTP/1.1 keep-alive; `--plain-upstream` is the same) or `h2c` (plain, the pooled
+arm with upstream.http2_prior_knowledge: HTTP/2 with prior knowledge). The per-request arm is
+a fresh HTTP/1.1 connection per request in every transport (over TLS with `tls`). A `h2c` run
+with `--baseline-root` needs a baseline tree that knows the key (bb6d2a6 or later).
 `--baseline-root DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/base
 HEAD`) adds base_h1 and base_h2pool, the proxy of that tree, as process arms (every arm then
 runs in ABBA blocks), and prints this tree ÷ that tree per percentile. The result files
@@ -41,10 +46,34 @@ from loadtests._common import percentile
 
 PLANS = Path(__file__).with_name("plans")
 RUNS = ("sequential", "steady", "saturation")
+UPSTREAMS = ("tls", "http1", "h2c")
+LABEL = 30  # the width of a row's label: run, transport, metric
+PRIOR_KNOWLEDGE_ENV = {"COMPATKIT_HTTP2_PRIOR_KNOWLEDGE": "on"}
 
 
-def plan_for(run: str, args: argparse.Namespace) -> Plan:
-    """The run's plan, sized by the command line, with the baseline tree's arms if asked."""
+def with_upstream(plan: Plan, upstream: str) -> Plan:
+    """`plan` with the proxies reaching the emulator over `upstream` (one of UPSTREAMS)."""
+    if upstream == "tls":
+        return dataclasses.replace(plan, emulator=dataclasses.replace(plan.emulator, tls=True))
+    plan = dataclasses.replace(plan, emulator=dataclasses.replace(plan.emulator, tls=False))
+    if upstream == "h2c":
+        proxy = dataclasses.replace(plan.proxy, env={**plan.proxy.env, **PRIOR_KNOWLEDGE_ENV})
+        plan = dataclasses.replace(plan, proxy=proxy)
+    return plan
+
+
+def upstreams(text: str) -> tuple[str, ...]:
+    """`--upstream`: a comma list of UPSTREAMS."""
+    names = tuple(name.strip() for name in text.split(","))
+    for name in names:
+        if name not in UPSTREAMS:
+            raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(UPSTREAMS)}")
+    return names
+
+
+def plan_for(run: str, args: argparse.Namespace, upstream: str = "tls") -> Plan:
+    """The run's plan, sized by the command line, over `upstream`, with the baseline tree's
+    arms if asked."""
     plan = load_plan(PLANS / f"overhead_{run}.toml")
     if args.quick:
         plan = plan.quick_version()
@@ -56,8 +85,7 @@ def plan_for(run: str, args: argparse.Namespace) -> Plan:
     if args.concurrency is not None and run != "sequential":
         sizes["concurrency"] = args.concurrency
     plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, **sizes), seed=args.seed)
-    if args.plain_upstream:
-        plan = dataclasses.replace(plan, emulator=dataclasses.replace(plan.emulator, tls=False))
+    plan = with_upstream(plan, upstream)
     if args.baseline_root is None:
         return plan
     root = args.baseline_root.resolve()
@@ -110,7 +138,7 @@ def report(run: str, doc: dict[str, Any]) -> list[str]:
         rows = {arm: _figures(doc, arm, stream) for arm in arms}
         direct = rows.get("direct")
         for arm, f in rows.items():
-            text = f"{label:<26}{arm:<13}{f['n']:>6}{_ms(f['p50']):>9}{_ms(f['p99']):>9}"
+            text = f"{label:<{LABEL}}{arm:<13}{f['n']:>6}{_ms(f['p50']):>9}{_ms(f['p99']):>9}"
             if direct is not None and arm != "direct" and None not in (f["p50"], direct["p50"]):
                 text += f"{_ms(f['p50'] - direct['p50']):>10}{_ms(f['p99'] - direct['p99']):>10}"  # type: ignore[operator]
             else:
@@ -126,9 +154,21 @@ def report(run: str, doc: dict[str, Any]) -> list[str]:
                 ratio_50 = rows[arm]["p50"] / base["p50"]  # type: ignore[operator]
                 ratio_99 = rows[arm]["p99"] / base["p99"]  # type: ignore[operator]
                 lines.append(
-                    f"{label:<26}{arm + '/base':<13}{'':>6}{ratio_50:>9.2f}{ratio_99:>9.2f}"
+                    f"{label:<{LABEL}}{arm + '/base':<13}{'':>6}{ratio_50:>9.2f}{ratio_99:>9.2f}"
                 )
+        if in_blocks and "h1" in rows and "h2pool" in rows:
+            lines.append(f"{label:<{LABEL}}{'h2pool/h1':<13}" + _ratios(rows["h2pool"], rows["h1"]))
     return lines
+
+
+def _ratios(pooled: dict[str, float | None], fresh: dict[str, float | None]) -> str:
+    """The pooled arm over the per-request arm: req/s and CPU per request (the issue 11 target:
+    req/s >= 1.3, CPU <= 1), TTFT p50 and p99."""
+    parts = []
+    for name, key in (("req/s", "rate"), ("CPU/req", "cpu_ms"), ("p50", "p50"), ("p99", "p99")):
+        a, b = pooled[key], fresh[key]
+        parts.append(f"{name} {a / b:.2f}x" if a is not None and b else f"{name} -")
+    return "  ".join(parts)
 
 
 def _ms(value: float | None) -> str:
@@ -151,19 +191,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-root", type=Path, help="also measure the proxy of this tree")
     parser.add_argument("--only", choices=RUNS, help="run one of the plans")
     parser.add_argument(
-        "--plain-upstream", action="store_true", help="the emulator over plain HTTP/1.1, not TLS"
+        "--upstream", type=upstreams, default=("tls",),
+        help="how the proxy reaches the emulator: a comma list of tls, http1, h2c (one run each)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--plain-upstream", action="store_true", help="the same as --upstream http1"
     )
     parser.add_argument("--out", type=Path, help="where the result files go")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="compatkit-overhead-"))
     lines = [
-        f"{'run':<26}{'arm':<13}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>10}{'+p99 ms':>10}"
+        f"{'run':<{LABEL}}{'arm':<13}{'n':>6}{'p50 ms':>9}{'p99 ms':>9}{'+p50 ms':>10}{'+p99 ms':>10}"
         f"{'CPU ms/req':>11}{'client':>9}{'req/s':>8}"
     ]
-    for run in RUNS if args.only is None else (args.only,):
-        path = run_plan(plan_for(run, args), out / run, progress=make_progress())
-        lines += report(run, result_format.load(path))
-        lines.append(f"{'':<26}(results: {path})")
+    chosen = ("http1",) if args.plain_upstream else args.upstream
+    for upstream in chosen:
+        for run in RUNS if args.only is None else (args.only,):
+            folder = out / run if len(chosen) == 1 else out / upstream / run
+            path = run_plan(plan_for(run, args, upstream), folder, progress=make_progress())
+            label = run if len(chosen) == 1 else f"{run} {upstream}"
+            lines += report(label, result_format.load(path))
+            lines.append(f"{'':<{LABEL}}(results: {path})")
     print("\n".join(lines))
     return 0
 

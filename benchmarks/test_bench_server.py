@@ -38,3 +38,19 @@ def test_proxy_overhead_measures_a_baseline_tree_in_the_same_run(
     arms = _arms(tmp_path / "sequential" / "results.json")
     assert arms == {"direct", "h1", "h2pool", "base_h1", "base_h2pool"}
     assert "h2pool/base" in capsys.readouterr().out
+
+
+def test_the_saturation_run_is_made_once_per_upstream_transport_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--quick", "--requests", "8", "--concurrency", "4", "--only", "saturation"]
+    assert main([*argv, "--upstream", "http1,h2c", "--out", str(tmp_path)]) == 0
+    for upstream in ("http1", "h2c"):
+        path = tmp_path / upstream / "saturation" / "results.json"
+        assert _arms(path) == {"direct", "h1", "h2pool"}
+        plan = result_format.load(path)["plan"]
+        assert plan["emulator"]["tls"] is False
+        prior_knowledge = plan["proxy"]["env"].get("COMPATKIT_HTTP2_PRIOR_KNOWLEDGE")
+        assert prior_knowledge == ("on" if upstream == "h2c" else None)
+    printed = capsys.readouterr().out
+    assert "saturation h2c stream TTFT" in printed and "h2pool/h1" in printed
