@@ -7,9 +7,11 @@ Operations:
                             over `HTTP11Connection` or `HTTP2Connection`; made by the pool of
                             server.upstream.pool, never by httpx's
         .origin / .multiplexes   its origin; whether it speaks HTTP/2 (or may, connecting)
-    HTTP11Connection        httpcore's HTTP/1.1 connection with an asyncio state lock
+    HTTP11Connection        httpcore's HTTP/1.1 connection with an asyncio state lock, a
+                            request's head and body in one write
     HTTP2Connection         httpcore's HTTP/2 connection with asyncio locks whose streams wait
-                            for their own events, not for the read lock
+                            for their own events, not for the read lock; a request's frames
+                            in one write, no write when there is nothing to send
     HTTPCORE_PRIVATE_API    the private names of httpcore these classes rely on (checked by
                             tests/server/upstream/test_httpcore_contract.py)
 
@@ -19,7 +21,10 @@ concurrent streams they cost ~30% of the client's CPU (encode/httpx#3215 has the
 finding). And in httpcore's HTTP/2 connection every stream that waits for an event takes the
 read lock in turn and reads the socket while it holds it, so a stream whose frame has already
 arrived waits behind every stream ahead of it in the lock's queue, each reading a frame of its
-own first (at 64 streams, +10 ms TTFT).
+own first (at 64 streams, +10 ms TTFT). And httpcore writes each part of a request on its
+own: HTTP/1.1 its head, then its body (two sends), HTTP/2 its HEADERS, each DATA frame and an
+empty DATA frame ending the stream (three sends), and after every socket read and every DATA
+frame received it takes the write lock to send what h2 has pending, which is mostly nothing.
 
 Scope: these are subclasses, chosen by our pool's `create_connection`; httpcore's modules are
 never changed, so every other httpx client in the process (SDK clients in tests, a
@@ -32,11 +37,15 @@ The price is httpcore's private API (`HTTPCORE_PRIVATE_API`, and the lock classe
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterable
 from typing import Any
 
 import h2.events
+import h11
 import httpcore
 from httpcore._synchronization import AsyncLock, AsyncSemaphore
+
+_JOINED_BODY = 64 << 10  # a request body up to this size leaves in one write with its head
 
 HTTPCORE_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
     httpcore.AsyncHTTPConnection: (
@@ -49,7 +58,12 @@ HTTPCORE_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
         "_http1",
         "_http2",
     ),
-    httpcore.AsyncHTTP11Connection: ("_state_lock",),
+    httpcore.AsyncHTTP11Connection: (
+        "_state_lock",
+        "_send_event",  # (event, timeout): h11 bytes of one event, written
+        "_h11_state",
+        "_network_stream",
+    ),
     httpcore.AsyncHTTP2Connection: (
         "_init_lock",
         "_state_lock",
@@ -62,6 +76,12 @@ HTTPCORE_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
         "_receive_events",  # (request, stream_id=None): read the socket, dispatch events
         "_wait_for_outgoing_flow",  # (request, stream_id) -> bytes the stream may send
         "_read_incoming_data",  # (request) -> h2 events of one socket read
+        "_send_request_headers",  # (request, stream_id): HEADERS (and a window increment)
+        "_send_request_body",  # (request, stream_id): DATA frames, then END_STREAM
+        "_write_outgoing_data",  # (request): send what h2 has pending, under the write lock
+        "_write_exception",
+        "_connection_error",
+        "_network_stream",
     ),
     AsyncSemaphore: ("_bound",),
 }
@@ -144,7 +164,8 @@ class Connection(httpcore.AsyncHTTPConnection):
 
 
 class HTTP11Connection(httpcore.AsyncHTTP11Connection):
-    """httpcore's HTTP/1.1 connection with an asyncio state lock."""
+    """httpcore's HTTP/1.1 connection with an asyncio state lock; a request's head waits for
+    its body's first bytes (or its end) and leaves with them in one write."""
 
     def __init__(
         self,
@@ -154,6 +175,21 @@ class HTTP11Connection(httpcore.AsyncHTTP11Connection):
     ) -> None:
         super().__init__(origin=origin, stream=stream, keepalive_expiry=keepalive_expiry)
         self._state_lock = _Lock()
+        self._head = b""  # the request head, not written yet
+
+    async def _send_event(self, event: h11.Event, timeout: float | None = None) -> None:
+        data = self._h11_state.send(event) or b""
+        if isinstance(event, h11.Request):
+            self._head = data
+            return
+        if self._head:
+            head, self._head = self._head, b""
+            if len(data) > _JOINED_BODY:  # a large body is not copied to join its head
+                await self._network_stream.write(head, timeout=timeout)
+            else:
+                data = head + data
+        if data:
+            await self._network_stream.write(data, timeout=timeout)
 
 
 class HTTP2Connection(httpcore.AsyncHTTP2Connection):
@@ -226,6 +262,71 @@ class HTTP2Connection(httpcore.AsyncHTTP2Connection):
                 await self._receive_events(request)
         return int(flow)
 
+    async def _send_request_headers(self, request: httpcore.Request, stream_id: int) -> None:
+        """httpcore's, but a request with a body leaves its HEADERS for the body's write."""
+        body = _has_body(request)
+        authority = next(v for k, v in request.headers if k.lower() == b"host")
+        headers = [
+            (b":method", request.method),
+            (b":authority", authority),
+            (b":scheme", request.url.scheme),
+            (b":path", request.url.target),
+        ] + [(k.lower(), v) for k, v in request.headers
+             if k.lower() not in (b"host", b"transfer-encoding")]  # fmt: skip
+        self._h2_state.send_headers(stream_id, headers, end_stream=not body)
+        self._h2_state.increment_flow_control_window(2**24, stream_id=stream_id)
+        if not body:
+            await self._write_outgoing_data(request)
+
+    async def _send_request_body(self, request: httpcore.Request, stream_id: int) -> None:
+        """The body's DATA frames, the last one ending the stream, written with the HEADERS
+        in one write (more writes only when the flow-control window makes the body wait)."""
+        if not _has_body(request):
+            return
+        assert isinstance(request.stream, AsyncIterable)
+        held: bytes | None = None  # one chunk behind, so that the last one ends the stream
+        async for chunk in request.stream:
+            if held:
+                await self._queue_data(request, stream_id, held, end_stream=False)
+            held = chunk
+        await self._queue_data(request, stream_id, held or b"", end_stream=True)
+        await self._write_outgoing_data(request)
+
+    async def _queue_data(
+        self, request: httpcore.Request, stream_id: int, data: bytes, *, end_stream: bool
+    ) -> None:
+        """Frame `data` (h2 holds the frames until the next write); if the window is shut,
+        send what is held and wait for the peer's WINDOW_UPDATE."""
+        h2_state = self._h2_state
+        while True:
+            flow = min(h2_state.local_flow_control_window(stream_id),
+                       h2_state.max_outbound_frame_size)  # fmt: skip
+            if flow <= 0 and data:
+                await self._write_outgoing_data(request)
+                flow = await self._wait_for_outgoing_flow(request, stream_id)
+            chunk, data = data[:flow], data[flow:]
+            h2_state.send_data(stream_id, chunk, end_stream=end_stream and not data)
+            if not data:
+                return
+
+    async def _write_outgoing_data(self, request: httpcore.Request) -> None:
+        """httpcore's, without the write lock when h2 holds nothing to send (after most
+        reads and received DATA frames) and no write is waiting for the socket to drain."""
+        if not self._write_lock.locked() and self._write_exception is None:
+            data = self._h2_state.data_to_send()
+            if not data:
+                return
+            timeout = request.extensions.get("timeout", {}).get("write")
+            async with self._write_lock:
+                try:
+                    await self._network_stream.write(data, timeout)
+                except Exception as exc:
+                    self._write_exception = exc
+                    self._connection_error = True
+                    raise
+            return
+        await super()._write_outgoing_data(request)
+
     async def _read_incoming_data(self, request: httpcore.Request) -> list[h2.events.Event]:
         events = await super()._read_incoming_data(request)
         self._arrived.update(getattr(event, "stream_id", 0) for event in events)
@@ -274,6 +375,11 @@ class HTTP2Connection(httpcore.AsyncHTTP2Connection):
         for sender in senders:  # each checks its window again (rare: uploads beyond it)
             _resolve(sender)
         self._hand_over()
+
+
+def _has_body(request: httpcore.Request) -> bool:
+    """httpcore's `has_body_headers`: a request announcing a body (length or chunked)."""
+    return any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in request.headers)
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:

@@ -1,7 +1,11 @@
 """HTTP/2 streams that wait for their own events (server.upstream.connections.HTTP2Connection),
-on real 127.0.0.1 sockets against a server the test drives frame by frame.
+and requests that leave in one write (HTTP2Connection, HTTP11Connection), on real 127.0.0.1
+sockets against a server the test drives frame by frame.
 
 Rules checked:
+- a request leaves in one send: HTTP/1.1 its head with its body, HTTP/2 its HEADERS, DATA
+  and end of stream (httpcore sends them one by one: 2 and 3 sends); reading a reply sends
+  nothing;
 - a stream whose reply arrived gets it while its siblings wait on a silent server (on
   httpcore's own AsyncHTTP2Connection it queues for the read lock behind siblings that each
   read the socket first, and this test fails);
@@ -21,9 +25,30 @@ from contextlib import asynccontextmanager
 import httpcore
 import pytest
 
-from server.upstream.connections import HTTP2Connection
+from server.upstream.connections import HTTP2Connection, HTTP11Connection
 from server.upstream.network import AsyncioBackend
 from tests.server.upstream.raw_servers import H2Server, raw_server
+
+
+class CountedSends(httpcore.AsyncNetworkStream):
+    """A network stream that counts the sends that carry bytes."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self.stream = stream
+        self.sends = 0
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self.stream.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.sends += bool(buffer)
+        await self.stream.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+    def get_extra_info(self, info: str) -> object:
+        return self.stream.get_extra_info(info)
 
 
 @asynccontextmanager
@@ -75,6 +100,50 @@ async def waiting_streams(count: int) -> AsyncIterator[tuple[H2Server, list[asyn
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_an_http2_request_leaves_in_one_send_and_reading_its_reply_sends_nothing() -> None:
+    server = H2Server()
+    server.expected = 2
+    async with raw_server(server.handle) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = CountedSends(await AsyncioBackend().connect_tcp("127.0.0.1", port))
+        connection = HTTP2Connection(httpcore.Origin(b"http", b"127.0.0.1", port), stream)
+        try:
+            first = asyncio.ensure_future(_first_chunk(connection, url + "/", body=b"x" * 10))
+            await asyncio.sleep(0.05)
+            sends = stream.sends  # the connection preface and the first request
+            second = asyncio.ensure_future(_first_chunk(connection, url + "/", body=b"y" * 20))
+            await asyncio.wait_for(server.requests_seen.wait(), 5)
+            server.answer(0)
+            server.answer(1)
+            assert await asyncio.wait_for(asyncio.gather(first, second), 5) == [b"first chunk"] * 2
+            assert stream.sends == sends + 1
+            assert set(server.ended) == set(server.streams)
+            assert [server.received[s] for s in server.streams] == [10, 20]
+        finally:
+            await connection.aclose()
+
+
+async def test_an_http1_request_leaves_in_one_send_head_and_body() -> None:
+    received: list[bytes] = []
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        received.append(head + await reader.readexactly(5))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+
+    async with raw_server(reply) as url:
+        port = int(url.rsplit(":", 1)[1])
+        stream = CountedSends(await AsyncioBackend().connect_tcp("127.0.0.1", port))
+        connection = HTTP11Connection(httpcore.Origin(b"http", b"127.0.0.1", port), stream)
+        try:
+            assert await _first_chunk(connection, url + "/", body=b"hello") == b"ok"
+            assert stream.sends == 1
+            assert received[0].startswith(b"POST / HTTP/1.1\r\n") and received[0].endswith(b"hello")
+        finally:
+            await connection.aclose()
 
 
 async def test_a_stream_gets_its_reply_while_its_siblings_wait_on_a_silent_server() -> None:

@@ -85,6 +85,10 @@ PARAMETERS = {
     (httpcore.AsyncHTTP2Connection, "_receive_events"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_wait_for_outgoing_flow"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_read_incoming_data"): ["self", "request"],
+    (httpcore.AsyncHTTP11Connection, "_send_event"): ["self", "event", "timeout"],
+    (httpcore.AsyncHTTP2Connection, "_send_request_headers"): ["self", "request", "stream_id"],
+    (httpcore.AsyncHTTP2Connection, "_send_request_body"): ["self", "request", "stream_id"],
+    (httpcore.AsyncHTTP2Connection, "_write_outgoing_data"): ["self", "request"],
 }
 
 
@@ -115,6 +119,17 @@ CALLS = [
     (httpcore.AsyncHTTP2Connection, "_send_stream_data", "self._wait_for_outgoing_flow("),
     (httpcore.AsyncHTTP2Connection, "_receive_events", "async with self._read_lock:"),
     (httpcore.AsyncHTTP2Connection, "_receive_events", "self._read_incoming_data("),
+    # a request in one write: HTTP/1.1 sends its parts as h11 events through _send_event,
+    # HTTP/2 through the two methods we replace (the first repeats httpcore's header mapping);
+    # every HTTP/2 send goes through _write_outgoing_data:
+    (httpcore.AsyncHTTP11Connection, "_send_request_headers", "await self._send_event(event"),
+    (httpcore.AsyncHTTP11Connection, "_send_request_body", "h11.EndOfMessage(), timeout"),
+    (httpcore.AsyncHTTP2Connection, "handle_async_request", "self._send_request_headers("),
+    (httpcore.AsyncHTTP2Connection, "handle_async_request", "self._send_request_body("),
+    (httpcore.AsyncHTTP2Connection, "_send_request_headers", '(b":authority", authority),'),
+    (httpcore.AsyncHTTP2Connection, "_send_request_headers", "(2**24, stream_id=stream_id)"),
+    (httpcore.AsyncHTTP2Connection, "_receive_response_body", "self._write_outgoing_data("),
+    (httpcore.AsyncHTTP2Connection, "_write_outgoing_data", "self._h2_state.data_to_send()"),
     # Connection.handle_async_request repeats httpcore's, choosing our protocol classes:
     (httpcore.AsyncHTTPConnection, "handle_async_request", "async with self._request_lock:"),
     (httpcore.AsyncHTTPConnection, "handle_async_request", "await self._connect(request)"),
