@@ -4,6 +4,8 @@ Operations:
     load_config(path=None, env=os.environ) -> Config   file (or $COMPATKIT_CONFIG) + env
     config_from_mapping(data, env={}) -> Config         the same from an already-parsed table
     listen_address_overridden(config, host, port)       with `--host` / `--port`, checked alike
+    server_overridden(config, server)                   with `--server`, checked alike
+    SERVERS, DEFAULT_SERVER                             the ASGI servers `serve` can run on
     Config / UpstreamConfig / RetryConfig / ModelMap    frozen dataclasses; secrets masked in repr
     ModelMap.resolve(client_model) -> upstream model    first matching glob wins
     ModelMap.is_scarce(upstream_model) -> bool
@@ -20,7 +22,8 @@ File layout (every key optional):
 
     [server]    host, port, proxy_keys = [..], allow_any_key, admin_key, max_body_bytes,
                 ping_interval,
-                schema_mode = "parameters" | "parametersJsonSchema" (how tool schemas go upstream)
+                schema_mode = "parameters" | "parametersJsonSchema" (how tool schemas go upstream),
+                server = "hypercorn" | "granian" (the ASGI server the proxy runs on)
     [upstream]  kind = "gemini" | "code_assist" | "emulator" (the demo),
                 api_keys = [..], oauth_files = [..],
                 gemini_base_url, code_assist_base_url, code_assist_api_version,
@@ -41,7 +44,7 @@ File layout (every key optional):
 
 Environment: COMPATKIT_CONFIG (the file), COMPATKIT_HOST, _PORT, _PROXY_KEYS (comma list),
 _ALLOW_ANY_KEY, _ADMIN_KEY, _MAX_BODY_BYTES,
-_PING_INTERVAL, _SCHEMA_MODE, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
+_PING_INTERVAL, _SCHEMA_MODE, _SERVER, _UPSTREAM (kind), _API_KEYS (comma list), _OAUTH_FILES (comma list),
 _GEMINI_BASE_URL, _CODE_ASSIST_BASE_URL, _CODE_ASSIST_API_VERSION, _OAUTH_TOKEN_URI,
 _OAUTH_CLIENT_ID, _OAUTH_CLIENT_SECRET, _CA_FILE, _PROJECT, _ONBOARD_TIMEOUT,
 _ONBOARD_POLL_INTERVAL, _MAX_IN_FLIGHT, _MAX_IN_FLIGHT_WAIT, _HTTP2_PRIOR_KNOWLEDGE, _STATE_PATH, _STATE_URL, _STATE_PREFIX, _RETRY_BASE_DELAY, _RETRY_MAX_DELAY, _RETRY_DEADLINE,
@@ -87,6 +90,11 @@ UpstreamKind = Literal["gemini", "code_assist"]
 ENV_PREFIX = "COMPATKIT_"
 DEFAULT_STATE_PATH = "compatkit-state.sqlite3"
 DEMO_KIND = "emulator"
+ServerName = Literal["hypercorn", "granian"]
+SERVERS: tuple[ServerName, ...] = ("hypercorn", "granian")
+DEFAULT_SERVER: ServerName = "hypercorn"
+"""The ASGI servers `compatkit serve` runs the proxy on (server.hosting; docs/server.md,
+section 2, says why the default is the default)."""
 
 OTHER_TOOLS_ENV = (
     "COMPATKIT_LOCUST_",  # loadtests' Locust profiles
@@ -243,6 +251,7 @@ class Config:
     max_body_bytes: int = 32 * 1024 * 1024
     ping_interval: float = 10.0
     schema_mode: SchemaMode = "parameters"
+    server: ServerName = DEFAULT_SERVER
     upstream: UpstreamConfig | None = None
     models: ModelMap = field(default_factory=ModelMap)
     flags: Flags = field(default_factory=Flags.shipped)
@@ -343,6 +352,7 @@ def config_from_mapping(
         max_body_bytes=reader.get("server", "max_body_bytes", _ranged_int, defaults.max_body_bytes),
         ping_interval=reader.get("server", "ping_interval", _ranged_float, defaults.ping_interval),
         schema_mode=reader.get("server", "schema_mode", _schema_mode, "parameters"),
+        server=reader.get("server", "server", _server_name, defaults.server),
         upstream=upstream,
         models=_read_models(reader),
         flags=_read_flags(reader),
@@ -588,6 +598,7 @@ class _Reader:
                 "max_body_bytes",
                 "ping_interval",
                 "schema_mode",
+                "server",
             }
         ),
         "upstream": frozenset(
@@ -695,6 +706,13 @@ def _schema_mode(value: Any, where: str) -> SchemaMode:
     if value == "parametersJsonSchema":
         return "parametersJsonSchema"
     raise ConfigError(f'{where} must be "parameters" or "parametersJsonSchema", got {value!r}')
+
+
+def _server_name(value: Any, where: str) -> ServerName:
+    for name in SERVERS:
+        if value == name:
+            return name
+    raise ConfigError(f"{where} must be one of {', '.join(map(repr, SERVERS))}, got {value!r}")
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
@@ -809,6 +827,13 @@ def listen_address_overridden(config: Config, host: str | None, port: str | None
     if port is not None:
         config = replace(config, port=parse_port(port, "--port"))
     return config
+
+
+def server_overridden(config: Config, server: str | None) -> Config:
+    """`config` with the command line's `--server` (checked as the setting is)."""
+    if server is None:
+        return config
+    return replace(config, server=_server_name(server, "--server"))
 
 
 def _bool(value: Any, where: str) -> bool:

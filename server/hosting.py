@@ -1,14 +1,19 @@
-"""Hosting an ASGI app on Hypercorn (server.hypercorn_serving): in the foreground
-(`compatkit serve`) or in a thread.
+"""Hosting an ASGI app on Hypercorn (server.hypercorn_serving) or granian
+(server.granian_serving): in the foreground (`compatkit serve`) or in a thread.
 
 Operations:
     listening_socket(host, port) -> socket        bound and listening; port 0 picks a free one
+    tls_files(certfile, keyfile) -> TlsFiles | None
+                                                   both TLS files or neither, a PEM certificate
+                                                   and its key (checked)
+    hosting(sock, *, server, certfile, keyfile) -> Hosting
+                                                   how an app is served: which server, on which
+                                                   socket, with which TLS files (checked)
     hypercorn_config(sock, *, certfile, keyfile) -> hypercorn Config
-                                                   (both TLS files or neither, checked)
-    StartupError (server.errors)                   why either cannot be, in one line
-    serve_forever(app, sock, config, *, on_ready)  run until SIGINT/SIGTERM (the CLI); call
+    StartupError (server.errors)                   why any of them cannot be, in one line
+    serve_forever(app, hosting, *, on_ready)       run until SIGINT/SIGTERM (the CLI); call
                                                    on_ready(url) once the app answers
-    ServerThread(app, ...) as server               run in a background thread, `server.url`;
+    ServerThread(app, *, server, ...) as server    run in a background thread, `server.url`;
                                                    started once the app answers a probe;
                                                    used by tests and benchmarks
     wait_until_answering(url, *, deadline_s, http2)
@@ -17,9 +22,11 @@ Operations:
     base_url(sock, *, certified) -> str            `http(s)://host:port` of a socket
     raise_open_file_limit() -> (before, after)     soft RLIMIT_NOFILE raised to the hard limit
 
-Goals: HTTP/1.1 and h2c (prior knowledge or Upgrade) on plain sockets, h2 over TLS when a
-certificate is given; the socket is created here and handed to Hypercorn by file descriptor,
-so a caller knows the port before the server starts and no port is ever raced for.
+Goals: HTTP/1.1 and h2c (prior knowledge; on Hypercorn also by Upgrade) on plain sockets, h2
+and HTTP/1.1 by ALPN over TLS when a certificate is given; the socket is created here and
+handed to the server by file descriptor, so a caller knows the port before the server starts
+and no port is ever raced for. Both servers stop the same way: stop accepting, give requests
+in flight GRACEFUL_TIMEOUT_S, then close what is left.
 """
 
 from __future__ import annotations
@@ -36,14 +43,20 @@ import stat
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import httpx
 from hypercorn.config import Config as HypercornConfig
 
+from server.config import DEFAULT_SERVER, ServerName
 from server.errors import ServerError, StartupError
+from server.granian_serving import TlsFiles, serve_granian
 from server.hypercorn_serving import serve_hypercorn
+
+GRACEFUL_TIMEOUT_S = 2.0
+"""How long requests in flight may run on once the server is told to stop."""
 
 
 def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -88,12 +101,24 @@ def hypercorn_config(
     config.accesslog = None
     config.errorlog = None
     config.keep_alive_timeout = 75
-    config.graceful_timeout = 2
+    config.graceful_timeout = GRACEFUL_TIMEOUT_S
     # HTTP/2: many concurrent streams per connection, windows large enough for bursts.
     config.h2_max_concurrent_streams = 256
     config.h2_max_inbound_frame_size = 2**20
-    if certfile is None and keyfile is None:
+    tls = tls_files(certfile, keyfile)
+    if tls is None:
         return config
+    config.certfile = tls.certfile
+    config.keyfile = tls.keyfile
+    config.alpn_protocols = ["h2", "http/1.1"]
+    return config
+
+
+def tls_files(certfile: str | None, keyfile: str | None) -> TlsFiles | None:
+    """The TLS files, None for neither; StartupError for one without the other, or files that
+    are not a PEM certificate and its private key."""
+    if certfile is None and keyfile is None:
+        return None
     if certfile is None or keyfile is None:
         given, missing = (
             ("--certfile", "--keyfile") if keyfile is None else ("--keyfile", "--certfile")
@@ -101,17 +126,43 @@ def hypercorn_config(
         raise StartupError(f"{given} needs {missing} too: HTTPS needs the certificate and its key")
     for option, path in (("--certfile", certfile), ("--keyfile", keyfile)):
         _check_regular_file(option, path)
-    config.certfile = certfile
-    config.keyfile = keyfile
-    config.alpn_protocols = ["h2", "http/1.1"]
     try:
-        config.create_ssl_context()
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
     except (ssl.SSLError, OSError) as exc:
         raise StartupError(
             f"--certfile {certfile} and --keyfile {keyfile} are not a PEM certificate and "
             f"its private key ({_tls_failure(exc)})"
         ) from None
-    return config
+    return TlsFiles(certfile, keyfile)
+
+
+@dataclass(frozen=True, slots=True)
+class Hosting:
+    """How an app is served: by `server` on `sock`, over TLS with `tls`."""
+
+    server: ServerName
+    sock: socket.socket
+    tls: TlsFiles | None
+    hypercorn: HypercornConfig | None  # Hypercorn's configuration, when it is the server
+
+    @property
+    def url(self) -> str:
+        return base_url(self.sock, certified=self.tls is not None)
+
+
+def hosting(
+    sock: socket.socket,
+    *,
+    server: ServerName = DEFAULT_SERVER,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> Hosting:
+    """How to serve on `sock` with `server` (the TLS files checked: StartupError)."""
+    tls = tls_files(certfile, keyfile)
+    if server == "hypercorn":
+        config = hypercorn_config(sock, certfile=certfile, keyfile=keyfile)
+        return Hosting(server, sock, tls, config)
+    return Hosting(server, sock, tls, None)
 
 
 def _tls_failure(exc: OSError) -> str:
@@ -136,15 +187,23 @@ def _check_regular_file(option: str, path: str) -> None:
         raise StartupError(f"{option} {path} is not a regular file")
 
 
-async def serve_until(app: Any, config: HypercornConfig, stop: asyncio.Event) -> None:
+async def serve_until(app: Any, hosting: Hosting, stop: asyncio.Event) -> None:
     """Serve `app` until `stop` is set."""
-    await serve_hypercorn(app, config, shutdown_trigger=stop.wait)
+    if hosting.hypercorn is not None:
+        await serve_hypercorn(app, hosting.hypercorn, shutdown_trigger=stop.wait)
+        return
+    await serve_granian(
+        app,
+        hosting.sock,
+        tls=hosting.tls,
+        shutdown_trigger=stop.wait,
+        graceful_timeout=GRACEFUL_TIMEOUT_S,
+    )
 
 
 def serve_forever(
     app: Any,
-    sock: socket.socket,
-    config: HypercornConfig,
+    hosting: Hosting,
     *,
     on_ready: Callable[[str], None] | None = None,
     ready_timeout: float = 60.0,
@@ -163,7 +222,7 @@ def serve_forever(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         if on_ready is not None:
-            url = base_url(sock, certified=bool(config.certfile))
+            url = hosting.url
 
             def announce() -> None:
                 try:
@@ -175,7 +234,7 @@ def serve_forever(
                 on_ready(url)
 
             threading.Thread(target=announce, name="server-announcer", daemon=True).start()
-        await serve_until(app, config, stop)
+        await serve_until(app, hosting, stop)
 
     try:
         import uvloop
@@ -232,7 +291,7 @@ def wait_until_answering(
 
 
 class ServerThread:
-    """An ASGI app served by Hypercorn on 127.0.0.1 in a background thread.
+    """An ASGI app served by Hypercorn (or `server`) on 127.0.0.1 in a background thread.
 
     Use as a context manager; `url` is `http://127.0.0.1:<port>` (https with a certificate).
     """
@@ -242,6 +301,7 @@ class ServerThread:
         app: Any,
         *,
         host: str = "127.0.0.1",
+        server: ServerName = DEFAULT_SERVER,
         certfile: str | None = None,
         keyfile: str | None = None,
         startup_timeout: float = 20.0,
@@ -249,9 +309,9 @@ class ServerThread:
     ) -> None:
         self.app = app
         self._sock = listening_socket(host, 0)
-        self._config = hypercorn_config(self._sock, certfile=certfile, keyfile=keyfile)
+        self._hosting = hosting(self._sock, server=server, certfile=certfile, keyfile=keyfile)
         self.port = int(self._sock.getsockname()[1])
-        self.url = base_url(self._sock, certified=bool(certfile))
+        self.url = self._hosting.url
         self._startup_timeout = startup_timeout
         self._probe_path = probe_path
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -265,7 +325,7 @@ class ServerThread:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             self._started.set()
-            await serve_until(self.app, self._config, self._stop)
+            await serve_until(self.app, self._hosting, self._stop)
 
         try:
             asyncio.run(main())
@@ -305,7 +365,8 @@ class ServerThread:
         if self._loop is not None and self._stop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
-        with contextlib.suppress(OSError):  # Hypercorn may have closed the descriptor
+        with contextlib.suppress(OSError):  # Hypercorn may have closed the descriptor (granian
+            # has its own duplicate)
             self._sock.close()
 
     def __enter__(self) -> ServerThread:

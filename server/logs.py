@@ -3,7 +3,8 @@
 Operations:
     JsonFormatter              logging.Formatter writing `{"time", "level", "logger", "message",
                                "request_id"?, ...extra fields}`
-    configure_logging(level)   JSON lines on stderr for the `compatkit` loggers (serve command)
+    configure_logging(level)   JSON lines on stderr for the `compatkit` loggers (serve command),
+                               and granian's (`_granian`, its Python side and Rust core)
     REQUEST_FIELDS             the `extra=` keys the proxy's access log line uses
 
 Secrets never reach a log: log calls pass ids, routes and statuses, never headers or bodies.
@@ -42,10 +43,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "info") -> None:
-    """Send the `compatkit` loggers to stderr as JSON lines."""
+    """Send the `compatkit` loggers, and granian's, to stderr as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("compatkit")
-    logger.handlers[:] = [handler]
-    logger.setLevel(level.upper())
-    logger.propagate = False
+    for name in ("compatkit", "_granian"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False

@@ -1,4 +1,5 @@
-"""`compatkit serve`: run the reference proxy on Hypercorn (HTTP/1.1 and h2c; h2 over TLS).
+"""`compatkit serve`: run the reference proxy on Hypercorn or granian (`--server`, or
+`server.server`; HTTP/1.1 and h2c; h2 and HTTP/1.1 by ALPN over TLS).
 
 Operations:
     main(argv, *, fallback_upstream=None) -> int    exit status: 2 for any start-up failure
@@ -45,11 +46,12 @@ from server.config import (
     check_servable,
     listen_address_overridden,
     load_config,
+    server_overridden,
 )
 from server.credentials.credential import load_credentials
 from server.errors import ServerError, StartupError
 from server.hosting import (
-    hypercorn_config,
+    hosting,
     listening_socket,
     raise_open_file_limit,
     serve_forever,
@@ -90,6 +92,7 @@ def main(
     )
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", help="override server.port (0 picks a free port)")
+    parser.add_argument("--server", help="override server.server: hypercorn or granian")
     parser.add_argument("--certfile", help="serve HTTPS (h2 + http/1.1 by ALPN) with this cert")
     parser.add_argument("--keyfile", help="the certificate's private key (needed with --certfile)")
     parser.add_argument(
@@ -118,6 +121,7 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
     starts: the configuration, the socket, the TLS files, the credentials)."""
     demo = args.demo or args.demo_upstream is not None
     config = listen_address_overridden(load_config(args.config, demo=demo), args.host, args.port)
+    config = server_overridden(config, args.server)
     check_servable(config)
     reason = why_not_workers(config, args.workers)
     if reason is not None:
@@ -126,7 +130,7 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
         sock = inherited_socket(args.worker_fd)
     else:
         sock = listening_socket(config.host, config.port)
-    hypercorn = hypercorn_config(sock, certfile=args.certfile, keyfile=args.keyfile)
+    served = hosting(sock, server=config.server, certfile=args.certfile, keyfile=args.keyfile)
     with contextlib.ExitStack() as stack:
         demo_argv: list[str] = []  # what workers need to know of the parent's emulator
         if config.demo:
@@ -141,6 +145,8 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
         if config.upstream is not None:  # fail now, with the reason, not in a start-up hook
             load_credentials(config.upstream)
             ssl_verify(config.upstream)  # a ca_file that is not PEM, in the parent of workers too
+        where = "--server" if args.server else config.sources.get("server.server", "default")
+        log.info("ASGI server: %s (%s)", config.server, where)
         before, after = raise_open_file_limit()  # each client connection holds a descriptor
         log.info("open files limit (soft RLIMIT_NOFILE): %d, was %d", after, before)
         if args.workers > 1 and args.worker_fd is None:
@@ -149,13 +155,13 @@ def _serve(args: argparse.Namespace, fallback_upstream: FallbackUpstream | None)
                 sock,
                 args.workers,
                 env={},
-                certified=bool(hypercorn.certfile),
+                certified=served.tls is not None,
                 on_ready=lambda url: log.info(
                     "compatkit proxy listening on %s (%d workers)", url, args.workers
                 ),
             )
         announce = None if args.worker_fd is not None else _announce_listening
-        answered = serve_forever(create_app(config), sock, hypercorn, on_ready=announce)
+        answered = serve_forever(create_app(config), served, on_ready=announce)
     if not answered:
         print("compatkit serve: the server never answered GET /healthz; stopped", file=sys.stderr)
         return 1
@@ -200,6 +206,7 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
         ("--config", args.config),
         ("--certfile", args.certfile),
         ("--keyfile", args.keyfile),
+        ("--server", args.server),
     ):
         if value is not None:
             argv += [option, value]

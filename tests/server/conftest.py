@@ -1,10 +1,12 @@
 """Fixtures for the proxy's tests: the emulator and the proxy, both real servers on 127.0.0.1.
 
 - `emulator`: one emulator per test module (its scenarios below), reset before each test.
-- `proxy_factory(app_options=None, **config)`: start a proxy (Hypercorn in a background thread)
-  in front of the emulator; every keyword replaces a field of the test Config, `app_options`
-  go to create_app. Stopped at test end.
+- `proxy_factory(app_options=None, **config)`: start a proxy (in a background thread, on the
+  server `server_name` names) in front of the emulator; every keyword replaces a field of the
+  test Config, `app_options` go to create_app. Stopped at test end.
 - `proxy`: the default proxy (three API keys, short retry delays, all flags off).
+- `server_name`: the ASGI server of `proxy_factory`, the default one; `@on_every_server` on a
+  test of the server's own behaviour runs it on each of server.config.SERVERS.
 """
 
 from __future__ import annotations
@@ -18,9 +20,22 @@ import pytest
 
 from conformance.emulator.testing import RunningEmulator, running_emulator
 from server.app import create_app, services_of
-from server.config import Config, ModelMap, ModelRoute, RetryConfig, UpstreamConfig
+from server.config import (
+    DEFAULT_SERVER,
+    SERVERS,
+    Config,
+    ModelMap,
+    ModelRoute,
+    RetryConfig,
+    ServerName,
+    UpstreamConfig,
+)
 from server.edge.services import Services
 from server.hosting import ServerThread
+
+on_every_server = pytest.mark.parametrize("server_name", SERVERS)
+"""A test of what the HTTP server does (framing, HTTP/2, TLS, disconnects, shutdown), run on
+every server `compatkit serve --server` offers (it overrides the `server_name` fixture)."""
 
 PROXY_KEY = "sk-proxy-test-key-0001"
 ADMIN_KEY = "admin-test-key-0001"
@@ -133,13 +148,21 @@ def emulator() -> Iterator[RunningEmulator]:
 
 
 @pytest.fixture
-def proxy_factory(emulator: RunningEmulator) -> Iterator[Callable[..., RunningProxy]]:
+def server_name() -> ServerName:
+    return DEFAULT_SERVER
+
+
+@pytest.fixture
+def proxy_factory(
+    emulator: RunningEmulator, server_name: ServerName
+) -> Iterator[Callable[..., RunningProxy]]:
     emulator.reset()
     servers: list[ServerThread] = []
 
     def start(app_options: dict[str, Any] | None = None, **changes: Any) -> RunningProxy:
         config = proxy_config(emulator.base_url, emulator.ca_path, **changes)
-        server = ServerThread(create_app(config, **(app_options or {}))).start()
+        app = create_app(config, **(app_options or {}))
+        server = ServerThread(app, server=server_name).start()
         servers.append(server)
         return RunningProxy(server)
 

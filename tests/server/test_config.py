@@ -21,6 +21,7 @@ from server.config import (
     config_from_mapping,
     listen_address_overridden,
     load_config,
+    server_overridden,
 )
 from server.flags import Flags
 
@@ -258,6 +259,20 @@ def test_tool_schemas_go_upstream_cleaned_unless_configured_as_json_schema() -> 
     assert env_says.schema_mode == "parametersJsonSchema"
     with pytest.raises(ConfigError, match="schema_mode"):
         config_from_mapping({"server": {"schema_mode": "openapi"}})
+
+
+def test_the_asgi_server_is_hypercorn_unless_configured() -> None:
+    assert config_from_mapping({}).server == "hypercorn"
+    assert config_from_mapping({"server": {"server": "granian"}}).server == "granian"
+    env_says = config_from_mapping(
+        {"server": {"server": "hypercorn"}}, {"COMPATKIT_SERVER": "granian"}
+    )
+    assert env_says.server == "granian" and env_says.sources["server.server"] == "COMPATKIT_SERVER"
+    with pytest.raises(ConfigError, match=r"server\.server must be one of 'hypercorn', 'granian'"):
+        config_from_mapping({"server": {"server": "Granian"}})
+    assert server_overridden(env_says, "hypercorn").server == "hypercorn"
+    with pytest.raises(ConfigError, match="--server must be one of"):
+        server_overridden(env_says, "uvicorn")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ Rules checked, on a real `compatkit serve` process started with a soft RLIMIT_NO
   baseline and no socket of its port is left in CLOSE-WAIT, well before Hypercorn's 75 s
   keep-alive timeout (which is what used to hold each of them);
 - it still answers a normal request after the churn.
+The same on granian (`--server granian`, whose hyper closes such connections itself).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from server.config import SERVERS
 from tests.server.test_serve import json_lines, start_serve
 
 SOFT_LIMIT = 512
@@ -62,9 +64,13 @@ def _low_soft_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (SOFT_LIMIT, hard))
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[str, subprocess.Popen[str], list[dict[str, object]]]]:
-    process = start_serve("--demo", "--log-level", "info", preexec_fn=_low_soft_limit)
+@pytest.fixture(params=SERVERS)
+def served(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[str, subprocess.Popen[str], list[dict[str, object]]]]:
+    process = start_serve(
+        "--demo", "--log-level", "info", "--server", request.param, preexec_fn=_low_soft_limit
+    )
     records: list[dict[str, object]] = []
     url = ""
     for record in json_lines(process):

@@ -1,5 +1,6 @@
-"""`compatkit serve` as a real process: it starts, speaks HTTP/1.1 and h2c, logs JSON lines
-with request ids, stops on SIGTERM, and refuses a bad configuration with exit status 2."""
+"""`compatkit serve` as a real process, on each server (`--server`): it starts, speaks HTTP/1.1
+and h2c, logs JSON lines with request ids, stops on SIGTERM (a stream in flight ends whole), and
+refuses a bad configuration with exit status 2."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import anthropic
 import httpx
 import pytest
+
+from server.config import SERVERS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,9 +42,9 @@ def json_lines(process: subprocess.Popen[str]) -> Iterator[dict[str, object]]:
             yield json.loads(line)
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = start_serve("--demo", "--log-level", "info")
+@pytest.fixture(params=SERVERS)
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    process = start_serve("--demo", "--log-level", "info", "--server", request.param)
     lines = json_lines(process)
     url = ""
     for record in lines:
@@ -85,9 +88,10 @@ def test_a_bad_configuration_exits_with_status_2(tmp_path: Path) -> None:
     assert process.stderr is not None and "server.port" in process.stderr.read()
 
 
-def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2(server: str) -> None:
     """Its readiness probes (GET /healthz over HTTP/1.1, then HTTP/2) are answered first."""
-    process = start_serve("--demo", "--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info", "--server", server)
     try:
         before: list[dict[str, object]] = []
         for record in json_lines(process):
@@ -101,10 +105,37 @@ def test_the_listening_line_comes_once_the_proxy_answers_over_http1_and_http2() 
         assert process.wait(timeout=20) == 0
 
 
-def test_a_connection_still_open_at_shutdown_leaves_no_traceback() -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_stream_in_flight_at_shutdown_ends_whole(server: str) -> None:
+    """SIGTERM once a stream's first event came: the stream (the demo's `realistic` timing,
+    well within the 2 s grace period) still ends with message_stop; exit status 0."""
+    process = start_serve("--demo", "--log-level", "info", "--server", server)
+    url = next(
+        str(r["message"]).rsplit(" ", 1)[1]
+        for r in json_lines(process)
+        if "listening on" in str(r["message"])
+    )
+    client = anthropic.Anthropic(base_url=url, api_key="cli-key", max_retries=0)
+    events = []
+    with client.messages.stream(
+        model="claude-sonnet-4-6",
+        max_tokens=256,
+        messages=[{"role": "user", "content": "[scenario:realistic] hi"}],
+    ) as stream:
+        for event in stream:
+            if not events:
+                process.send_signal(signal.SIGTERM)
+            events.append(event.type)
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in rest
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_connection_still_open_at_shutdown_leaves_no_traceback(server: str) -> None:
     """SIGTERM with a request whose body never comes: after the 2 s grace period the
     connection is closed; the log has no traceback and the exit status is 0."""
-    process = start_serve("--demo", "--log-level", "info")
+    process = start_serve("--demo", "--log-level", "info", "--server", server)
     url = ""
     for record in json_lines(process):
         if "listening on" in str(record["message"]):

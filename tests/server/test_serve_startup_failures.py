@@ -21,6 +21,8 @@ import httpx
 import pytest
 import trustme
 
+from server.config import SERVERS
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
 
@@ -210,7 +212,27 @@ CASES: dict[str, tuple[Case, str]] = {
         "--worker-fd 999 is not an inherited socket",
     ),
     "unknown option": (lambda f: (["--frobnicate"], {}), "unrecognized arguments: --frobnicate"),
+    "server unknown": (
+        lambda f: (["--server", "nginx"], {}),
+        "--server must be one of 'hypercorn', 'granian', got 'nginx'",
+    ),
+    "server unknown in the environment": (
+        lambda f: ([], {"COMPATKIT_SERVER": "uvicorn"}),
+        "COMPATKIT_SERVER must be one of 'hypercorn', 'granian', got 'uvicorn'",
+    ),
 }
+
+ON_GRANIAN = (
+    "cert and key not PEM",
+    "key of another certificate",
+    "certfile a FIFO",
+    "port in use",
+    "state file garbage",
+    "state file truncated",
+    "state file in a missing directory",
+)
+"""The cases that reach the server or the app's start-up hooks, run again with `--server
+granian` (named "<case> [granian]")."""
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +246,11 @@ def runs(files: Files) -> dict[str, subprocess.CompletedProcess[str]]:
             for name, (case, _) in CASES.items()
             if name not in skipped
         }
+        for name in ON_GRANIAN:
+            args, env = CASES[name][0](files)
+            futures[f"{name} [granian]"] = pool.submit(
+                _run_serve, [*args, "--server", "granian"], env, files.dir
+            )
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -257,13 +284,13 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     )
 
 
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", [*CASES, *(f"{name} [granian]" for name in ON_GRANIAN)])
 def test_a_bad_start_is_one_line_and_exit_status_2(
     name: str, runs: dict[str, subprocess.CompletedProcess[str]]
 ) -> None:
     if name not in runs:
         pytest.skip("net.ipv4.ip_nonlocal_bind is on: any address can be bound")
-    process, reason = runs[name], CASES[name][1]
+    process, reason = runs[name], CASES[name.removesuffix(" [granian]")][1]
     assert "Traceback" not in process.stderr
     lines = process.stderr.splitlines()
     records = [json.loads(line) for line in lines if line.startswith("{")]
@@ -275,14 +302,27 @@ def test_a_bad_start_is_one_line_and_exit_status_2(
     assert not [r for r in records if "listening on" in r["message"]]
 
 
-def test_with_both_tls_files_it_serves_https_and_says_so(files: Files) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_with_both_tls_files_it_serves_https_and_says_so(files: Files, server: str) -> None:
+    """HTTPS, h2 and HTTP/1.1 by ALPN."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     cert.cert_chain_pems[0].write_to_path(files / "served-cert.pem")
     cert.private_key_pem.write_to_path(files / "served-key.pem")
     args = ["--certfile", files / "served-cert.pem", "--keyfile", files / "served-key.pem"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--demo", "--port", "0", *args],
+        [
+            sys.executable,
+            "-m",
+            "compat_cli",
+            "serve",
+            "--demo",
+            "--port",
+            "0",
+            *args,
+            "--server",
+            server,
+        ],
         cwd=files.dir,
         env={
             **os.environ,
@@ -301,10 +341,11 @@ def test_with_both_tls_files_it_serves_https_and_says_so(files: Files) -> None:
                 break
         assert url.startswith("https://")
         with ca.cert_pem.tempfile() as ca_file:
-            response = httpx.get(
-                url + "/healthz", verify=ssl.create_default_context(cafile=ca_file)
-            )
-        assert response.status_code == 200
+            verify = ssl.create_default_context(cafile=ca_file)
+            for http2, version in ((False, "HTTP/1.1"), (True, "HTTP/2")):
+                with httpx.Client(verify=verify, http1=not http2, http2=http2) as client:
+                    response = client.get(url + "/healthz")
+                assert response.status_code == 200 and response.http_version == version
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

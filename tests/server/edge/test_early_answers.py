@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from server.edge.early_answers import CloseAfterUnreadBody
-from tests.server.conftest import PROXY_KEY, RunningProxy
+from tests.server.conftest import PROXY_KEY, RunningProxy, on_every_server
 
 GOOD = {
     "model": "claude-sonnet-4-6",
@@ -28,6 +28,7 @@ GOOD = {
 BIG_BODY = b'{"x":"' + b"a" * (1024 * 1024) + b'"}'
 
 
+@on_every_server
 def test_a_401_before_the_body_is_read_closes_and_the_next_request_is_answered(
     proxy: RunningProxy,
 ) -> None:
@@ -41,6 +42,7 @@ def test_a_401_before_the_body_is_read_closes_and_the_next_request_is_answered(
         assert good.status_code == 200
 
 
+@on_every_server
 def test_a_request_without_a_body_keeps_its_connection(proxy: RunningProxy) -> None:
     with httpx.Client(base_url=proxy.url, timeout=30) as client:
         for _ in range(2):
@@ -49,6 +51,7 @@ def test_a_request_without_a_body_keeps_its_connection(proxy: RunningProxy) -> N
             assert "connection" not in listed.headers
 
 
+@on_every_server
 def test_http2_answers_carry_no_connection_header(proxy: RunningProxy) -> None:
     with httpx.Client(base_url=proxy.url, timeout=30, http1=False, http2=True) as client:
         # A small body: a large one refused early ends in a stream reset, HTTP/2's own way.
@@ -58,6 +61,7 @@ def test_http2_answers_carry_no_connection_header(proxy: RunningProxy) -> None:
         assert "connection" not in refused.headers
 
 
+@on_every_server
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
@@ -78,6 +82,7 @@ def test_an_early_http2_answer_to_a_large_body_keeps_the_connection_serving(
             assert client.get("/healthz").status_code == 200  # on the same connection
 
 
+@on_every_server
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
 def test_an_http2_413_keeps_the_connection_serving(
     proxy_factory: Callable[..., RunningProxy], path: str

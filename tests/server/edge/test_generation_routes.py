@@ -21,7 +21,7 @@ from server.app import create_app, services_of
 from server.config import Config
 from server.edge.generation_routes import GenerationRoutes
 from server.edge.stream_relay import StreamBody
-from tests.server.conftest import PROXY_KEY, RunningProxy, scenario
+from tests.server.conftest import PROXY_KEY, RunningProxy, on_every_server, scenario
 
 Message = dict[str, Any]
 
@@ -117,6 +117,7 @@ async def test_other_paths_and_the_lifespan_go_to_the_fallback_app() -> None:
     assert seen == ["/v1/messages/count_tokens", "/v1/models", "lifespan"]
 
 
+@on_every_server
 def test_a_client_that_hangs_up_before_any_answer_cancels_the_upstream_call(
     proxy: RunningProxy,
 ) -> None:
@@ -145,6 +146,7 @@ def test_a_client_that_hangs_up_before_any_answer_cancels_the_upstream_call(
     assert gauge._value.get() == 0  # type: ignore[attr-defined]
 
 
+@on_every_server
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions"])
 def test_a_bug_in_the_middle_of_a_stream_ends_it_with_an_error_event(
     proxy: RunningProxy, path: str, monkeypatch: pytest.MonkeyPatch

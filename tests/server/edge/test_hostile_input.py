@@ -41,7 +41,7 @@ from conformance.checks.hostile import (
     without,
 )
 from conformance.emulator.testing import RunningEmulator
-from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy
+from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy, on_every_server
 
 HEADERS = {"x-api-key": PROXY_KEY, "content-type": "application/json"}
 ADMIN_HEADERS = {"x-api-key": ADMIN_KEY, "content-type": "application/json"}
@@ -548,6 +548,7 @@ def _over_the_limit(path: str) -> tuple[str, dict[str, str], bytes]:
     return method, headers, b'{"x":"' + b"a" * (BODY_LIMIT * 4) + b'"}'
 
 
+@on_every_server
 @pytest.mark.parametrize("path", [*POST_ROUTES, "/admin/flags"])
 def test_a_body_over_the_limit_is_a_413_in_the_envelope(
     small_proxy: RunningProxy, path: str
@@ -565,6 +566,7 @@ def test_a_body_over_the_limit_is_a_413_in_the_envelope(
     envelope(streamed, 413, names=("maximum allowed number of bytes",))
 
 
+@on_every_server
 def test_a_413_tells_a_keep_alive_client_the_connection_closes(small_proxy: RunningProxy) -> None:
     method, headers, content = _over_the_limit("/v1/messages")
     with httpx.Client(base_url=small_proxy.url, headers=headers, timeout=30) as client:

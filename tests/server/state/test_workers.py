@@ -1,6 +1,7 @@
 """`compatkit serve --workers N` as real processes: N workers on one port share flags and
 disabled credentials through a real redis-server, `GET /metrics` on any of them answers the
-merged counts, SIGTERM stops them all; without the shared store N > 1 is refused."""
+merged counts, SIGTERM stops them all, on each server (COMPATKIT_SERVER: every worker runs
+it); without the shared store N > 1 is refused."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from conformance.emulator.testing import RunningEmulator
+from server.config import SERVERS
 from tests.server.conftest import ADMIN_KEY, PROXY_KEY
 from tests.server.state.redis_server import redis_available
 from tests.server.state.serve_process import ROOT, proxy_env, serve
@@ -41,9 +43,14 @@ def on_every_worker(check: Callable[[], bool], attempts: int = 100) -> None:
     raise AssertionError("not every worker saw the change")
 
 
-@pytest.fixture
-def workers(emulator: RunningEmulator, redis_url: str) -> Iterator[tuple[str, int]]:
-    env = proxy_env(emulator, redis_url, "workers:")
+@pytest.fixture(params=SERVERS)
+def workers(
+    emulator: RunningEmulator, redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, int]]:
+    env = {
+        **proxy_env(emulator, redis_url, f"workers-{request.param}:"),
+        "COMPATKIT_SERVER": request.param,
+    }
     process, url = serve("--workers", "2", "--log-level", "warning", env=env)
     try:
         yield url, process.pid

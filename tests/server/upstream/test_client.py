@@ -17,19 +17,25 @@ the `all-on` arm) speaks HTTP/2 by ALPN through server.upstream.network.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anthropic
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
 import httpx
 import pytest
 
 from conformance.emulator.testing import RunningEmulator, emulator_process, running_emulator
 from server.app import create_app
-from server.config import UpstreamConfig
+from server.config import ServerName, UpstreamConfig
 from server.hosting import ServerThread
 from tests.server.conftest import (
     ADMIN_KEY,
@@ -37,6 +43,7 @@ from tests.server.conftest import (
     PROXY_KEY,
     UPSTREAM_KEYS,
     RunningProxy,
+    on_every_server,
     proxy_config,
     scenario,
 )
@@ -235,9 +242,10 @@ def test_a_failure_after_the_first_byte_ends_the_stream_with_an_error_event(
         ask(sdk(proxy, flags), name, stream=True)
 
 
+@on_every_server
 @pytest.mark.parametrize("flags", RETRY_ARMS[1:])
 def test_a_reset_http2_stream_ends_the_client_stream_with_an_error_event(
-    flags: dict[str, bool],
+    flags: dict[str, bool], server_name: ServerName
 ) -> None:
     """The emulator as `compatkit emulate` runs it (granian, TLS): its `drop` fault resets the
     HTTP/2 stream after two chunks, which must end the client's stream at once with an error
@@ -250,7 +258,7 @@ def test_a_reset_http2_stream_ends_the_client_stream_with_an_error_event(
             ca_file=emulator.ca_path,
         )
         config = proxy_config(emulator.base_url, upstream=upstream)
-        with ServerThread(create_app(config)) as server:
+        with ServerThread(create_app(config), server=server_name) as server:
             proxy = RunningProxy(server)
             events = sse_events(proxy, "drop_after_2", flags)
             names = [event for event, _ in events if event != "ping"]
@@ -268,24 +276,64 @@ def test_pings_keep_the_client_company_during_an_upstream_stall(proxy: RunningPr
     assert names.index("ping") > first_text  # the stall came after the first chunk
 
 
-def test_a_client_that_disconnects_cancels_the_upstream_request(proxy: RunningProxy) -> None:
+@on_every_server
+@pytest.mark.parametrize("http2", [False, True], ids=["http1-close", "h2c-stream-reset"])
+def test_a_client_that_disconnects_cancels_the_upstream_request(
+    proxy: RunningProxy, http2: bool
+) -> None:
+    """An HTTP/1.1 client closing its connection, or an h2c client resetting its stream
+    (RST_STREAM CANCEL, the connection kept open), mid-stream: the upstream call ends at once."""
     body = {
         "model": "claude-sonnet-4-6",
         "max_tokens": 64,
         "stream": True,
         "messages": [{"role": "user", "content": f"{scenario('stall_long')} hello"}],
     }
-    with httpx.stream(
-        "POST", proxy.url + "/v1/messages", json=body, headers={"x-api-key": PROXY_KEY}
-    ) as response:
-        next(response.iter_bytes())  # the stream started; now hang up during the stall
     board = proxy.services.board
     assert board is not None
-    deadline = time.monotonic() + 4  # half the stall: released by the hang-up, not the end
-    while sum(board.in_flight(c.id) for c in board.credentials) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sum(board.in_flight(c.id) for c in board.credentials) == 0
-    assert metric(proxy, "compatkit_in_flight_requests") == 0
+    with contextlib.ExitStack() as still_open:
+        if http2:
+            still_open.enter_context(_h2c_stream_reset_after_the_first_data(proxy, body))
+        else:
+            with httpx.stream(
+                "POST", proxy.url + "/v1/messages", json=body, headers={"x-api-key": PROXY_KEY}
+            ) as response:
+                next(response.iter_bytes())  # the stream started; now hang up during the stall
+        deadline = time.monotonic() + 4  # half the stall: released by the hang-up, not the end
+        while sum(board.in_flight(c.id) for c in board.credentials) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
+        assert sum(board.in_flight(c.id) for c in board.credentials) == 0
+        assert metric(proxy, "compatkit_in_flight_requests") == 0
+
+
+@contextlib.contextmanager
+def _h2c_stream_reset_after_the_first_data(
+    proxy: RunningProxy, body: dict[str, Any]
+) -> Iterator[None]:
+    """An h2c connection to the proxy whose one stream is reset once its first DATA came;
+    the connection stays open until the context ends."""
+    payload = json.dumps(body).encode()
+    host, port = proxy.url.removeprefix("http://").rsplit(":", 1)
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        headers = [(":method", "POST"), (":path", "/v1/messages"), (":scheme", "http"),
+                   (":authority", "proxy"), ("x-api-key", PROXY_KEY),
+                   ("content-type", "application/json"),
+                   ("content-length", str(len(payload)))]  # fmt: skip
+        connection.send_headers(1, headers)
+        connection.send_data(1, payload, end_stream=True)
+        sock.sendall(connection.data_to_send())
+        while not any(
+            isinstance(event, h2.events.DataReceived)
+            for event in connection.receive_data(sock.recv(65536))
+        ):
+            sock.sendall(connection.data_to_send())
+        connection.reset_stream(1, h2.errors.ErrorCodes.CANCEL)
+        sock.sendall(connection.data_to_send())
+        yield
 
 
 @pytest.mark.parametrize("pooled", [False, True], ids=["per-request-http1", "pooled-http2"])
