@@ -3,7 +3,8 @@
     flock /tmp/compatkit-bench.lock .venv/bin/python benchmarks/proxy_overhead.py \
         [--quick] [--rounds N] [--requests N] [--concurrency N] [--seed N]
         [--baseline-root DIR] [--only sequential|steady|saturation]
-        [--upstream tls,http1,h2c | --plain-upstream] [--out DIR]
+        [--upstream tls,http1,h2c | --plain-upstream] [--server hypercorn|granian|both]
+        [--out DIR]
 
 The measuring is `compatkit bench`'s (loadtests._bench): this script only picks two plans,
 benchmarks/plans/overhead_{sequential,steady,saturation}.toml, sizes them from the command line, runs
@@ -25,6 +26,10 @@ named (a comma list, in that order): `tls` (the default: TLS with ALPN h2 for th
 arm with upstream.http2_prior_knowledge: HTTP/2 with prior knowledge). The per-request arm is
 a fresh HTTP/1.1 connection per request in every transport (over TLS with `tls`). A `h2c` run
 with `--baseline-root` needs a baseline tree that knows the key (bb6d2a6 or later).
+`--server NAME` runs the proxies on that ASGI server (`compatkit serve --server`); `--server
+both` measures each pool arm on each, side by side in the same run: h1_hypercorn, h1_granian,
+h2pool_hypercorn, h2pool_granian (process arms, in ABBA blocks), and prints granian ÷
+hypercorn per figure (`h1 g/h`, `h2pool g/h`) and pooled ÷ per-request on each server.
 `--baseline-root DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/base
 HEAD`) adds base_h1 and base_h2pool, the proxy of that tree, as process arms (every arm then
 runs in ABBA blocks), and prints this tree ÷ that tree per percentile. The result files
@@ -43,6 +48,7 @@ from typing import Any
 import result_format
 from loadtests._bench import Arm, Plan, load_plan, make_progress, run_plan
 from loadtests._common import percentile
+from server.config import SERVERS
 
 PLANS = Path(__file__).with_name("plans")
 RUNS = ("sequential", "steady", "saturation")
@@ -86,6 +92,11 @@ def plan_for(run: str, args: argparse.Namespace, upstream: str = "tls") -> Plan:
         sizes["concurrency"] = args.concurrency
     plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, **sizes), seed=args.seed)
     plan = with_upstream(plan, upstream)
+    if args.server in SERVERS:
+        env = {**plan.proxy.env, "COMPATKIT_SERVER": args.server}
+        plan = dataclasses.replace(plan, proxy=dataclasses.replace(plan.proxy, env=env))
+    elif args.server == "both":
+        return _on_every_server(plan)
     if args.baseline_root is None:
         return plan
     root = args.baseline_root.resolve()
@@ -97,6 +108,20 @@ def plan_for(run: str, args: argparse.Namespace, upstream: str = "tls") -> Plan:
                 Arm(f"base_{arm.name}", "other", "process", dict(arm.flags), root=root,
                     description=f"{arm.name} of {root}")
             )  # fmt: skip
+    return dataclasses.replace(plan, arms=tuple(arms))
+
+
+def _on_every_server(plan: Plan) -> Plan:
+    """Each flag arm as one process arm per ASGI server (`<arm>_<server>`)."""
+    arms = [arm for arm in plan.arms if arm.kind == "upstream"]
+    for arm in plan.arms:
+        if arm.kind == "flag":
+            arms += [
+                dataclasses.replace(arm, name=f"{arm.name}_{server}", kind="process",
+                                    env={"COMPATKIT_SERVER": server},
+                                    description=f"{arm.name} on {server}")
+                for server in SERVERS
+            ]  # fmt: skip
     return dataclasses.replace(plan, arms=tuple(arms))
 
 
@@ -149,6 +174,7 @@ def report(run: str, doc: dict[str, Any]) -> list[str]:
                 text += f"  {f['inconclusive']} block(s) INCONCLUSIVE"
             lines.append(text)
         for arm in ("h1", "h2pool"):
+            lines += _server_ratios(label, arm, rows)
             base = rows.get(f"base_{arm}")
             if base is not None and None not in (base["p50"], base["p99"], rows[arm]["p50"]):
                 ratio_50 = rows[arm]["p50"] / base["p50"]  # type: ignore[operator]
@@ -156,8 +182,11 @@ def report(run: str, doc: dict[str, Any]) -> list[str]:
                 lines.append(
                     f"{label:<{LABEL}}{arm + '/base':<13}{'':>6}{ratio_50:>9.2f}{ratio_99:>9.2f}"
                 )
-        if in_blocks and "h1" in rows and "h2pool" in rows:
-            lines.append(f"{label:<{LABEL}}{'h2pool/h1':<13}" + _ratios(rows["h2pool"], rows["h1"]))
+        for suffix in ("", *(f"_{server}" for server in SERVERS)):
+            pooled, fresh = rows.get("h2pool" + suffix), rows.get("h1" + suffix)
+            if in_blocks and pooled is not None and fresh is not None:
+                name = f"h2pool/h1{suffix}"
+                lines.append(f"{label:<{LABEL}}{name:<13}" + _ratios(pooled, fresh))
     return lines
 
 
@@ -169,6 +198,21 @@ def _ratios(pooled: dict[str, float | None], fresh: dict[str, float | None]) -> 
         a, b = pooled[key], fresh[key]
         parts.append(f"{name} {a / b:.2f}x" if a is not None and b else f"{name} -")
     return "  ".join(parts)
+
+
+def _server_ratios(label: str, arm: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    """granian ÷ hypercorn of an arm measured on both: p50, p99, CPU per request, req/s."""
+    granian, hypercorn = rows.get(f"{arm}_granian"), rows.get(f"{arm}_hypercorn")
+    if granian is None or hypercorn is None:
+        return []
+    ratios = [
+        granian[key] / hypercorn[key] if granian[key] and hypercorn[key] else None
+        for key in ("p50", "p99", "cpu_ms", "rate")
+    ]
+    text = "".join(f"{'-' if r is None else f'{r:.2f}':>9}" for r in ratios[:2])
+    text += " " * 20 + f"{'-' if ratios[2] is None else f'{ratios[2]:.2f}':>11}" + " " * 9
+    text += f"{'-' if ratios[3] is None else f'{ratios[3]:.2f}':>8}"
+    return [f"{label:<{LABEL}}{arm + ' g/h':<13}{'':>6}{text}"]
 
 
 def _ms(value: float | None) -> str:
@@ -196,6 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--plain-upstream", action="store_true", help="the same as --upstream http1"
+    )
+    parser.add_argument(
+        "--server",
+        choices=(*SERVERS, "both"),
+        help="the proxies' ASGI server; both: every pool arm on each, side by side",
     )
     parser.add_argument("--out", type=Path, help="where the result files go")
     args = parser.parse_args(argv)

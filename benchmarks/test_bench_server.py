@@ -54,3 +54,17 @@ def test_the_saturation_run_is_made_once_per_upstream_transport_asked_for(
         assert prior_knowledge == ("on" if upstream == "h2c" else None)
     printed = capsys.readouterr().out
     assert "saturation h2c stream TTFT" in printed and "h2pool/h1" in printed
+
+
+def test_with_server_both_each_pool_arm_runs_on_each_server_in_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--quick", "--requests", "8", "--concurrency", "4", "--only", "saturation"]
+    assert main([*argv, "--server", "both", "--out", str(tmp_path)]) == 0
+    path = tmp_path / "saturation" / "results.json"
+    servers = {"h1_hypercorn", "h1_granian", "h2pool_hypercorn", "h2pool_granian"}
+    assert _arms(path) == {"direct", *servers}
+    described = {arm["name"]: arm.get("description") for arm in result_format.load(path)["arms"]}
+    assert described["h2pool_granian"] == "h2pool on granian"
+    printed = capsys.readouterr().out
+    assert "h2pool g/h" in printed and "h2pool/h1_granian" in printed
