@@ -77,8 +77,16 @@ compat.to_gemini_request = _slow_to_gemini_request
 '''
 
 
-def validation_plan(candidate_env: dict[str, str]) -> Plan:
-    """Small text chats at 60 requests per second; two proxies of this tree, all flags off."""
+def validation_plan(
+    candidate_env: dict[str, str],
+    *,
+    interleave: str = "request",
+    flags: dict[str, bool] | None = None,
+) -> Plan:
+    """Small text chats at 60 requests per second; two proxies of this tree with `flags`
+    (default all off), interleaved request by request (both running at once) or in ABBA
+    blocks."""
+    arm_flags = dict(flags or {})
     return parse_plan(
         {
             "name": "gate_validation",
@@ -87,8 +95,14 @@ def validation_plan(candidate_env: dict[str, str]) -> Plan:
             "seed": 1,
             "emulator": {"scenarios": {"short": {"text_tokens": 12, "chunk_tokens": 4}}},
             "arms": [
-                {"name": "baseline", "role": "baseline", "kind": "process"},
-                {"name": "candidate", "role": "candidate", "kind": "process", "env": candidate_env},
+                {"name": "baseline", "role": "baseline", "kind": "process", "flags": arm_flags},
+                {
+                    "name": "candidate",
+                    "role": "candidate",
+                    "kind": "process",
+                    "flags": arm_flags,
+                    "env": candidate_env,
+                },
             ],
             "load": {
                 "mode": "open",
@@ -97,6 +111,7 @@ def validation_plan(candidate_env: dict[str, str]) -> Plan:
                 "requests": 600,
                 "warmup": 50,
                 "rounds": 6,
+                "interleave": interleave,
                 "workloads": [{"workload": "small_chat", "scenario": "short"}],
             },
             "quick": {"requests": 120, "warmup": 20, "rounds": 3},
@@ -155,7 +170,8 @@ def _plan_for(args: argparse.Namespace, site: str, added_ms: float) -> Plan:
     if args.track:
         return baseline_twice(args.track)
     env = {"PYTHONPATH": site, DELAY_VARIABLE: str(added_ms)} if added_ms > 0 else {}
-    return validation_plan(env)
+    flags = {"ff_http2_pool_tuning": True} if args.pool else {}
+    return validation_plan(env, interleave=args.interleave, flags=flags)
 
 
 def _one_run(args: argparse.Namespace, plan: Plan, added_ms: float, index: int) -> Run:
@@ -232,6 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=None,
         help="the whole command's budget in minutes (default: none)",
+    )
+    parser.add_argument(
+        "--interleave",
+        choices=["request", "block"],
+        default="request",
+        help="rates, aa, power: the validation plan's two proxies interleaved request by "
+        "request, both running at once (default), or in ABBA blocks",
+    )
+    parser.add_argument(
+        "--pool",
+        action="store_true",
+        help="rates, aa, power: ff_http2_pool_tuning on in both arms (default: all flags off)",
     )
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
     parser.add_argument(

@@ -32,7 +32,9 @@ h2pool_hypercorn, h2pool_granian (process arms, in ABBA blocks), and prints gran
 hypercorn per figure (`h1 g/h`, `h2pool g/h`) and pooled ÷ per-request on each server.
 `--baseline-root DIR` (a checkout of an earlier commit, e.g. `git worktree add /tmp/base
 HEAD`) adds base_h1 and base_h2pool, the proxy of that tree, as process arms (every arm then
-runs in ABBA blocks), and prints this tree ÷ that tree per percentile. The result files
+has a proxy of its own: interleaved request by request in the sequential run, all proxies
+running at once, and in ABBA blocks in the others), and prints this tree ÷ that tree per
+percentile. The result files
 (`--out`, default a fresh temporary folder) are the runner's results.json: `rollout-guard`
 judges them like any other.
 """

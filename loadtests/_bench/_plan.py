@@ -34,8 +34,8 @@ A plan file (docs/bench.md has the reference):
     requests = 200              # measured requests per arm per round
     warmup = 20                 # requests per arm per block sent first and discarded
     rounds = 6
-    interleave = "request"      # flag arms: "request" (duet, one block per arm per round) or
-                                # "block" (ABBA blocks, proxy CPU attributable per arm)
+    interleave = "request"      # "request" (duet, one block per arm per round: flag arms, and
+                                # process arms with restart = "never") or "block" (ABBA blocks)
     timeout_s = 30              # the deadline of one request
     attempts = false            # tag requests; count upstream attempts from the emulator
     max_in_flight = 1024
@@ -191,10 +191,15 @@ class Plan:
 
     @property
     def interleaved(self) -> bool:
-        """Arms chosen per request in one group (a block per arm): flag arms (one proxy
-        process) and the upstream itself, with `interleave = "request"`."""
-        proxied = [arm for arm in self.arms if arm.kind != "upstream"]
-        return self.load.interleave == "request" and all(arm.kind == "flag" for arm in proxied)
+        """Arms chosen per request in one group (a block per arm), with `interleave =
+        "request"`: flag arms (one proxy process), process arms that keep their proxies
+        (`restart = "never"`: every arm's proxy runs at once, duet benchmarking), and the
+        upstream itself beside either. A fresh proxy per block (`restart = "block"`) and URL
+        arms keep ABBA blocks."""
+        if self.load.interleave != "request":
+            return False
+        kinds = {arm.kind for arm in self.arms} - {"upstream"}
+        return kinds <= {"flag"} or (kinds == {"process"} and self.proxy.restart == "never")
 
     def quick_version(self) -> Plan:
         """The plan sized by its `[quick]` table (unchanged if it has none)."""

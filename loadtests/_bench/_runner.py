@@ -8,11 +8,13 @@ Plan
        emulate`, TLS + ALPN h2 unless the plan says otherwise; in a delayed network namespace
        when asked and possible), one proxy for flag arms or one per process arm (`compatkit
        serve`; ready once it answers a real request). URL arms are only checked to answer.
-    2. For each round, the blocks in order: flag arms interleaved request by request form one
-       group (one block per arm); otherwise each arm is a group of its own, in ABBA order. A
+    2. For each round, the blocks in order: arms interleaved request by request form one
+       group (one block per arm: flag arms in one proxy, or process arms each in its own,
+       running at once); otherwise each arm is a group of its own, in ABBA order. A
        group: (restart its proxy,) reset the emulator, send warm-up plus measured requests on the
        round's schedule (the same seeded arrivals and workloads for every arm of the round),
-       then read the proxy's CPU and RSS from /proc, the client's CPU share, the upstream attempts
+       then read each proxy's CPU and RSS from /proc (an arm's own where no other arm of the
+       group shares its process), the client's CPU share, the upstream attempts
        from the emulator's records, and judge the group's validity.
     3. Stop everything (also on errors and Ctrl-C) and write the result file through
        `result_format.dump`, which validates it against results-v1.schema.json.
@@ -357,18 +359,11 @@ class _Run:
             )
         ended = time.perf_counter()
         share = (time.process_time() - client_before) / max(ended - started, 1e-9)
-        attributable = not self.plan.interleaved
-        cpu = {
-            run.arm.name: (cpu_seconds(pids[run.arm.name]) - cpu_before[run.arm.name])
-            if attributable and run.arm.name in pids else None
-            for run in runs
-        }  # fmt: skip
-        rss = {
-            run.arm.name: rss_bytes(pids[run.arm.name])
-            if attributable and run.arm.name in pids
-            else None
-            for run in runs
-        }
+        cpu: dict[str, float | None] = {run.arm.name: None for run in runs}
+        rss: dict[str, int | None] = {run.arm.name: None for run in runs}
+        for name in _own_process(runs):
+            cpu[name] = cpu_seconds(pids[name]) - cpu_before[name]
+            rss[name] = rss_bytes(pids[name])
         upstream = await self.link.attempts() if self.link is not None else None
         return _Measured(outcomes, started, ended, share, cpu, rss, upstream)
 
@@ -538,6 +533,18 @@ async def _proxy_ready(server: Server) -> str | None:
     if fetched.status != 200:
         return f"HTTP {fetched.status}: {fetched.body[:200].decode('utf-8', 'replace')}"
     return None
+
+
+def _own_process(runs: Sequence[_ArmRun]) -> set[str]:
+    """The arms of a group whose proxy serves no other arm of it: their proxy's CPU and RSS
+    are theirs (flag arms interleaved in one process share it; process arms, each with its
+    own proxy, never do, so a duet of process arms keeps CPU per request per arm)."""
+    pids = [run.server.pid for run in runs if run.server is not None]
+    return {
+        run.arm.name
+        for run in runs
+        if run.server is not None and pids.count(run.server.pid) == 1
+    }
 
 
 def _flag_headers(flags: dict[str, bool] | Any) -> dict[str, str]:

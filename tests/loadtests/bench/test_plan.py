@@ -110,6 +110,29 @@ def test_the_baseline_root_turns_arms_into_two_trees_with_the_candidates_flags(
         plan.with_baseline_root(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("kind", "interleave", "restart", "interleaved"),
+    [
+        ("flag", "request", "never", True),
+        ("flag", "block", "never", False),
+        ("process", "request", "never", True),  # duet: both proxies run at once
+        ("process", "block", "never", False),
+        ("process", "request", "block", False),  # a fresh proxy per block keeps ABBA blocks
+        ("url", "request", "never", False),
+    ],
+)
+def test_arms_are_interleaved_request_by_request_where_the_plan_and_their_kind_allow(
+    kind: str, interleave: str, restart: str, interleaved: bool
+) -> None:
+    changes: dict[str, Any] = {"arms__0__kind": kind, "arms__1__kind": kind,
+                               "load__interleave": interleave, "proxy__restart": restart}  # fmt: skip
+    if kind != "flag":
+        changes |= {"arms__0__flags": {}, "arms__1__flags": {}}
+    if kind == "url":
+        changes |= {"arms__0__url": "http://127.0.0.1:1", "arms__1__url": "http://127.0.0.1:2"}
+    assert parse_plan(_plan(**changes)).interleaved is interleaved
+
+
 def test_url_arms_need_no_emulator_and_keep_the_key_out_of_the_record() -> None:
     plan = parse_plan(MINIMAL).with_urls("http://127.0.0.1:1/", "https://example.invalid", "k")
     assert not plan.needs_emulator and plan.arms[0].url == "http://127.0.0.1:1"

@@ -77,3 +77,29 @@ def test_flag_arms_interleaved_request_by_request_share_one_group_per_round(tmp_
     for block in doc["blocks"]:  # one process serves both arms: its CPU is nobody's alone
         assert block["resources"]["proxy_cpu_s"] is None
         assert block["intended_rate"] == pytest.approx(plan.load.rate / 2, rel=0.2)
+
+
+def test_process_arms_interleaved_request_by_request_run_at_once_and_keep_their_cpu(
+    tmp_path: Path,
+) -> None:
+    root = Path(__file__).resolve().parents[3]
+    plan = small(track_plan("ff_converter_fast_path")).with_baseline_root(root)
+    plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, interleave="request"))
+    doc = _run(plan, tmp_path)
+    by_round: dict[int, list[dict[str, Any]]] = {}
+    for block in doc["blocks"]:
+        by_round.setdefault(block["round"], []).append(block)
+    assert len(by_round) == plan.load.rounds
+    for blocks in by_round.values():  # one group per round, both proxies serving it at once
+        assert sorted(b["arm"] for b in blocks) == ["baseline", "candidate"]
+        assert len({b["group"] for b in blocks}) == 1
+        starts = [s["start_s"] for b in blocks for s in b["samples"]]
+        for block in blocks:
+            own = [s["start_s"] for s in block["samples"]]
+            assert min(own) < max(starts) and max(own) > min(starts)  # overlapping in time
+    for block in doc["blocks"]:  # each arm is its own process: its CPU is its own
+        assert block["resources"]["proxy_cpu_s"] is not None
+        assert block["resources"]["proxy_rss_bytes"] is not None
+        assert block["intended_rate"] == pytest.approx(plan.load.rate / 2, rel=0.2)
+        kinds = {s["error"]["kind"] for s in block["samples"] if s["error"]}
+        assert not kinds, block["samples"]
