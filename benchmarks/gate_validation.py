@@ -84,8 +84,8 @@ def validation_plan(
     flags: dict[str, bool] | None = None,
 ) -> Plan:
     """Small text chats at 60 requests per second; two proxies of this tree with `flags`
-    (default all off), interleaved request by request (both running at once) or in ABBA
-    blocks."""
+    (none: every flag off), interleaved request by request (both running at once) or in
+    ABBA blocks."""
     arm_flags = dict(flags or {})
     return parse_plan(
         {
@@ -131,6 +131,7 @@ class Run:
     rounds: int
     seconds: float
     ttft_p50: dict[str, float]
+    rollback_checks: list[str] = dataclasses.field(default_factory=list)
 
 
 def baseline_twice(track: str) -> Plan:
@@ -170,7 +171,7 @@ def _plan_for(args: argparse.Namespace, site: str, added_ms: float) -> Plan:
     if args.track:
         return baseline_twice(args.track)
     env = {"PYTHONPATH": site, DELAY_VARIABLE: str(added_ms)} if added_ms > 0 else {}
-    flags = {"ff_http2_pool_tuning": True} if args.pool else {}
+    flags = {"ff_http2_pool_tuning": args.pool == "on"}
     return validation_plan(env, interleave=args.interleave, flags=flags)
 
 
@@ -258,8 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--pool",
-        action="store_true",
-        help="rates, aa, power: ff_http2_pool_tuning on in both arms (default: all flags off)",
+        choices=["on", "off"],
+        default="on",
+        help="rates, aa, power: ff_http2_pool_tuning in both arms of the validation plan "
+        "(default on: no TLS handshake per request; off: every flag off, the shipped default)",
     )
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
     parser.add_argument(
@@ -319,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "added_ms": added,
                 "runs": args.runs,
                 "track": args.track,
+                "interleave": args.interleave,
+                "pool": args.pool,
                 "time_budget_min": args.time_budget_min,
                 "summary": summary,
                 "results": results,
@@ -357,6 +362,7 @@ def _run(added_ms: float, index: int, judgement: Judgement, seconds: float) -> R
             "high": interval.high,
             "difference_ms": interval.difference,
         },
+        [c.label for c in judgement.checks if c.verdict is Verdict.ROLLBACK],
     )
 
 
@@ -391,6 +397,7 @@ def _line(run: Run) -> str:
     return (
         f"{_kind(run.added_ms)} run {run.index + 1}: {run.verdict} after {run.rounds} rounds, {run.seconds:.0f} s; "
         f"{ttft}; {run.reason}"
+        + (f" ({', '.join(run.rollback_checks)})" if run.rollback_checks else "")
     )
 
 
@@ -405,6 +412,10 @@ def _summary(runs: Sequence[Run]) -> dict[str, Any]:
         "median_seconds": statistics.median(r.seconds for r in runs) if runs else math.nan,
         "median_rounds": statistics.median(r.rounds for r in runs) if runs else math.nan,
         "median_ttft_p50_difference_ms": statistics.median(differences) if differences else None,
+        "rollback_checks": {
+            label: sum(label in r.rollback_checks for r in runs)
+            for label in sorted({label for r in runs for label in r.rollback_checks})
+        },
     }
 
 
@@ -417,6 +428,7 @@ def _summary_lines(kind: str, summary: dict[str, Any]) -> list[str]:
         f"{low:.0%} to {high:.0%})",
         f"{kind}: median run {summary['median_seconds']:.0f} s, {summary['median_rounds']} rounds; median "
         f"TTFT p50 difference {summary['median_ttft_p50_difference_ms']} ms",
+        f"{kind}: runs in which each check called for ROLLBACK: {summary['rollback_checks'] or 'none'}",
     ]
 
 

@@ -3,7 +3,7 @@
 Operations
     Verdict                         PROMOTE, HOLD, ROLLBACK; `.exit_code` (0, 3, 1);
                                     Verdict.worst(verdicts)
-    Decision(verdict, reason, extra_rounds)
+    Decision(verdict, reason, extra_rounds, leans_rollback)
     regression(interval, tolerance, floor, rounds, *, unit) -> Decision
                                     a quantile (or mean) that must not get slower
     win(interval, min_improvement, rounds, *, higher_is_better=False) -> Decision
@@ -19,8 +19,9 @@ Goals
     The rules a release owner can repeat: ROLLBACK when a regression beyond tolerance is
     established (the whole interval lies beyond it, and beyond the absolute floor), or errors
     got worse, or an expected win is established absent; PROMOTE when every check is
-    established within tolerance; HOLD otherwise, with the rounds the evidence suggests.
-    Reasons are one line of plain words with the numbers.
+    established within tolerance; HOLD otherwise, with the rounds the evidence suggests
+    (to decide every check, or, when that is more than the policy allows, to establish a
+    regression a check leans toward). Reasons are one line of plain words with the numbers.
 
 Plan
     Pure functions of intervals (reports.statistics.Interval) and policy numbers. A ratio
@@ -57,11 +58,14 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True)
 class Decision:
-    """A verdict, why (one line), and for HOLD the rounds that might decide it (inf: none)."""
+    """A verdict, why (one line), and for HOLD the rounds that might decide it (inf: none)
+    and whether the estimate leans toward a rollback (beyond tolerance and floor, not yet
+    established)."""
 
     verdict: Verdict
     reason: str
     extra_rounds: float = 0.0
+    leans_rollback: bool = False
 
 
 def regression(
@@ -105,7 +109,7 @@ def regression(
     # rolling back needs both bounds cleared; promoting needs either
     worse = interval.ratio > limit and interval.difference > floor
     needed = max(by_ratio, by_floor) if worse else min(by_ratio, by_floor)
-    return _hold(reason, needed)
+    return _hold(reason, needed, leans_rollback=worse)
 
 
 def _floor_only(interval: Interval, floor: float, rounds: int, unit: str) -> Decision:
@@ -227,8 +231,18 @@ def overall(
         return Decision(Verdict.ROLLBACK, f"{counts[Verdict.ROLLBACK]} check(s) call for rollback")
     if not counts[Verdict.HOLD]:
         return Decision(Verdict.PROMOTE, f"all {len(decisions)} checks within policy")
-    needed = max(d.extra_rounds for d in decisions if d.verdict is Verdict.HOLD)
+    held = [d for d in decisions if d.verdict is Verdict.HOLD]
+    needed = max(d.extra_rounds for d in held)
     undecided = f"{counts[Verdict.HOLD]} check(s) undecided"
+    # one established regression decides the comparison: when deciding every check would
+    # take more rounds than allowed, the rounds that might establish a leaning one are worth it
+    rollback = min((d.extra_rounds for d in held if d.leans_rollback), default=math.inf)
+    if needed > max_extra_rounds >= rollback:
+        return _hold(
+            f"{undecided}; about {math.ceil(rollback)} more round(s) might establish a "
+            f"regression (deciding them all would need more than {max_extra_rounds})",
+            rollback,
+        )
     if needed > max_extra_rounds:
         return Decision(
             Verdict.HOLD,
@@ -239,9 +253,9 @@ def overall(
     return _hold(f"{undecided}; about {math.ceil(needed)} more round(s)", needed)
 
 
-def _hold(reason: str, needed: float) -> Decision:
+def _hold(reason: str, needed: float, *, leans_rollback: bool = False) -> Decision:
     """HOLD, with at least one more round: an undecided check was not decided by this many."""
-    return Decision(Verdict.HOLD, reason, max(1.0, needed))
+    return Decision(Verdict.HOLD, reason, max(1.0, needed), leans_rollback)
 
 
 def _inverted(interval: Interval) -> Interval:

@@ -213,7 +213,9 @@ class Plan:
 
     def with_baseline_root(self, root: Path, flags_of: Role = "candidate") -> Plan:
         """Process arms: the proxy of `root` (baseline) against this tree's (candidate), both
-        with the flags of the plan's `flags_of` arm."""
+        with the flags of the plan's `flags_of` arm; interleaved request by request, both
+        proxies running at once, unless the plan starts a fresh proxy per block (a flag plan's
+        `interleave = "block"` is there to attribute one proxy's CPU, which two need not)."""
         source = next((arm for arm in self.arms if arm.role == flags_of), self.arms[-1])
         root = Path(root).resolve()
         if not (root / "compat_cli.py").is_file():
@@ -225,7 +227,9 @@ class Plan:
             Arm("candidate", "candidate", "process", dict(source.flags),
                 description="the proxy of this tree"),
         )  # fmt: skip
-        return dataclasses.replace(self, arms=arms)
+        interleave = "request" if self.proxy.restart == "never" else self.load.interleave
+        load = dataclasses.replace(self.load, interleave=interleave)
+        return dataclasses.replace(self, arms=arms, load=load)
 
     def with_urls(self, baseline_url: str, candidate_url: str, api_key: str) -> Plan:
         """URL arms: two running proxies, black box."""

@@ -167,5 +167,21 @@ def test_overall_says_when_the_policy_cannot_afford_the_rounds() -> None:
     assert "more than the 6 extra rounds the policy allows" in decision.reason
 
 
+def test_a_check_leaning_to_rollback_gets_its_rounds_when_deciding_all_would_cost_too_many() -> None:
+    leaning = verdicts.regression(ratio(1.12, 1.03, 1.22), 0.05, 0.1, 3)
+    assert (leaning.verdict, leaning.leans_rollback) == (Verdict.HOLD, True)
+    assert not verdicts.regression(ratio(1.02, 0.9, 1.15), 0.05, 0.1, 3).leans_rollback
+    wide = Decision(Verdict.HOLD, "?", 40)
+    decision = verdicts.overall([wide, leaning], 3, 3, 6)
+    assert decision.verdict is Verdict.HOLD
+    assert decision.extra_rounds == leaning.extra_rounds <= 6
+    assert "might establish a regression" in decision.reason
+    # within the policy's rounds, every check is worth deciding: the largest need stands
+    assert verdicts.overall([Decision(Verdict.HOLD, "?", 5), leaning], 3, 3, 6).extra_rounds == 5
+    # a leaning check that needs more than allowed changes nothing
+    far = Decision(Verdict.HOLD, "?", 9, leans_rollback=True)
+    assert "more than the 6 extra rounds" in verdicts.overall([wide, far], 3, 3, 6).reason
+
+
 def test_nothing_to_judge_is_not_a_promotion() -> None:
     assert verdicts.overall([], 4, 3, 6).verdict is Verdict.HOLD

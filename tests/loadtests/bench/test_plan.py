@@ -106,6 +106,10 @@ def test_the_baseline_root_turns_arms_into_two_trees_with_the_candidates_flags(
         ("baseline", "baseline", "process", ROOT), ("candidate", "candidate", "process", None)
     ]  # fmt: skip
     assert all(arm.flags == {"ff_http2_pool_tuning": True} for arm in plan.arms)
+    # two proxies run at once, interleaved request by request: each one's CPU stays its own
+    assert track_plan("ff_http2_pool_tuning").load.interleave == "block" and plan.interleaved
+    stateful = track_plan("ff_retry_policy_v2").with_baseline_root(ROOT)
+    assert stateful.proxy.restart == "block" and not stateful.interleaved
     with pytest.raises(PlanError, match="not a compatkit tree"):
         plan.with_baseline_root(tmp_path)
 
