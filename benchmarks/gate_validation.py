@@ -14,7 +14,9 @@ slowdown, and each track's expected win in its own scenario (issue 12's validati
     ... gate_validation wins --tracks ff_http2_pool_tuning,ff_converter_fast_path
 
 rates, aa and power run the validation plan below as `compatkit gate --quick` runs a track
-(the same quick sizes, adaptive rounds and policy): two proxies of this tree, small chats at
+(the same quick sizes, adaptive rounds and policy): two proxies of this tree running at once,
+interleaved request by request as `--baseline-root` runs are (`--interleave block`: ABBA
+blocks), with the upstream pool on in both (`--pool off`: every flag off), small chats at
 60 requests per second. `--added-ms 0` is an A/A run; a positive value slows the candidate's
 proxy only: a sitecustomize on that proxy's PYTHONPATH wraps compat.to_gemini_request with a
 busy-wait of that many milliseconds (never a product flag), so TTFT grows by that much.

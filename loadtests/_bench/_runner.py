@@ -541,9 +541,7 @@ def _own_process(runs: Sequence[_ArmRun]) -> set[str]:
     own proxy, never do, so a duet of process arms keeps CPU per request per arm)."""
     pids = [run.server.pid for run in runs if run.server is not None]
     return {
-        run.arm.name
-        for run in runs
-        if run.server is not None and pids.count(run.server.pid) == 1
+        run.arm.name for run in runs if run.server is not None and pids.count(run.server.pid) == 1
     }
 
 

@@ -167,7 +167,7 @@ def test_overall_says_when_the_policy_cannot_afford_the_rounds() -> None:
     assert "more than the 6 extra rounds the policy allows" in decision.reason
 
 
-def test_a_check_leaning_to_rollback_gets_its_rounds_when_deciding_all_would_cost_too_many() -> None:
+def test_a_check_leaning_to_rollback_gets_its_rounds_when_all_would_need_too_many() -> None:
     leaning = verdicts.regression(ratio(1.12, 1.03, 1.22), 0.05, 0.1, 3)
     assert (leaning.verdict, leaning.leans_rollback) == (Verdict.HOLD, True)
     assert not verdicts.regression(ratio(1.02, 0.9, 1.15), 0.05, 0.1, 3).leans_rollback
