@@ -1,9 +1,9 @@
 """The gate's rates on real runs: false ROLLBACKs of A/A runs, the power to catch a known
 slowdown, and each track's expected win in its own scenario (issue 12's validation).
 
-    # the lead's bounded run (about 25 minutes on a quiet 2-core machine; docs/gate.md):
+    # the lead's bounded run (60 runs in 21 minutes on the 2-core machine; docs/gate.md):
     flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation rates \
-        --runs 20 --added-ms 0.5 0.2 --time-budget-min 16
+        --runs 20 --added-ms 0.5 0.2 --time-budget-min 24
     flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation wins \
         --quick --time-budget-min 8
 
@@ -11,6 +11,8 @@ slowdown, and each track's expected win in its own scenario (issue 12's validati
     ... gate_validation aa --runs 20                      # A/A only
     ... gate_validation aa --track ff_converter_fast_path # A/A on a track's own plan
     ... gate_validation power --added-ms 0.5 --runs 20    # power only
+    ... gate_validation power --runs 10 --pool off        # every flag off in both arms
+    ... gate_validation rates --runs 4 --interleave block # ABBA blocks instead of duet
     ... gate_validation wins --tracks ff_http2_pool_tuning,ff_converter_fast_path
 
 rates, aa and power run the validation plan below as `compatkit gate --quick` runs a track
