@@ -1,0 +1,24 @@
+"""benchmarks.gate_validation: the plan the gate's rates are measured on (the runs are real
+and long: docs/gate.md § "Validating the gate"; here only what the plan is)."""
+
+from __future__ import annotations
+
+from benchmarks.gate_validation import validation_plan
+
+
+def test_the_validation_plan_runs_two_proxies_at_once_like_a_code_change() -> None:
+    slow = {"PYTHONPATH": "/tmp/site", "GATE_VALIDATION_DELAY_MS": "0.5"}
+    plan = validation_plan(slow, flags={"ff_http2_pool_tuning": True})
+    baseline, candidate = plan.arms
+    assert (baseline.kind, candidate.kind) == ("process", "process")
+    assert plan.interleaved and plan.proxy.restart == "never"
+    assert baseline.flags == candidate.flags == {"ff_http2_pool_tuning": True}
+    assert dict(candidate.env) == slow and not baseline.env  # the slowdown is the candidate's
+    quick = plan.quick_version().load
+    assert (quick.requests, quick.warmup, quick.rounds) == (120, 20, 3)  # the tracks' CI size
+
+
+def test_the_validation_plan_can_be_measured_in_abba_blocks_with_every_flag_off() -> None:
+    plan = validation_plan({}, interleave="block")
+    assert not plan.interleaved
+    assert all(not arm.flags for arm in plan.arms)
