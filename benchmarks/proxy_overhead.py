@@ -124,7 +124,9 @@ def _on_every_server(plan: Plan) -> Plan:
                                     description=f"{arm.name} on {server}")
                 for server in SERVERS
             ]  # fmt: skip
-    return dataclasses.replace(plan, arms=tuple(arms))
+    # ABBA blocks in every run, as measured (process arms would otherwise run at once)
+    load = dataclasses.replace(plan.load, interleave="block")
+    return dataclasses.replace(plan, arms=tuple(arms), load=load)
 
 
 def _figures(doc: dict[str, Any], arm: str, stream: bool) -> dict[str, float | None]:
