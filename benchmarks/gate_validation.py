@@ -11,15 +11,15 @@ slowdown, and each track's expected win in its own scenario (issue 12's validati
     ... gate_validation aa --runs 20                      # A/A only
     ... gate_validation aa --track ff_converter_fast_path # A/A on a track's own plan
     ... gate_validation power --added-ms 0.5 --runs 20    # power only
-    ... gate_validation power --runs 10 --pool off        # every flag off in both arms
+    ... gate_validation power --runs 10 --pool on         # the upstream pool on in both
     ... gate_validation rates --runs 4 --interleave block # ABBA blocks instead of duet
     ... gate_validation wins --tracks ff_http2_pool_tuning,ff_converter_fast_path
 
 rates, aa and power run the validation plan below as `compatkit gate --quick` runs a track
 (the same quick sizes, adaptive rounds and policy): two proxies of this tree running at once,
 interleaved request by request as `--baseline-root` runs are (`--interleave block`: ABBA
-blocks), with the upstream pool on in both (`--pool off`: every flag off), small chats at
-60 requests per second. `--added-ms 0` is an A/A run; a positive value slows the candidate's
+blocks), every flag off as shipped (`--pool on`: the upstream pool on in both), small chats
+at 60 requests per second. `--added-ms 0` is an A/A run; a positive value slows the candidate's
 proxy only: a sitecustomize on that proxy's PYTHONPATH wraps compat.to_gemini_request with a
 busy-wait of that many milliseconds (never a product flag), so TTFT grows by that much.
 `rates` runs A/A and every --added-ms in turn (run 1 of each, then run 2 of each, ...), so a
@@ -264,9 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pool",
         choices=["on", "off"],
-        default="on",
+        default="off",
         help="rates, aa, power: ff_http2_pool_tuning in both arms of the validation plan "
-        "(default on: no TLS handshake per request; off: every flag off, the shipped default)",
+        "(default off: every flag off, as shipped; on: no TLS handshake per request)",
     )
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
     parser.add_argument(
