@@ -79,13 +79,14 @@ def test_flag_arms_interleaved_request_by_request_share_one_group_per_round(tmp_
         assert block["intended_rate"] == pytest.approx(plan.load.rate / 2, rel=0.2)
 
 
-def test_process_arms_interleaved_request_by_request_run_at_once_and_keep_their_cpu(
+def test_a_baseline_root_run_interleaves_both_proxies_at_once_and_keeps_their_cpu(
     tmp_path: Path,
 ) -> None:
-    root = Path(__file__).resolve().parents[3]
-    plan = small(track_plan("ff_converter_fast_path")).with_baseline_root(root)
-    plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, interleave="request"))
-    doc = _run(plan, tmp_path)
+    root = Path(__file__).resolve().parents[3]  # this tree as its own baseline
+    doc = result_format.load(
+        run_plan(small(track_plan("ff_converter_fast_path")), tmp_path, seed=3, baseline_root=root)
+    )
+    plan = small(track_plan("ff_converter_fast_path"))
     by_round: dict[int, list[dict[str, Any]]] = {}
     for block in doc["blocks"]:
         by_round.setdefault(block["round"], []).append(block)
