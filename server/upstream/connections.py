@@ -25,6 +25,9 @@ own first (at 64 streams, +10 ms TTFT). And httpcore writes each part of a reque
 own: HTTP/1.1 its head, then its body (two sends), HTTP/2 its HEADERS, each DATA frame and an
 empty DATA frame ending the stream (three sends), and after every socket read and every DATA
 frame received it takes the write lock to send what h2 has pending, which is mostly nothing.
+It also opens each stream's window with a WINDOW_UPDATE frame of its own (the connection's
+SETTINGS can open every stream's at once) and acknowledges every DATA frame received on its
+own (once per reply does, or every `_ACK_EVERY` bytes of a long one).
 
 Scope: these are subclasses, chosen by our pool's `create_connection`; httpcore's modules are
 never changed, so every other httpx client in the process (SDK clients in tests, a
@@ -37,15 +40,18 @@ The price is httpcore's private API (`HTTPCORE_PRIVATE_API`, and the lock classe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import h2.events
+import h2.settings
 import h11
 import httpcore
 from httpcore._synchronization import AsyncLock, AsyncSemaphore
 
 _JOINED_BODY = 64 << 10  # a request body up to this size leaves in one write with its head
+_WINDOW = 2**24  # HTTP/2 receive window, per stream and per connection (httpcore's increment)
+_ACK_EVERY = 1 << 20  # bytes of a reply received before they are acknowledged (window kept open)
 
 HTTPCORE_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
     httpcore.AsyncHTTPConnection: (
@@ -76,6 +82,8 @@ HTTPCORE_PRIVATE_API: dict[type[Any], tuple[str, ...]] = {
         "_receive_events",  # (request, stream_id=None): read the socket, dispatch events
         "_wait_for_outgoing_flow",  # (request, stream_id) -> bytes the stream may send
         "_read_incoming_data",  # (request) -> h2 events of one socket read
+        "_send_connection_init",  # (request): our SETTINGS and the connection's window
+        "_receive_response_body",  # (request, stream_id) -> the reply's bytes, acknowledged
         "_send_request_headers",  # (request, stream_id): HEADERS (and a window increment)
         "_send_request_body",  # (request, stream_id): DATA frames, then END_STREAM
         "_write_outgoing_data",  # (request): send what h2 has pending, under the write lock
@@ -262,8 +270,49 @@ class HTTP2Connection(httpcore.AsyncHTTP2Connection):
                 await self._receive_events(request)
         return int(flow)
 
+    async def _send_connection_init(self, request: httpcore.Request) -> None:
+        """httpcore's SETTINGS (no push, 100 streams, 64 KiB of headers) with every stream's
+        window at `_WINDOW` from the start, instead of a WINDOW_UPDATE per stream."""
+        codes = h2.settings.SettingCodes
+        self._h2_state.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={
+                codes.ENABLE_PUSH: 0,
+                codes.MAX_CONCURRENT_STREAMS: 100,
+                codes.MAX_HEADER_LIST_SIZE: 65536,
+                codes.INITIAL_WINDOW_SIZE: _WINDOW,
+            },
+        )
+        del self._h2_state.local_settings[codes.ENABLE_CONNECT_PROTOCOL]  # as httpcore
+        self._h2_state.initiate_connection()
+        self._h2_state.increment_flow_control_window(_WINDOW)
+        await self._write_outgoing_data(request)
+
+    async def _receive_response_body(
+        self, request: httpcore.Request, stream_id: int
+    ) -> AsyncIterator[bytes]:
+        """httpcore's, acknowledging the reply's DATA once it ends (or every `_ACK_EVERY`
+        bytes, or when the reader stops early) rather than frame by frame."""
+        unacknowledged = 0
+        try:
+            while True:
+                event = await self._receive_stream_event(request, stream_id)
+                if isinstance(event, h2.events.DataReceived):
+                    unacknowledged += event.flow_controlled_length or 0
+                    if unacknowledged >= _ACK_EVERY:
+                        self._h2_state.acknowledge_received_data(unacknowledged, stream_id)
+                        unacknowledged = 0
+                        await self._write_outgoing_data(request)
+                    yield event.data or b""
+                elif isinstance(event, h2.events.StreamEnded):
+                    break
+        finally:  # a WINDOW_UPDATE this makes, if any, leaves with the next write
+            if unacknowledged:
+                self._h2_state.acknowledge_received_data(unacknowledged, stream_id)
+
     async def _send_request_headers(self, request: httpcore.Request, stream_id: int) -> None:
-        """httpcore's, but a request with a body leaves its HEADERS for the body's write."""
+        """httpcore's, but a request with a body leaves its HEADERS for the body's write, and
+        the stream's window is open already (`_send_connection_init`)."""
         body = _has_body(request)
         authority = next(v for k, v in request.headers if k.lower() == b"host")
         headers = [
@@ -274,7 +323,6 @@ class HTTP2Connection(httpcore.AsyncHTTP2Connection):
         ] + [(k.lower(), v) for k, v in request.headers
              if k.lower() not in (b"host", b"transfer-encoding")]  # fmt: skip
         self._h2_state.send_headers(stream_id, headers, end_stream=not body)
-        self._h2_state.increment_flow_control_window(2**24, stream_id=stream_id)
         if not body:
             await self._write_outgoing_data(request)
 

@@ -36,8 +36,9 @@ async def read_request(reader: asyncio.StreamReader) -> None:
 class H2Server:
     """A plain-TCP HTTP/2 server (prior knowledge) that answers only when the test says so:
     `answer(i)` sends the response headers and one DATA frame on the i-th request's stream,
-    `hang_up()` closes every connection. It counts each request's body bytes (`received`) and
-    notes the streams whose request ended (`ended`)."""
+    `hang_up()` closes every connection. It counts each request's body bytes (`received`),
+    notes the streams whose request ended (`ended`), the client's SETTINGS (`settings`: code
+    -> value) and the streams each WINDOW_UPDATE opened (`window_updates`, 0: the connection)."""
 
     def __init__(self) -> None:
         self.streams: list[int] = []
@@ -45,6 +46,8 @@ class H2Server:
         self.expected = 0
         self.received: dict[int, int] = {}
         self.ended: set[int] = set()
+        self.settings: dict[int, int] = {}
+        self.window_updates: list[int] = []
         self._writers: list[tuple[h2.connection.H2Connection, asyncio.StreamWriter]] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -65,6 +68,11 @@ class H2Server:
                     connection.acknowledge_received_data(size, event.stream_id)
                 elif isinstance(event, h2.events.StreamEnded):
                     self.ended.add(event.stream_id)
+                elif isinstance(event, h2.events.RemoteSettingsChanged):
+                    changed = event.changed_settings.items()
+                    self.settings.update({code: s.new_value for code, s in changed})
+                elif isinstance(event, h2.events.WindowUpdated):
+                    self.window_updates.append(event.stream_id)
             writer.write(connection.data_to_send())
 
     def answer(self, index: int) -> None:

@@ -5,7 +5,8 @@ sockets against a server the test drives frame by frame.
 Rules checked:
 - a request leaves in one send: HTTP/1.1 its head with its body, HTTP/2 its HEADERS, DATA
   and end of stream (httpcore sends them one by one: 2 and 3 sends); reading a reply sends
-  nothing;
+  nothing; an HTTP/2 stream's receive window is open from the connection's SETTINGS (16 MiB,
+  as httpcore's), not by a WINDOW_UPDATE per stream;
 - a stream whose reply arrived gets it while its siblings wait on a silent server (on
   httpcore's own AsyncHTTP2Connection it queues for the read lock behind siblings that each
   read the socket first, and this test fails);
@@ -22,6 +23,7 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import h2.settings
 import httpcore
 import pytest
 
@@ -121,6 +123,9 @@ async def test_an_http2_request_leaves_in_one_send_and_reading_its_reply_sends_n
             assert stream.sends == sends + 1
             assert set(server.ended) == set(server.streams)
             assert [server.received[s] for s in server.streams] == [10, 20]
+            initial_window = h2.settings.SettingCodes.INITIAL_WINDOW_SIZE
+            assert server.settings[initial_window] == 2**24
+            assert set(server.window_updates) == {0}  # the connection's only
         finally:
             await connection.aclose()
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpcore
 import pytest
+from httpcore._async.http2 import HTTP2ConnectionByteStream
 from httpcore._synchronization import AsyncSemaphore
 
 from server.upstream.connections import HTTPCORE_PRIVATE_API
@@ -89,6 +90,8 @@ PARAMETERS = {
     (httpcore.AsyncHTTP2Connection, "_send_request_headers"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_send_request_body"): ["self", "request", "stream_id"],
     (httpcore.AsyncHTTP2Connection, "_write_outgoing_data"): ["self", "request"],
+    (httpcore.AsyncHTTP2Connection, "_send_connection_init"): ["self", "request"],
+    (httpcore.AsyncHTTP2Connection, "_receive_response_body"): ["self", "request", "stream_id"],
 }
 
 
@@ -130,6 +133,16 @@ CALLS = [
     (httpcore.AsyncHTTP2Connection, "_send_request_headers", "(2**24, stream_id=stream_id)"),
     (httpcore.AsyncHTTP2Connection, "_receive_response_body", "self._write_outgoing_data("),
     (httpcore.AsyncHTTP2Connection, "_write_outgoing_data", "self._h2_state.data_to_send()"),
+    # our SETTINGS repeat httpcore's (opening every stream's window instead of each one's),
+    # and the reply's body is read through the method we replace:
+    (httpcore.AsyncHTTP2Connection, "handle_async_request", "self._send_connection_init("),
+    (httpcore.AsyncHTTP2Connection, "_send_connection_init", "MAX_CONCURRENT_STREAMS: 100"),
+    (
+        httpcore.AsyncHTTP2Connection,
+        "_send_connection_init",
+        "increment_flow_control_window(2**24)",
+    ),
+    (HTTP2ConnectionByteStream, "__aiter__", "self._connection._receive_response_body("),
     # Connection.handle_async_request repeats httpcore's, choosing our protocol classes:
     (httpcore.AsyncHTTPConnection, "handle_async_request", "async with self._request_lock:"),
     (httpcore.AsyncHTTPConnection, "handle_async_request", "await self._connect(request)"),

@@ -5,6 +5,8 @@ Rules checked:
   negotiated by ALPN for the pooled arm, and the emulator's answers arrive whole;
 - over cleartext the pooled arm speaks h2c with `http2_prior_knowledge`, HTTP/1.1 without; the
   per-request arm speaks HTTP/1.1 either way (it is the flag's baseline);
+- a pooled HTTP/2 connection keeps its receive window open: replies totalling more than the
+  window (16 MiB) arrive on one connection (each reply acknowledged once it is read);
 - with proxy environment variables the arms keep httpx's full client (and its NO_PROXY).
 """
 
@@ -76,6 +78,23 @@ async def test_over_cleartext_the_pooled_arm_speaks_h2c_with_prior_knowledge(
         finally:
             if not pooled:
                 await transport.aclose()
+            await transports.aclose()
+
+
+async def test_replies_totalling_more_than_the_receive_window_arrive_on_one_connection() -> None:
+    long_replies = {"scenarios": {"default": {"text_tokens": 100_000, "chunk_tokens": 5_000}}}
+    with running_emulator(long_replies) as emulator:
+        transports = Transports(lambda: True, UpstreamTimeouts(read=20), http2_prior_knowledge=True)
+        try:
+            url = emulator.base_url + "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+            body = json.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+            received = 0
+            while received <= 2**24 + 65_535:  # the connection's whole window, and more
+                request = transports.request(url, body.encode(), {"x-goog-api-key": "k1"})
+                response = await transports.pooled.handle_async_request(request)
+                received += len(await response.aread())
+            assert len(transports.pooled.pool.connections) == 1  # type: ignore[attr-defined]
+        finally:
             await transports.aclose()
 
 
