@@ -19,7 +19,8 @@ rates, aa and power run the validation plan below as `compatkit gate --quick` ru
 (the same quick sizes, adaptive rounds and policy): two proxies of this tree running at once,
 interleaved request by request as `--baseline-root` runs are (`--interleave block`: ABBA
 blocks), every flag off as shipped (`--pool on`: the upstream pool on in both), small chats
-at 60 requests per second. `--added-ms 0` is an A/A run; a positive value slows the candidate's
+at 60 requests per second per proxy (120 requests per arm per quick round in blocks, 240
+interleaved, in rounds as long). `--added-ms 0` is an A/A run; a positive value slows the candidate's
 proxy only: a sitecustomize on that proxy's PYTHONPATH wraps compat.to_gemini_request with a
 busy-wait of that many milliseconds (never a product flag), so TTFT grows by that much.
 `rates` runs A/A and every --added-ms in turn (run 1 of each, then run 2 of each, ...), so a
@@ -87,10 +88,13 @@ def validation_plan(
     interleave: str = "request",
     flags: dict[str, bool] | None = None,
 ) -> Plan:
-    """Small text chats at 60 requests per second; two proxies of this tree with `flags`
-    (none: every flag off), interleaved request by request (both running at once) or in
-    ABBA blocks."""
+    """Small text chats at 60 requests per second per proxy; two proxies of this tree with
+    `flags` (none: every flag off), interleaved request by request (both running at once)
+    or in ABBA blocks."""
     arm_flags = dict(flags or {})
+    # interleaved, both proxies take requests for the whole round: twice the rate and the
+    # requests per arm keep each proxy's rate and the round's length (as --baseline-root does)
+    twice = 2 if interleave == "request" else 1
     return parse_plan(
         {
             "name": "gate_validation",
@@ -111,14 +115,14 @@ def validation_plan(
             "load": {
                 "mode": "open",
                 "schedule": "poisson",
-                "rate": 60.0,
-                "requests": 600,
-                "warmup": 50,
+                "rate": 60.0 * twice,
+                "requests": 600 * twice,
+                "warmup": 50 * twice,
                 "rounds": 6,
                 "interleave": interleave,
                 "workloads": [{"workload": "small_chat", "scenario": "short"}],
             },
-            "quick": {"requests": 120, "warmup": 20, "rounds": 3},
+            "quick": {"requests": 120 * twice, "warmup": 20 * twice, "rounds": 3},
         },
         source="benchmarks/gate_validation.py",
     )

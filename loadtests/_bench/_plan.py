@@ -215,7 +215,9 @@ class Plan:
         """Process arms: the proxy of `root` (baseline) against this tree's (candidate), both
         with the flags of the plan's `flags_of` arm; interleaved request by request, both
         proxies running at once, unless the plan starts a fresh proxy per block (a flag plan's
-        `interleave = "block"` is there to attribute one proxy's CPU, which two need not)."""
+        `interleave = "block"` is there to attribute one proxy's CPU, which two need not). An
+        open loop that was in blocks gets twice the rate, requests and warm-up per arm: each
+        proxy's rate and the round's length stay those of its ABBA blocks."""
         source = next((arm for arm in self.arms if arm.role == flags_of), self.arms[-1])
         root = Path(root).resolve()
         if not (root / "compat_cli.py").is_file():
@@ -227,9 +229,18 @@ class Plan:
             Arm("candidate", "candidate", "process", dict(source.flags),
                 description="the proxy of this tree"),
         )  # fmt: skip
-        interleave = "request" if self.proxy.restart == "never" else self.load.interleave
-        load = dataclasses.replace(self.load, interleave=interleave)
-        return dataclasses.replace(self, arms=arms, load=load)
+        if self.proxy.restart != "never" or self.load.interleave == "request":
+            return dataclasses.replace(self, arms=arms)
+        load = dataclasses.replace(self.load, interleave="request")
+        quick = dict(self.quick)
+        if load.mode == "open":
+            # both proxies now take requests for the whole round: at twice the rate each keeps
+            # the rate its ABBA block gave it, and a round as long as two blocks holds twice the
+            # requests (the power of a quick run: docs/gate.md, "Validating the gate")
+            doubled = ("rate", "requests", "warmup")
+            load = dataclasses.replace(load, **{k: getattr(load, k) * 2 for k in doubled})
+            quick.update({k: quick[k] * 2 for k in doubled if k in quick})
+        return dataclasses.replace(self, arms=arms, load=load, quick=quick)
 
     def with_urls(self, baseline_url: str, candidate_url: str, api_key: str) -> Plan:
         """URL arms: two running proxies, black box."""

@@ -14,11 +14,13 @@ def test_the_validation_plan_runs_two_proxies_at_once_like_a_code_change() -> No
     assert plan.interleaved and plan.proxy.restart == "never"
     assert baseline.flags == candidate.flags == {"ff_http2_pool_tuning": True}
     assert dict(candidate.env) == slow and not baseline.env  # the slowdown is the candidate's
-    quick = plan.quick_version().load
-    assert (quick.requests, quick.warmup, quick.rounds) == (120, 20, 3)  # the tracks' CI size
+    quick = plan.quick_version().load  # a --baseline-root run of the fast path track's size
+    assert (quick.rate, quick.requests, quick.warmup, quick.rounds) == (120, 240, 40, 3)
 
 
 def test_the_validation_plan_can_be_measured_in_abba_blocks_with_every_flag_off() -> None:
     plan = validation_plan({}, interleave="block")
     assert not plan.interleaved
+    quick = plan.quick_version().load  # the fast path track's CI size
+    assert (quick.rate, quick.requests, quick.warmup, quick.rounds) == (60, 120, 20, 3)
     assert all(not arm.flags for arm in plan.arms)

@@ -110,8 +110,25 @@ def test_the_baseline_root_turns_arms_into_two_trees_with_the_candidates_flags(
     assert track_plan("ff_http2_pool_tuning").load.interleave == "block" and plan.interleaved
     stateful = track_plan("ff_retry_policy_v2").with_baseline_root(ROOT)
     assert stateful.proxy.restart == "block" and not stateful.interleaved
+    assert stateful.load == track_plan("ff_retry_policy_v2").load
     with pytest.raises(PlanError, match="not a compatkit tree"):
         plan.with_baseline_root(tmp_path)
+
+
+@pytest.mark.parametrize("quick_first", [True, False])
+def test_an_open_loop_in_blocks_keeps_each_proxys_rate_and_round_length_when_interleaved(
+    quick_first: bool,
+) -> None:
+    blocks = track_plan("ff_converter_fast_path")  # 60 req/s, 120 requests per arm when quick
+    plan = blocks.quick_version().with_baseline_root(ROOT) if quick_first else (
+        blocks.with_baseline_root(ROOT).quick_version())  # fmt: skip
+    quick = blocks.quick_version().load
+    assert plan.interleaved and plan.load.rate == 2 * quick.rate
+    assert (plan.load.requests, plan.load.warmup) == (2 * quick.requests, 2 * quick.warmup)
+    assert plan.load.rounds == quick.rounds
+    # the pool track's closed loop keeps its sizes (each proxy gets half the streams)
+    pool = track_plan("ff_http2_pool_tuning")
+    assert pool.with_baseline_root(ROOT).load.concurrency == pool.load.concurrency
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,8 @@ def test_a_baseline_root_run_interleaves_both_proxies_at_once_and_keeps_their_cp
     for block in doc["blocks"]:  # each arm is its own process: its CPU is its own
         assert block["resources"]["proxy_cpu_s"] is not None
         assert block["resources"]["proxy_rss_bytes"] is not None
-        assert block["intended_rate"] == pytest.approx(plan.load.rate / 2, rel=0.2)
+        # each proxy keeps the rate and the requests its ABBA block had, twice as many in all
+        assert block["intended_rate"] == pytest.approx(plan.load.rate, rel=0.2)
+        assert len(block["samples"]) == 2 * plan.load.requests
         kinds = {s["error"]["kind"] for s in block["samples"] if s["error"]}
         assert not kinds, block["samples"]
