@@ -1,7 +1,7 @@
 """The gate's rates on real runs: false ROLLBACKs of A/A runs, the power to catch a known
 slowdown, and each track's expected win in its own scenario (issue 12's validation).
 
-    # the lead's bounded run (60 runs in 21 minutes on the 2-core machine; docs/gate.md):
+    # the lead's bounded run (57 runs in 19.4 minutes on the 2-core machine; docs/gate.md):
     flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation rates \
         --runs 20 --added-ms 0.5 0.2 --time-budget-min 24
     flock /tmp/compatkit-bench.lock .venv/bin/python -m benchmarks.gate_validation wins \
