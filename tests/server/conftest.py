@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,12 @@ from server.hosting import ServerThread
 on_every_server = pytest.mark.parametrize("server_name", SERVERS)
 """A test of what the HTTP server does (framing, HTTP/2, TLS, disconnects, shutdown), run on
 every server `compatkit serve --server` offers (it overrides the `server_name` fixture)."""
+
+
+def serve_argv(*args: str | Path) -> list[str | Path]:
+    """The command line of a real `compatkit serve` on a free port, with `args` after it."""
+    return [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args]
+
 
 PROXY_KEY = "sk-proxy-test-key-0001"
 ADMIN_KEY = "admin-test-key-0001"

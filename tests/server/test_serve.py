@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from server.config import SERVERS
+from tests.server.conftest import serve_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ def start_serve(
     *args: str, env: dict[str, str] | None = None, preexec_fn: Callable[[], None] | None = None
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
+        serve_argv(*args),
         cwd=ROOT,
         env={**os.environ, "COMPATKIT_PROXY_KEYS": "cli-key", **(env or {})},
         stderr=subprocess.PIPE,

@@ -15,13 +15,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.server.conftest import serve_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("COMPATKIT_")}
@@ -32,7 +33,7 @@ KEYED = {**UPSTREAM, "COMPATKIT_PROXY_KEYS": "pk"}
 def refusal(args: list[str], env: dict[str, str], cwd: Path) -> str:
     """The one stderr line of a `compatkit serve` that must refuse to start."""
     finished = subprocess.run(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
+        serve_argv(*args),
         cwd=cwd,
         env={**CLEAN_ENV, "PYTHONPATH": str(ROOT), **env},
         capture_output=True,
@@ -101,7 +102,7 @@ def test_a_secret_in_a_refused_list_is_not_echoed(tmp_path: Path) -> None:
 def serving(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[tuple[str, list[str]]]:
     """A started `compatkit serve`: its URL and the log messages up to "listening on"."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args],
+        serve_argv(*args),
         cwd=cwd,
         env={**CLEAN_ENV, "PYTHONPATH": str(ROOT), **env},
         stderr=subprocess.PIPE,

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from server.config import SERVERS
+from tests.server.conftest import serve_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,17 +36,7 @@ class Proxy:
     def __init__(self, tmp_path: Path, server: str) -> None:
         self.server = server
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "compat_cli",
-                "serve",
-                "--demo",
-                "--port",
-                "0",
-                "--server",
-                server,
-            ],
+            serve_argv("--demo", "--server", server),
             cwd=tmp_path,
             env={
                 **os.environ,

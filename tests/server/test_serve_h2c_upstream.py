@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ import anthropic
 import pytest
 
 from conformance.emulator.testing import EmulatorProcess, emulator_process, stop_process_group
+from tests.server.conftest import serve_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY_KEY = "h2c-proxy-key"
@@ -45,7 +45,7 @@ def proxy_process(emulator: EmulatorProcess, env: dict[str, str], log: Path) -> 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("COMPATKIT_")}
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "compat_cli", "serve", "--port", "0", "--log-level", "info"],
+            serve_argv("--log-level", "info"),
             cwd=ROOT, env={**clean, **settings, **env}, stdout=output, stderr=subprocess.STDOUT,
             text=True, start_new_session=True,
         )  # fmt: skip

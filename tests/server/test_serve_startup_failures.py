@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import ssl
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 import trustme
 
 from server.config import SERVERS
+from tests.server.conftest import serve_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 60
@@ -256,7 +256,7 @@ def runs(files: Files) -> dict[str, subprocess.CompletedProcess[str]]:
 
 def _run_serve(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """The finished run; one that outlives TIMEOUT_S is killed and fails its case alone."""
-    argv = [sys.executable, "-m", "compat_cli", "serve", "--port", "0", *args]
+    argv = serve_argv(*args)
     try:
         return _run(argv, env, cwd)
     except subprocess.TimeoutExpired as exc:
@@ -311,18 +311,7 @@ def test_with_both_tls_files_it_serves_https_and_says_so(files: Files, server: s
     cert.private_key_pem.write_to_path(files / "served-key.pem")
     args = ["--certfile", files / "served-cert.pem", "--keyfile", files / "served-key.pem"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "compat_cli",
-            "serve",
-            "--demo",
-            "--port",
-            "0",
-            *args,
-            "--server",
-            server,
-        ],
+        serve_argv("--demo", *args, "--server", server),
         cwd=files.dir,
         env={
             **os.environ,
