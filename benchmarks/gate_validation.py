@@ -11,14 +11,15 @@ slowdown, and each track's expected win in its own scenario (issue 12's validati
     ... gate_validation aa --runs 20                      # A/A only
     ... gate_validation aa --track ff_converter_fast_path # A/A on a track's own plan
     ... gate_validation power --added-ms 0.5 --runs 20    # power only
-    ... gate_validation power --runs 10 --pool on         # the upstream pool on in both
+    ... gate_validation power --runs 10 --pool off        # every flag off in both
     ... gate_validation rates --runs 4 --interleave block # ABBA blocks instead of duet
     ... gate_validation wins --tracks ff_http2_pool_tuning,ff_converter_fast_path
 
 rates, aa and power run the validation plan below as `compatkit gate --quick` runs a track
 (the same quick sizes, adaptive rounds and policy): two proxies of this tree running at once,
 interleaved request by request as `--baseline-root` runs are (`--interleave block`: ABBA
-blocks), every flag off as shipped (`--pool on`: the upstream pool on in both), small chats
+blocks), the flags as shipped (the upstream pool on, the other tracks off; `--pool off`:
+every flag off), small chats
 at 60 requests per second per proxy (120 requests per arm per quick round in blocks, 240
 interleaved, in rounds as long). `--added-ms 0` is an A/A run; a positive value slows the candidate's
 proxy only: a sitecustomize on that proxy's PYTHONPATH wraps compat.to_gemini_request with a
@@ -58,6 +59,7 @@ from compat_gate import QUICK_BUDGET_S, judge_plan, run_gate
 from loadtests._bench import TRACKS, Plan, make_progress, parse_plan, track_plan
 from reports import Check, Judgement, Verdict, load_policy, write_reports
 from reports.statistics import wilson_interval
+from server.flags import SHIPPED_ON
 
 DELAY_VARIABLE = "GATE_VALIDATION_DELAY_MS"
 SITECUSTOMIZE = f'''"""Added by benchmarks/gate_validation.py: a known slowdown in the candidate's proxy."""
@@ -89,7 +91,7 @@ def validation_plan(
     flags: dict[str, bool] | None = None,
 ) -> Plan:
     """Small text chats at 60 requests per second per proxy; two proxies of this tree with
-    `flags` (none: every flag off), interleaved request by request (both running at once)
+    `flags` (none: the shipped defaults), interleaved request by request (both running at once)
     or in ABBA blocks."""
     arm_flags = dict(flags or {})
     # interleaved, both proxies take requests for the whole round: twice the rate and the
@@ -268,9 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pool",
         choices=["on", "off"],
-        default="off",
+        default="on" if "ff_http2_pool_tuning" in SHIPPED_ON else "off",
         help="rates, aa, power: ff_http2_pool_tuning in both arms of the validation plan "
-        "(default off: every flag off, as shipped; on: no TLS handshake per request)",
+        "(default: as shipped, on; off: a TLS handshake per request)",
     )
     parser.add_argument("--quick", action="store_true", help="wins: the CI sizes")
     parser.add_argument(

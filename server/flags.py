@@ -57,7 +57,8 @@ FLAGS_APPLIED_HEADER = "x-compatkit-flags-applied"
 # (its name: the whole change; a typo is a FlagError at start) only once `compatkit gate`
 # PROMOTEd it in its own scenario on a quiet machine, the run recorded in docs/performance.md
 # (docs/gate.md, "Turning a track on by default"); a track the gate did not promote stays off.
-SHIPPED_ON: frozenset[str] = frozenset()
+# ff_http2_pool_tuning: PROMOTE at full size, 2026-12-06 19:29-19:42 UTC (docs/performance.md).
+SHIPPED_ON: frozenset[str] = frozenset({"ff_http2_pool_tuning"})
 
 _TRUE_WORDS = frozenset({"on", "true", "1", "yes"})
 _FALSE_WORDS = frozenset({"off", "false", "0", "no"})

@@ -32,6 +32,7 @@ from server.config import (
     UpstreamConfig,
 )
 from server.edge.services import Services
+from server.flags import Flags
 from server.hosting import ServerThread
 
 on_every_server = pytest.mark.parametrize("server_name", SERVERS)
@@ -131,6 +132,7 @@ def proxy_config(base_url: str, ca_file: Path | None = None, **changes: Any) -> 
         upstream=upstream,
         models=MODELS,
         retry=FAST_RETRY,
+        flags=Flags(),  # every track off: a test of a track turns it on by name
     )
     return dataclasses.replace(config, **changes)
 

@@ -135,6 +135,9 @@ def test_the_demo_is_chosen_marked_and_keeps_its_state_in_a_temporary_file(
         assert ready.headers["x-compatkit-upstream"] == "emulator"
     assert "mode: demo; upstream: emulator; clients: any key (demo)" in messages
     assert "credentials: 3 (3 ready)" in messages  # one scripted 429 cools one of three
+    [flags] = [m for m in messages if m.startswith("flags: ")]  # the shipped defaults
+    assert "ff_http2_pool_tuning=on (default)" in flags
+    assert "ff_retry_policy_v2=off (default)" in flags
     [state] = [m for m in messages if m.startswith("state: ")]
     assert "compatkit-demo-" in state and not Path(state.split()[-1]).exists()
     assert not list(tmp_path.iterdir())  # no state file left in the working directory
