@@ -190,16 +190,21 @@ def test_an_operator_runs_the_proxy_from_the_panel(browser: Any, served: str) ->
     expect(retry_row.locator("[data-source]")).to_contain_text("set at run time")
     assert admin_get(served, "/admin/flags")["flags"]["ff_retry_policy_v2"] is True
 
+    # the pool ships on (server.flags.SHIPPED_ON): a default, not a run-time change
+    pool_row = page.locator('tr[data-flag="ff_http2_pool_tuning"]')
+    expect(pool_row.locator("[data-value]")).to_have_text("on")
+    expect(pool_row.locator("[data-source]")).not_to_contain_text("set at run time")
+
     # keyboard only: Tab to another flag's toggle (its focus ring shows) and press Enter
     for _ in range(30):
         page.keyboard.press("Tab")
-        if page.evaluate(FOCUSED_LABEL) == "Turn ff_http2_pool_tuning on":
+        if page.evaluate(FOCUSED_LABEL) == "Turn ff_converter_fast_path on":
             break
-    assert page.evaluate(FOCUSED_LABEL) == "Turn ff_http2_pool_tuning on"
+    assert page.evaluate(FOCUSED_LABEL) == "Turn ff_converter_fast_path on"
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
     page.keyboard.press("Enter")
-    expect(page.locator('tr[data-flag="ff_http2_pool_tuning"] [data-value]')).to_have_text("on")
-    assert admin_get(served, "/admin/flags")["flags"]["ff_http2_pool_tuning"] is True
+    expect(page.locator('tr[data-flag="ff_converter_fast_path"] [data-value]')).to_have_text("on")
+    assert admin_get(served, "/admin/flags")["flags"]["ff_converter_fast_path"] is True
     assert isinstance(ask(served, scenario("rate_limited")), anthropic.RateLimitError)
     page.get_by_role("link", name="Credentials").click()
     cooling = page.locator('tr:has([data-state]:text("cooling down"))')
@@ -270,10 +275,12 @@ def test_an_operator_runs_the_proxy_from_the_panel(browser: Any, served: str) ->
 
     # a POST without the CSRF token, from this very session, is refused and changes nothing
     refused = page.request.post(
-        served + "/panel/flags/ff_converter_fast_path", form={"value": "on"}, max_redirects=0
+        served + "/panel/flags/ff_preview_credential_scheduler_v2",
+        form={"value": "on"},
+        max_redirects=0,
     )
     assert refused.status == 403 and "CSRF" in refused.text()
-    assert admin_get(served, "/admin/flags")["flags"]["ff_converter_fast_path"] is False
+    assert admin_get(served, "/admin/flags")["flags"]["ff_preview_credential_scheduler_v2"] is False
 
     # a phone-sized window: every page fits 400 px, wide tables scroll inside their box
     page.set_viewport_size({"width": 400, "height": 800})
