@@ -37,6 +37,9 @@ def test_proxy_overhead_measures_a_baseline_tree_in_the_same_run(
     assert main([*argv, "--out", str(tmp_path)]) == 0
     arms = _arms(tmp_path / "sequential" / "results.json")
     assert arms == {"direct", "h1", "h2pool", "base_h1", "base_h2pool"}
+    # one proxy at a time: five processes taking turns per request measure cold caches
+    plan = result_format.load(tmp_path / "sequential" / "results.json")["plan"]
+    assert plan["load"]["interleave"] == "block"
     assert "h2pool/base" in capsys.readouterr().out
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import difflib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from server.errors import ServerError
@@ -96,8 +96,9 @@ class Flags:
         return replace(self, **dict(overrides)) if overrides else self
 
     def as_dict(self) -> dict[str, bool]:
-        """Name → value, in FLAG_NAMES order."""
-        return asdict(self)
+        """Name → value, in FLAG_NAMES order (not dataclasses.asdict, which deep-copies
+        field by field: a request reads this for its metrics' label)."""
+        return {name: getattr(self, name) for name in FLAG_NAMES}
 
 
 assert tuple(f.name for f in fields(Flags)) == FLAG_NAMES

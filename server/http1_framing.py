@@ -82,7 +82,8 @@ class _StrictConnection(h11.Connection):
             raise
         if isinstance(event, h11.Request):
             # Refused once h11 has the request, so that h11 lets the server answer it.
-            names = {name for name, _ in event.headers}
+            # raw_items(): iterating Headers goes item by item through Sequence.__getitem__
+            names = {name.lower() for name, _ in event.headers.raw_items()}
             if self._folded:
                 self._refuse(OBS_FOLD)
             if b"content-length" in names and b"transfer-encoding" in names:

@@ -104,6 +104,7 @@ CredentialStates = Callable[[], Iterable[tuple[str, str]]]
 
 _RULE_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 _M = TypeVar("_M", Counter, Gauge, Histogram)
+_MEMO_SIZE = 4096  # label-value tuples remembered per metric
 
 
 def route_label(rule: str) -> str:
@@ -112,19 +113,31 @@ def route_label(rule: str) -> str:
 
 
 class _Bounded(Generic[_M]):
-    """A labelled metric whose `labels(...)` passes each value through its label's bound."""
+    """A labelled metric whose `labels(...)` passes each value through its label's bound.
+
+    The child a tuple of values leads to is remembered (a handful of lookups per request
+    otherwise cost ~2 % of the proxy's CPU at saturation); the memo holds raw values, which a
+    client chooses, so it starts over once it holds _MEMO_SIZE of them."""
 
     def __init__(self, metric: _M, bounds: Mapping[str, Callable[[str], str]]) -> None:
         self.metric = metric
         names = metric._labelnames  # prometheus_client keeps them in this order
         self._bounds = [bounds.get(name) for name in names]
+        self._children: dict[tuple[str, ...], _M] = {}
 
     def labels(self, *values: str) -> _M:
-        bounded = [
+        child = self._children.get(values)
+        if child is None:
+            if len(self._children) >= _MEMO_SIZE:
+                self._children.clear()
+            child = self._children[values] = self.metric.labels(*self._bounded(values))
+        return child
+
+    def _bounded(self, values: tuple[str, ...]) -> list[str]:
+        return [
             bound(value) if bound is not None else value
             for bound, value in zip(self._bounds, values, strict=True)
         ]
-        return self.metric.labels(*bounded)
 
 
 class _CredentialStateCollector(Collector):

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from server.flags import Flags
-from server.metrics import ERROR_TYPES, OTHER, ProxyMetrics, route_label
+from server.metrics import _MEMO_SIZE, ERROR_TYPES, OTHER, ProxyMetrics, route_label
 from tests.server.conftest import ADMIN_KEY, PROXY_KEY, RunningProxy
 
 
@@ -76,6 +76,20 @@ def test_labels_pass_through_their_bounds_whatever_the_caller_gives() -> None:
     assert 'compatkit_requests_total{model="other",route="/v1/messages",status="404"} 100.0' in text
     assert 'compatkit_stream_errors_total{error_type="other",route="/v1/messages"} 100.0' in text
     assert "gemini-9" not in text and "weird_error" not in text
+
+
+def test_remembered_label_children_stay_bounded_and_keep_counting_the_same_series() -> None:
+    metrics = ProxyMetrics(models={"gemini-2.5-pro"})
+    for i in range(3 * _MEMO_SIZE):
+        metrics.requests.labels("/v1/messages", f"gemini-{i}", "404").inc()
+        assert len(metrics.requests._children) <= _MEMO_SIZE
+    for _ in range(5):
+        metrics.requests.labels("/v1/messages", "gemini-2.5-pro", "200").inc()
+    text = metrics.render()[0].decode()
+    other = 'compatkit_requests_total{model="other",route="/v1/messages",status="404"}'
+    assert f"{other} {3 * _MEMO_SIZE}.0" in text
+    known = 'compatkit_requests_total{model="gemini-2.5-pro",route="/v1/messages",status="200"}'
+    assert f"{known} 5.0" in text
 
 
 def test_flag_arms_are_named_by_the_flags_that_are_on() -> None:

@@ -7,7 +7,8 @@ Rules checked:
   per-request arm speaks HTTP/1.1 either way (it is the flag's baseline);
 - a pooled HTTP/2 connection keeps its receive window open: replies totalling more than the
   window (16 MiB) arrive on one connection (each reply acknowledged once it is read);
-- with proxy environment variables the arms keep httpx's full client (and its NO_PROXY).
+- with proxy environment variables the arms keep httpx's full client (and its NO_PROXY);
+- requests to one URL share its parsed form; the memo of parsed URLs stays bounded.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from conformance.emulator.testing import running_emulator
 from server.upstream.connections import Connection, HTTP2Connection, HTTP11Connection
 from server.upstream.httpcore_transport import HttpcoreTransport
 from server.upstream.network import AsyncioStream
-from server.upstream.transports import ClientTransport, Transports, UpstreamTimeouts
+from server.upstream.transports import (
+    _URL_MEMO_SIZE,
+    ClientTransport,
+    Transports,
+    UpstreamTimeouts,
+)
 from tests.server.conftest import EMULATOR_SCENARIOS
 
 
@@ -114,3 +120,17 @@ async def test_with_proxy_environment_variables_the_arms_keep_httpx_full_client(
             assert response.status_code == 200 and b"candidates" in await response.aread()
         finally:
             await transports.aclose()
+
+
+def test_requests_to_one_url_share_its_parsed_form_and_the_memo_stays_bounded() -> None:
+    transports = Transports(lambda: True, UpstreamTimeouts())
+    url = "https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?alt=sse"
+    first = transports.request(url, b"{}", {"x-goog-api-key": "k1"})
+    second = transports.request(url, b"{}", {"x-goog-api-key": "k2"})
+    assert first.url == second.url and str(first.url) == url
+    assert transports._parsed(url) is transports._parsed(url) and len(transports._urls) == 1
+    assert first.headers["x-goog-api-key"] == "k1" and second.headers["x-goog-api-key"] == "k2"
+    for i in range(3 * _URL_MEMO_SIZE):  # a model in the path may be one a client named
+        transports.request(f"https://upstream.example/v1beta/models/m{i}:x", b"{}", {})
+        assert len(transports._urls) <= _URL_MEMO_SIZE
+    assert transports.request(url, b"{}", {}).url == first.url
