@@ -15,8 +15,9 @@ measured directly against the emulator, same load, same run (the design's defini
     h2pool   the same proxy with it on (one pooled HTTP/2 client)
     sequential  one request at a time, arms interleaved request by request: TTFT of streams
                 and E2E of JSON bodies on an idle proxy
-    steady      64 paced streams in flight (50 chunks, 20 ms apart), arms in ABBA blocks: TTFT
-                and the proxy's CPU per stream under load
+    steady      paced streams (50 chunks, 20 ms apart, ~1 s) arriving at 64 a second, Poisson
+                (an open loop, ~64 in flight), arms in ABBA blocks: TTFT and the proxy's CPU
+                per stream under load
     saturation  64 short streams back to back, zero-latency emulator, arms in ABBA blocks:
                 requests per second (an arm's requests over its blocks' time), CPU per
                 request, TTFT (issue 11)
@@ -89,8 +90,10 @@ def plan_for(run: str, args: argparse.Namespace, upstream: str = "tls") -> Plan:
         sizes["rounds"] = args.rounds
     if args.requests is not None:
         sizes["requests"] = args.requests
-    if args.concurrency is not None and run != "sequential":
+    if args.concurrency is not None and run == "saturation":
         sizes["concurrency"] = args.concurrency
+    elif args.concurrency is not None and run == "steady":
+        sizes["rate"] = float(args.concurrency)  # 1 s streams: N a second keep ~N in flight
     plan = dataclasses.replace(plan, load=dataclasses.replace(plan.load, **sizes), seed=args.seed)
     plan = with_upstream(plan, upstream)
     if args.server in SERVERS:
@@ -236,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="rounds per plan")
     parser.add_argument("--requests", type=int, help="measured requests per arm per round")
     parser.add_argument(
-        "--concurrency", type=int, help="streams in flight in the steady and saturation runs"
+        "--concurrency",
+        type=int,
+        help="streams in flight (saturation); streams started a second (steady)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline-root", type=Path, help="also measure the proxy of this tree")
