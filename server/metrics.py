@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 from prometheus_client import (
@@ -116,28 +117,24 @@ class _Bounded(Generic[_M]):
     """A labelled metric whose `labels(...)` passes each value through its label's bound.
 
     The child a tuple of values leads to is remembered (a handful of lookups per request
-    otherwise cost ~2 % of the proxy's CPU at saturation); the memo holds raw values, which a
-    client chooses, so it starts over once it holds _MEMO_SIZE of them."""
+    otherwise cost ~2 % of the proxy's CPU at saturation), the last _MEMO_SIZE of them: the
+    values are raw, and a client chooses some."""
 
     def __init__(self, metric: _M, bounds: Mapping[str, Callable[[str], str]]) -> None:
         self.metric = metric
         names = metric._labelnames  # prometheus_client keeps them in this order
         self._bounds = [bounds.get(name) for name in names]
-        self._children: dict[tuple[str, ...], _M] = {}
+        self._child: Callable[..., _M] = lru_cache(maxsize=_MEMO_SIZE)(self._bounded_child)
 
     def labels(self, *values: str) -> _M:
-        child = self._children.get(values)
-        if child is None:
-            if len(self._children) >= _MEMO_SIZE:
-                self._children.clear()
-            child = self._children[values] = self.metric.labels(*self._bounded(values))
-        return child
+        return self._child(*values)
 
-    def _bounded(self, values: tuple[str, ...]) -> list[str]:
-        return [
+    def _bounded_child(self, *values: str) -> _M:
+        bounded = [
             bound(value) if bound is not None else value
             for bound, value in zip(self._bounds, values, strict=True)
         ]
+        return self.metric.labels(*bounded)
 
 
 class _CredentialStateCollector(Collector):

@@ -82,7 +82,7 @@ def test_remembered_label_children_stay_bounded_and_keep_counting_the_same_serie
     metrics = ProxyMetrics(models={"gemini-2.5-pro"})
     for i in range(3 * _MEMO_SIZE):
         metrics.requests.labels("/v1/messages", f"gemini-{i}", "404").inc()
-        assert len(metrics.requests._children) <= _MEMO_SIZE
+        assert metrics.requests._child.cache_info().currsize <= _MEMO_SIZE
     for _ in range(5):
         metrics.requests.labels("/v1/messages", "gemini-2.5-pro", "200").inc()
     text = metrics.render()[0].decode()

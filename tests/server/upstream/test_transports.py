@@ -128,9 +128,10 @@ def test_requests_to_one_url_share_its_parsed_form_and_the_memo_stays_bounded() 
     first = transports.request(url, b"{}", {"x-goog-api-key": "k1"})
     second = transports.request(url, b"{}", {"x-goog-api-key": "k2"})
     assert first.url == second.url and str(first.url) == url
-    assert transports._parsed(url) is transports._parsed(url) and len(transports._urls) == 1
+    assert transports._parsed(url) is transports._parsed(url)
+    assert transports._parsed.cache_info().currsize == 1
     assert first.headers["x-goog-api-key"] == "k1" and second.headers["x-goog-api-key"] == "k2"
     for i in range(3 * _URL_MEMO_SIZE):  # a model in the path may be one a client named
         transports.request(f"https://upstream.example/v1beta/models/m{i}:x", b"{}", {})
-        assert len(transports._urls) <= _URL_MEMO_SIZE
+        assert transports._parsed.cache_info().currsize <= _URL_MEMO_SIZE
     assert transports.request(url, b"{}", {}).url == first.url
